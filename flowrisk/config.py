@@ -1,0 +1,58 @@
+"""The one Settings object: every tunable read from the environment (prefix ``FLOWRISK_``).
+
+Nothing is read at import time; call :func:`get_settings` at the edges (CLI, API start-up).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Where flowrisk keeps its state and which services it talks to."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOWRISK_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".flowrisk"),
+        description="Folder for generated data, the MLflow SQLite store and the audit database.",
+    )
+    mlflow_uri: str | None = Field(
+        default=None, description="Tracking server URI; default is a SQLite store under home."
+    )
+    database_url: str | None = Field(
+        default=None, description="Audit database URL; default is a SQLite file under home."
+    )
+    seed: int = Field(default=42, ge=0, description="Default seed for generation and training.")
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def data_dir(self) -> Path:
+        """Folder where generated worlds are written by default."""
+        return self.home / "data"
+
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow tracking URI: the configured server or a SQLite store (four slashes: absolute)."""
+        return self.mlflow_uri or f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def audit_url(self) -> str:
+        """Audit database URL: the configured one or a SQLite file under home."""
+        return self.database_url or f"sqlite:///{self.home / 'audit.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once from the environment."""
+    return Settings()

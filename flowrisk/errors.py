@@ -1,0 +1,77 @@
+"""The one exception tree of flowrisk.
+
+    FlowriskError
+    ├── ConfigError            a setting is missing or unsafe
+    ├── InvalidParameter       a caller passed a value out of range (names the parameter)
+    ├── DatasetError           a dataset folder cannot be read as the data model says
+    │   ├── DatasetNotFound    the folder or a required table file is missing
+    │   └── SchemaMismatch     a column is missing or has a type that cannot be cast
+    ├── ContractViolation      rows break a data contract (rules are named)
+    ├── ModelNotFound          no model under the requested URI or alias
+    └── EntityNotFound         an entity id is not in the dataset
+
+Errors are mapped to exit codes only in ``cli.py`` and to HTTP problems only in ``api/``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "ContractViolation",
+    "DatasetError",
+    "DatasetNotFound",
+    "EntityNotFound",
+    "FlowriskError",
+    "InvalidParameter",
+    "ModelNotFound",
+    "SchemaMismatch",
+]
+
+
+class FlowriskError(Exception):
+    """Base of every error flowrisk raises on purpose."""
+
+
+class ConfigError(FlowriskError):
+    """A setting is missing, malformed or unsafe."""
+
+
+class InvalidParameter(FlowriskError, ValueError):
+    """A parameter is out of its allowed range; the message names the parameter."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(f"{name}: {message}")
+
+
+class DatasetError(FlowriskError):
+    """A dataset folder cannot be read as the data model says."""
+
+
+class DatasetNotFound(DatasetError):
+    """The dataset folder, or one of its required tables, does not exist."""
+
+
+class SchemaMismatch(DatasetError):
+    """A table lacks a required column or holds a type that cannot be cast."""
+
+    def __init__(self, table: str, column: str, message: str) -> None:
+        self.table = table
+        self.column = column
+        super().__init__(f"{table}.{column}: {message}")
+
+
+class ContractViolation(FlowriskError):
+    """Rows break a data contract; ``rules`` lists the rules broken."""
+
+    def __init__(self, message: str, rules: list[str] | None = None) -> None:
+        self.rules = rules or []
+        super().__init__(message)
+
+
+class ModelNotFound(FlowriskError):
+    """No registered model answers the requested URI or alias."""
+
+
+class EntityNotFound(FlowriskError):
+    """The requested entity id is not in the dataset."""

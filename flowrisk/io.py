@@ -1,0 +1,186 @@
+"""Reading and writing dataset folders: one Parquet file per table (CSV accepted on import).
+
+Readers return frames that conform to :mod:`flowrisk.schema`: columns in schema order, optional
+columns filled with nulls, types cast. Writers are deterministic: the same frames give the same
+bytes, which is what makes generated worlds reproducible file by file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flowrisk.errors import DatasetError, DatasetNotFound, SchemaMismatch
+from flowrisk.schema import REQUIRED_TABLES, TABLES, TIMESTAMP, TableSpec
+
+__all__ = [
+    "MANIFEST_NAME",
+    "TableWriter",
+    "conform",
+    "read_dataset",
+    "read_manifest",
+    "read_table",
+    "table_path",
+    "write_manifest",
+    "write_table",
+]
+
+MANIFEST_NAME = "manifest.json"
+LIST_SEPARATOR = "|"
+_PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3}
+
+
+def table_path(folder: Path, table: str) -> Path | None:
+    """The file holding ``table`` in ``folder`` (Parquet preferred over CSV), or None."""
+    for suffix in (".parquet", ".csv"):
+        candidate = folder / f"{table}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def conform(frame: pl.LazyFrame, spec: TableSpec, source: str) -> pl.LazyFrame:
+    """Select ``spec``'s columns in order, add missing optional ones as nulls and cast types.
+
+    Raises :class:`SchemaMismatch` naming the column when a required column is missing.
+    """
+    present = frame.collect_schema()
+    exprs: list[pl.Expr] = []
+    for column, dtype in spec.schema.items():
+        if column not in present:
+            if column in spec.required_columns:
+                raise SchemaMismatch(spec.name, column, f"required column missing in {source}")
+            exprs.append(pl.lit(None, dtype=dtype).alias(column))
+            continue
+        exprs.append(_cast(pl.col(column), present[column], dtype))
+    return frame.select(exprs)
+
+
+def _cast(expr: pl.Expr, have: pl.DataType, want: pl.DataType) -> pl.Expr:
+    """Cast one column, parsing the text forms CSV files carry (lists, timestamps, dates)."""
+    if have == want:
+        return expr
+    if have == pl.String and isinstance(want, pl.List):
+        return (
+            pl.when(expr.str.len_chars() > 0)
+            .then(expr.str.split(LIST_SEPARATOR))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+            .cast(want, strict=True)
+        )
+    if have == pl.String and want == TIMESTAMP:
+        return expr.str.to_datetime(time_unit="us", time_zone="UTC", strict=True)
+    if have == pl.String and want == pl.Date:
+        return expr.str.to_date(strict=True)
+    if isinstance(have, pl.Datetime) and want == TIMESTAMP:
+        if have.time_zone is None:
+            return expr.dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+        return expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    return expr.cast(want, strict=True)
+
+
+def read_table(path: Path, spec: TableSpec) -> pl.LazyFrame:
+    """Scan one table file lazily and conform it to ``spec``."""
+    try:
+        if path.suffix == ".csv":
+            frame = pl.scan_csv(path, infer_schema=False, encoding="utf8")
+        else:
+            frame = pl.scan_parquet(path)
+        return conform(frame, spec, path.name)
+    except SchemaMismatch:
+        raise
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DatasetError(f"{path.name}: cannot be read ({exc})") from exc
+
+
+def read_dataset(
+    folder: Path | str, tables: Iterable[str] | None = None
+) -> dict[str, pl.LazyFrame]:
+    """Lazily read the tables of a dataset folder that exist (all required ones must).
+
+    ``tables`` limits the read to those names; ground-truth tables are read only when asked.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetNotFound(f"{folder}: dataset folder does not exist")
+    wanted = list(tables) if tables is not None else [t for t in TABLES if "label" not in t]
+    frames: dict[str, pl.LazyFrame] = {}
+    for name in wanted:
+        if name not in TABLES:
+            raise DatasetError(f"unknown table {name!r}; known: {', '.join(TABLES)}")
+        path = table_path(folder, name)
+        if path is None:
+            if name in REQUIRED_TABLES:
+                raise DatasetNotFound(f"{folder / (name + '.parquet')}: required table missing")
+            continue
+        frames[name] = read_table(path, TABLES[name])
+    return frames
+
+
+def write_table(frame: pl.DataFrame, folder: Path, table: str) -> Path:
+    """Write one whole table as ``folder/table.parquet`` in schema order."""
+    with TableWriter(folder, table) as writer:
+        writer.write(frame)
+    return writer.path
+
+
+class TableWriter:
+    """Append frames to one table's Parquet file, one row group per write, in bounded memory.
+
+    Used by the generator to stream worlds far larger than memory; output bytes depend only on
+    the frames written.
+    """
+
+    def __init__(self, folder: Path, table: str) -> None:
+        self.spec = TABLES[table]
+        self.path = Path(folder) / f"{table}.parquet"
+        self.rows = 0
+        self._arrow_schema = self.spec.empty().to_arrow().schema
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Append ``frame`` (cast to the table's schema) as one row group."""
+        frame = frame.select(
+            pl.col(c).cast(t, strict=True) for c, t in self.spec.schema.items()
+        )
+        table = frame.to_arrow().cast(self._arrow_schema)
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self.path, self._arrow_schema, **_PARQUET_OPTIONS)
+        self._writer.write_table(table, row_group_size=max(len(table), 1))
+        self.rows += frame.height
+
+    def close(self) -> None:
+        """Finish the file; a table that received no rows is written empty."""
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self.path, self._arrow_schema, **_PARQUET_OPTIONS)
+            self._writer.write_table(pa.Table.from_pylist([], schema=self._arrow_schema))
+        self._writer.close()
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> Path:
+    """Write ``manifest.json`` with sorted keys so that equal manifests give equal bytes."""
+    path = Path(folder) / MANIFEST_NAME
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def read_manifest(folder: Path | str) -> dict[str, Any]:
+    """Read a dataset's ``manifest.json``."""
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        raise DatasetNotFound(f"{path}: no manifest")
+    result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return result

@@ -1,0 +1,133 @@
+"""Reference data shipped with flowrisk: sector profiles, jurisdiction lists, reporting thresholds.
+
+Each set is a versioned TOML file under ``reference/data`` that names its source and date; the
+loaders below parse it once and return immutable values.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import polars as pl
+
+__all__ = [
+    "Jurisdictions",
+    "ReferenceList",
+    "Thresholds",
+    "jurisdictions",
+    "sectors",
+    "sectors_version",
+    "thresholds",
+]
+
+
+def _load(name: str) -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("data", name).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+@dataclass(frozen=True)
+class ReferenceList:
+    """One dated list of ISO 3166-1 alpha-2 country codes and where it comes from."""
+
+    name: str
+    description: str
+    as_of: str
+    source: str
+    countries: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Jurisdictions:
+    """The jurisdiction lists and their union."""
+
+    version: str
+    lists: dict[str, ReferenceList]
+
+    @property
+    def high_risk(self) -> frozenset[str]:
+        """Countries on the FATF black or grey list or the EU high-risk list."""
+        names = ("fatf_black", "fatf_grey", "eu_high_risk")
+        return frozenset().union(*(self.lists[n].countries for n in names))
+
+    @property
+    def watched(self) -> frozenset[str]:
+        """High-risk countries plus the watched financial hubs."""
+        return self.high_risk | self.lists["hubs"].countries
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """French reporting thresholds (EUR) and the 'just under' convention."""
+
+    version: str
+    cosi_cash_monthly: float
+    remittance_cash_per_operation: float
+    remittance_cash_monthly: float
+    cash_payment_limit: float
+    near_threshold_fraction: float
+    sources: dict[str, str]
+
+
+@lru_cache(maxsize=1)
+def jurisdictions() -> Jurisdictions:
+    """Load the FATF and EU lists and the watched hubs."""
+    raw = _load("jurisdictions.toml")
+    lists = {
+        name: ReferenceList(
+            name=name,
+            description=body["description"],
+            as_of=body["as_of"],
+            source=body["source"],
+            countries=frozenset(body["countries"]),
+        )
+        for name, body in raw.items()
+        if isinstance(body, dict)
+    }
+    return Jurisdictions(version=raw["version"], lists=lists)
+
+
+@lru_cache(maxsize=1)
+def thresholds() -> Thresholds:
+    """Load the reporting thresholds."""
+    raw = _load("thresholds.toml")
+    fields = {k: v for k, v in raw.items() if isinstance(v, dict)}
+    return Thresholds(
+        version=raw["version"],
+        sources={k: v["source"] for k, v in fields.items()},
+        **{k: float(v["value"]) for k, v in fields.items()},
+    )
+
+
+@lru_cache(maxsize=1)
+def _sectors() -> tuple[str, pl.DataFrame]:
+    raw = _load("sectors.toml")
+    frame = pl.DataFrame(
+        raw["sector"],
+        schema={
+            "code": pl.String,
+            "label": pl.String,
+            "cash_intensive": pl.Boolean,
+            "cash_share": pl.Float64,
+            "cash_share_sd": pl.Float64,
+            "revenue_per_employee": pl.Float64,
+            "supplier_spend_ratio": pl.Float64,
+            "typical_employees": pl.Int32,
+            "seasonality": pl.Array(pl.Float64, 12),
+        },
+    )
+    return raw["version"], frame
+
+
+def sectors() -> pl.DataFrame:
+    """Sector profiles, one row per NAF code (see ``reference/data/sectors.toml``)."""
+    return _sectors()[1]
+
+
+def sectors_version() -> str:
+    """Version string of the sector profiles file."""
+    return _sectors()[0]
