@@ -1,0 +1,176 @@
+"""Reports received about entities: multi-declarant convergence, ordinary suspicion, cash reports.
+
+Declarants are the institutions holding the entity's accounts plus notaries, car dealers and
+casinos. Honest entities are reported too (false suspicions, systematic cash reports of busy
+shops), so a report alone never proves guilt.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flowrisk.reference import thresholds
+from flowrisk.schema import REPORT_CATEGORIES
+from flowrisk.synth.population import N_BRANCHES, _bank
+from flowrisk.synth.typologies.base import (
+    CODE,
+    active_events,
+    in_chunk,
+    new_plan,
+    pick,
+    select_members,
+)
+from flowrisk.synth.world import (
+    COUNTRY,
+    DAY,
+    AccountBook,
+    SchemePlan,
+    Txns,
+    World,
+    day_of,
+)
+
+__all__ = [
+    "PROFESSIONS",
+    "Reports",
+    "cash_reports",
+    "inject_multi_declarant",
+    "plan_multi_declarant",
+    "plan_reports",
+]
+
+MULTI = CODE["multi_declarant"]
+CATEGORY = {name: i for i, name in enumerate(REPORT_CATEGORIES)}
+PROFESSIONS = (*(f"NOTARY-{i:02d}" for i in range(1, 6)),
+               *(f"DEALER-{i:02d}" for i in range(1, 6)), "CASINO-01", "CASINO-02")
+
+Reports = dict[str, np.ndarray]  # entity, declarant (index into institutions + PROFESSIONS),
+# ts (seconds), category
+
+
+def plan_multi_declarant(rng: np.random.Generator, world: World, book: AccountBook, k: int,
+                         guilty: np.ndarray) -> SchemePlan:
+    """Entities with accounts at several banks, each of which ends up reporting them."""
+    members = select_members(rng, np.ones(world.n_entities, dtype=bool), k, guilty,
+                             overlap=0.35)
+    n = len(members)
+    plan = new_plan(rng, world, members, np.arange(n))
+    start_day = day_of(world.params.start)
+    extra = book.add(np.repeat(members, 2), "current", _bank(rng, 2 * n), COUNTRY["FR"],
+                     start_day - rng.integers(30, 900, 2 * n))
+    kinds = book.kind[-1]
+    kinds[world.is_company[np.repeat(members, 2)]] = 2
+    plan.extra["accounts"] = extra.reshape(n, 2)
+    plan.extra["banks"] = book.institution[-1].reshape(n, 2)
+    return plan
+
+
+def inject_multi_declarant(rng: np.random.Generator, world: World, plan: SchemePlan, lo: int,
+                           hi: int) -> list[Txns]:
+    """Money shuffled between the member's banks, cash paid in at several, some sent abroad."""
+    k = world.params.intensity("multi_declarant")
+    rows = in_chunk(plan, lo, hi)
+    row, _, ts = active_events(rng, world, plan, rows, np.clip(2.0 * k, 0.5, 8.0))
+    e = plan.entity[row]
+    n = len(row)
+    accs = np.column_stack([world.acc_primary[e], plan.extra["accounts"][row]])
+    a = accs[np.arange(n), rng.integers(0, 3, n)]
+    b = accs[np.arange(n), rng.integers(0, 3, n)]
+    amount = rng.uniform(1_000, 8_000, n)
+    u = rng.random(n)
+    out = [
+        Txns.make(-1, a[u < 0.4], ts[u < 0.4], amount[u < 0.4], "cash",
+                  branch=rng.integers(0, N_BRANCHES, int((u < 0.4).sum())), entity=e[u < 0.4],
+                  typology=MULTI, scheme=plan.scheme[row][u < 0.4]),
+    ]
+    mid = (u >= 0.4) & (u < 0.8) & (a != b)
+    out.append(Txns.make(a[mid], b[mid], ts[mid], amount[mid], "instant", entity=e[mid],
+                         typology=MULTI, scheme=plan.scheme[row][mid]))
+    far = u >= 0.8
+    out.append(Txns.make(a[far], pick(rng, world.pools["foreign_risky_partner"], int(far.sum())),
+                         ts[far], amount[far] * 2, "wire", entity=e[far], typology=MULTI,
+                         scheme=plan.scheme[row][far]))
+    return out
+
+
+def plan_reports(rng: np.random.Generator, world: World) -> Reports:
+    """Reports filed during the period: convergence on multi-declarant members, occasional
+    reports on other guilty entities, and false suspicions on honest ones."""
+    n_inst = len(world.institutions)
+    inst = world.accounts["institution"]
+    span = world.end_s - world.start_s
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def own_bank(ent: np.ndarray) -> np.ndarray:
+        return inst[world.acc_primary[ent]].astype(np.int64)
+
+    multi = world.schemes.get("multi_declarant")
+    if multi is not None and len(multi.entity):
+        m = len(multi.entity)
+        n_rep = rng.integers(3, 7, m)
+        row = np.repeat(np.arange(m), n_rep)
+        slot = np.concatenate([np.arange(c) for c in n_rep])
+        banks = np.column_stack([own_bank(multi.entity), multi.extra["banks"]]).astype(np.int64)
+        others = n_inst + rng.integers(0, len(PROFESSIONS), len(row))
+        declarant = np.where(slot < 3, banks[row, np.minimum(slot, 2)], others)
+        ts = multi.start_s[row] + (rng.random(len(row)) * (world.end_s - multi.start_s[row]))
+        parts.append((multi.entity[row], declarant, ts.astype(np.int64),
+                      np.full(len(row), CATEGORY["suspicious_activity"])))
+
+    guilty = np.zeros(world.n_entities, dtype=bool)
+    first_start = np.full(world.n_entities, world.end_s, dtype=np.int64)
+    for plan in world.schemes.values():
+        guilty[plan.entity] = True
+        np.minimum.at(first_start, plan.entity, plan.start_s)
+    g = np.flatnonzero(guilty)
+    once = g[rng.random(len(g)) < 0.3]
+    ts = first_start[once] + (rng.random(len(once)) * (world.end_s - first_start[once]))
+    parts.append((once, own_bank(once), ts.astype(np.int64),
+                  rng.choice([0, 1, 3, 4], len(once), p=[0.7, 0.1, 0.1, 0.1])))
+    twice = g[rng.random(len(g)) < 0.06]
+    parts.append((twice, n_inst + rng.integers(0, len(PROFESSIONS), len(twice)),
+                  (world.start_s + rng.random(len(twice)) * span).astype(np.int64),
+                  np.full(len(twice), CATEGORY["suspicious_activity"])))
+
+    h = np.flatnonzero(~guilty)
+    noise = h[rng.random(len(h)) < 0.012]
+    parts.append((noise, own_bank(noise), (world.start_s + rng.random(len(noise)) * span)
+                  .astype(np.int64), rng.choice(len(REPORT_CATEGORIES), len(noise))))
+    second = noise[rng.random(len(noise)) < 0.15]
+    parts.append((second, n_inst + rng.integers(0, len(PROFESSIONS), len(second)),
+                  (world.start_s + rng.random(len(second)) * span).astype(np.int64),
+                  np.full(len(second), CATEGORY["suspicious_activity"])))
+    return {
+        "entity": np.concatenate([p[0] for p in parts]).astype(np.int64),
+        "declarant": np.concatenate([p[1] for p in parts]).astype(np.int64),
+        "ts": np.minimum(np.concatenate([p[2] for p in parts]), world.end_s - 1),
+        "category": np.concatenate([p[3] for p in parts]).astype(np.int8),
+    }
+
+
+def cash_reports(world: World, txns: Txns) -> Reports:
+    """Systematic cash reports (COSI): an account whose cash in or out over a calendar month
+    exceeds the threshold is reported by its institution early the next month."""
+    limit = thresholds().cosi_cash_monthly
+    deposit = (txns.channel == 0) & (txns.src < 0) & (txns.dst >= 0)
+    withdrawal = (txns.channel == 0) & (txns.dst < 0) & (txns.src >= 0)
+    acc = np.concatenate([txns.dst[deposit], txns.src[withdrawal]])
+    ts = np.concatenate([txns.ts[deposit], txns.ts[withdrawal]])
+    amount = np.concatenate([txns.amount[deposit], txns.amount[withdrawal]])
+    owner = world.accounts["entity"][acc]
+    keep = owner >= 0
+    acc, ts, amount = acc[keep], ts[keep], amount[keep]
+    month = np.searchsorted(world.month_start_s, ts, side="right") - 1
+    key = acc * world.months + month
+    uniq, inverse = np.unique(key, return_inverse=True)
+    total = np.bincount(inverse, weights=amount)
+    hit = uniq[total > limit]
+    hit_acc, hit_month = hit // world.months, hit % world.months
+    reported = world.month_start_s[hit_month + 1] + 3 * DAY
+    inside = reported < world.end_s
+    return {
+        "entity": world.accounts["entity"][hit_acc[inside]],
+        "declarant": world.accounts["institution"][hit_acc[inside]].astype(np.int64),
+        "ts": reported[inside],
+        "category": np.full(int(inside.sum()), CATEGORY["cash_threshold"], np.int8),
+    }

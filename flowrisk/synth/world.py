@@ -1,0 +1,280 @@
+"""The planned world: who exists, which accounts they hold and with whom they deal.
+
+Planning is done once for the whole world in memory (entities and accounts are small next to
+transactions); transactions are then drawn chunk by chunk from this plan. Everything here is held
+as NumPy arrays indexed by entity or account number, so that the flow generators stay vectorised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import IntEnum
+
+import numpy as np
+
+from flowrisk.synth.params import WorldParams
+
+__all__ = [
+    "CHANNEL",
+    "COUNTRIES",
+    "CURRENCIES",
+    "RISK_BIT",
+    "Arch",
+    "Txns",
+    "World",
+    "day_of",
+    "seconds_of",
+]
+
+DAY = 86_400
+EPOCH = date(1970, 1, 1)
+
+
+def day_of(d: date) -> int:
+    """Days since 1970-01-01."""
+    return (d - EPOCH).days
+
+
+def seconds_of(d: date) -> int:
+    """Seconds since 1970-01-01 00:00 UTC."""
+    return day_of(d) * DAY
+
+
+class Arch(IntEnum):
+    """Archetypes of the legitimate population; the guilty are drawn from them (camouflage)."""
+
+    SALARIED = 0
+    CASH_WORKER = 1
+    RETIREE = 2
+    STUDENT = 3
+    HIGH_EARNER = 4
+    CRYPTO_HOBBYIST = 5
+    REMITTER = 6
+    CASH_BUSINESS = 7
+    ORDINARY_COMPANY = 8
+
+
+CHANNEL = {name: i for i, name in enumerate(
+    ("cash", "wire", "instant", "card", "cheque", "crypto", "remittance")
+)}
+RISK_BIT = {"mixer": 1, "darknet": 2, "sanctioned": 4, "gambling": 8, "high_risk_exchange": 16}
+ACCOUNT_TYPE = {name: i for i, name in enumerate(
+    ("current", "savings", "business", "crypto_exchange", "crypto_wallet", "external")
+)}
+
+# Countries used by the generator: France first, then EU, then the rest (ISO 3166-1 alpha-2).
+COUNTRIES = (
+    "FR", "BE", "DE", "ES", "IT", "PT", "NL", "LU", "CH", "GB", "US",
+    "MA", "TN", "DZ", "SN", "CI", "CM", "CD", "NG", "HT", "VN", "CN", "TR", "LB",
+    "AE", "HK", "PA", "VG", "CY", "MT", "SY", "IR", "KP", "MM", "KE", "ZA",
+)
+COUNTRY = {c: i for i, c in enumerate(COUNTRIES)}
+EUROZONE = {"FR", "BE", "DE", "ES", "IT", "PT", "NL", "LU", "CY", "MT"}
+LOCAL_CURRENCY = {
+    "CH": "CHF", "GB": "GBP", "US": "USD", "MA": "MAD", "TN": "TND", "DZ": "DZD", "SN": "XOF",
+    "CI": "XOF", "CM": "XAF", "CD": "CDF", "NG": "NGN", "HT": "HTG", "VN": "VND", "CN": "CNY",
+    "TR": "TRY", "LB": "USD", "AE": "AED", "HK": "HKD", "PA": "USD", "VG": "USD", "SY": "USD",
+    "IR": "USD", "KP": "USD", "MM": "USD", "KE": "KES", "ZA": "ZAR",
+}
+CURRENCIES = ("EUR", "BTC", "ETH", "USDT", "USDC", *sorted(set(LOCAL_CURRENCY.values())))
+CURRENCY = {c: i for i, c in enumerate(CURRENCIES)}
+# Currency index of each country's accounts, aligned with COUNTRIES.
+COUNTRY_CURRENCY = np.array(
+    [CURRENCY["EUR"] if c in EUROZONE else CURRENCY[LOCAL_CURRENCY[c]] for c in COUNTRIES],
+    dtype=np.int16,
+)
+
+
+@dataclass
+class Txns:
+    """A batch of transactions as parallel arrays; -1 means null (cash side, unknown branch).
+
+    ``entity``/``typology``/``scheme`` are the ground truth of scheme transactions (-1 for
+    ordinary life) and never reach the inputs.
+    """
+
+    src: np.ndarray
+    dst: np.ndarray
+    ts: np.ndarray
+    amount: np.ndarray
+    channel: np.ndarray
+    currency: np.ndarray
+    branch: np.ndarray
+    entity: np.ndarray
+    typology: np.ndarray
+    scheme: np.ndarray
+
+    @classmethod
+    def make(
+        cls,
+        src: np.ndarray,
+        dst: np.ndarray,
+        ts: np.ndarray,
+        amount: np.ndarray,
+        channel: str | np.ndarray,
+        *,
+        currency: int | np.ndarray = 0,
+        branch: np.ndarray | None = None,
+        entity: np.ndarray | None = None,
+        typology: int = -1,
+        scheme: np.ndarray | None = None,
+    ) -> Txns:
+        """Build a batch, broadcasting scalars to the length of ``ts``."""
+        n = len(ts)
+
+        def full(value: object, dtype: type) -> np.ndarray:
+            return np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
+
+        code = CHANNEL[channel] if isinstance(channel, str) else channel
+        return cls(
+            src=full(src, np.int64),
+            dst=full(dst, np.int64),
+            ts=full(ts, np.int64),
+            amount=np.round(full(amount, np.float64), 2),
+            channel=full(code, np.int8),
+            currency=full(currency, np.int16),
+            branch=full(-1 if branch is None else branch, np.int32),
+            entity=full(-1 if entity is None else entity, np.int64),
+            typology=full(typology, np.int8),
+            scheme=full(-1 if scheme is None else scheme, np.int64),
+        )
+
+    @classmethod
+    def concat(cls, batches: list[Txns]) -> Txns:
+        """Concatenate batches (an empty list gives an empty batch)."""
+        names = list(cls.__dataclass_fields__)
+        if not batches:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls.make(empty, empty, empty, np.zeros(0), np.zeros(0, dtype=np.int8))
+        return cls(**{n: np.concatenate([getattr(b, n) for b in batches]) for n in names})
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def take(self, index: np.ndarray) -> Txns:
+        """Rows at ``index`` (a boolean mask or integer positions)."""
+        names = list(self.__dataclass_fields__)
+        return Txns(**{n: getattr(self, n)[index] for n in names})
+
+
+@dataclass
+class AccountBook:
+    """Growing list of accounts; returns the indices of the accounts it adds."""
+
+    entity: list[np.ndarray] = field(default_factory=list)
+    kind: list[np.ndarray] = field(default_factory=list)
+    institution: list[np.ndarray] = field(default_factory=list)
+    country: list[np.ndarray] = field(default_factory=list)
+    opened: list[np.ndarray] = field(default_factory=list)
+    tags: list[np.ndarray] = field(default_factory=list)
+    size: int = 0
+
+    def add(
+        self,
+        entity: np.ndarray | int,
+        kind: str,
+        institution: np.ndarray | int,
+        country: np.ndarray | int,
+        opened: np.ndarray | int,
+        tags: np.ndarray | int = 0,
+        n: int | None = None,
+    ) -> np.ndarray:
+        """Add ``n`` accounts (default: the length of the longest argument); return indices."""
+        count = n if n is not None else max(
+            len(np.atleast_1d(x)) for x in (entity, institution, country, opened, tags))
+
+        def full(value: object, dtype: type) -> np.ndarray:
+            return np.broadcast_to(np.asarray(value, dtype=dtype), (count,)).copy()
+
+        self.entity.append(full(entity, np.int64))
+        self.kind.append(full(ACCOUNT_TYPE[kind], np.int8))
+        self.institution.append(full(institution, np.int16))
+        self.country.append(full(country, np.int16))
+        self.opened.append(full(opened, np.int32))
+        self.tags.append(full(tags, np.uint8))
+        index = np.arange(self.size, self.size + count, dtype=np.int64)
+        self.size += count
+        return index
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """All accounts as parallel arrays."""
+        return {
+            "entity": np.concatenate(self.entity),
+            "kind": np.concatenate(self.kind),
+            "institution": np.concatenate(self.institution),
+            "country": np.concatenate(self.country),
+            "opened": np.concatenate(self.opened),
+            "tags": np.concatenate(self.tags),
+        }
+
+
+@dataclass
+class World:
+    """The whole planned world: entities, accounts, relations, honest assets and schemes."""
+
+    params: WorldParams
+    # period
+    start_s: int
+    end_s: int
+    month_start_s: np.ndarray  # months + 1 boundaries, seconds
+    calendar_month: np.ndarray  # 0..11 for each simulated month
+    # entities
+    is_company: np.ndarray
+    arch: np.ndarray
+    sector: np.ndarray  # index into reference.sectors(), -1 for persons
+    income: np.ndarray  # yearly declared income (persons) or NaN
+    revenue: np.ndarray  # yearly real takings of honest activity (companies) or NaN
+    declared_revenue: np.ndarray  # what the company declares (fronts add their dirty cash)
+    employees: np.ndarray
+    birth_year: np.ndarray
+    registration_day: np.ndarray  # -1 = null
+    closure_day: np.ndarray  # -1 = null
+    country: np.ndarray
+    is_pep: np.ndarray
+    first_name: np.ndarray
+    surname: np.ndarray
+    # per-entity account pointers (-1 = none)
+    acc_primary: np.ndarray
+    acc_savings: np.ndarray
+    acc_second: np.ndarray
+    acc_exchange: np.ndarray
+    acc_wallet: np.ndarray
+    acc_mto: np.ndarray
+    # per-entity behaviour
+    employer: np.ndarray  # account paying the salary / pension / allowance
+    landlord: np.ndarray  # account receiving rent
+    family_abroad: np.ndarray  # foreign account receiving remittances
+    home_branch: np.ndarray
+    cash_share: np.ndarray  # companies: share of takings in cash
+    supplier_ratio: np.ndarray  # companies: purchases / revenue
+    seasonality_amp: np.ndarray  # companies: 1 = sector seasonality, 0 = flat
+    owner: np.ndarray  # companies: beneficial owner (entity), -1
+    # accounts
+    accounts: dict[str, np.ndarray]
+    institutions: tuple[str, ...]
+    pools: dict[str, np.ndarray]
+    # relations and honest assets (entity indices, days)
+    ownership: dict[str, np.ndarray]
+    assets: dict[str, np.ndarray]
+    # schemes: members per typology and the groups they act in
+    schemes: dict[str, SchemePlan] = field(default_factory=dict)
+
+    @property
+    def n_entities(self) -> int:
+        return len(self.arch)
+
+    @property
+    def months(self) -> int:
+        return len(self.calendar_month)
+
+
+@dataclass
+class SchemePlan:
+    """Members of one typology: entity, scheme id (members of one group share it), start time."""
+
+    entity: np.ndarray
+    scheme: np.ndarray
+    start_s: np.ndarray
+    role: np.ndarray  # 0 = principal, 1 = helper / member of a group
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
