@@ -58,7 +58,7 @@ def conform(frame: pl.LazyFrame, spec: TableSpec, source: str) -> pl.LazyFrame:
                 raise SchemaMismatch(spec.name, column, f"required column missing in {source}")
             exprs.append(pl.lit(None, dtype=dtype).alias(column))
             continue
-        exprs.append(_cast(pl.col(column), present[column], dtype))
+        exprs.append(_cast(pl.col(column), present[column], dtype).alias(column))
     return frame.select(exprs)
 
 
@@ -75,6 +75,14 @@ def _cast(expr: pl.Expr, have: pl.DataType, want: pl.DataType) -> pl.Expr:
         )
     if have == pl.String and want == TIMESTAMP:
         return expr.str.to_datetime(time_unit="us", time_zone="UTC", strict=True)
+    if have == pl.String and want == pl.Boolean:
+        lowered = expr.str.to_lowercase().str.strip_chars()
+        return (
+            pl.when(lowered.is_in(["true", "1", "yes"])).then(True)
+            .when(lowered.is_in(["false", "0", "no"])).then(False)
+            .when(lowered.is_null() | (lowered == "")).then(None)
+            .otherwise(expr.cast(pl.Boolean, strict=True))
+        )
     if have == pl.String and want == pl.Date:
         return expr.str.to_date(strict=True)
     if isinstance(have, pl.Datetime) and want == TIMESTAMP:

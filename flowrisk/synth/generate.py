@@ -36,7 +36,7 @@ from flowrisk.synth.typologies import INJECTORS, PLANNERS
 from flowrisk.synth.typologies.reports import Reports, cash_reports, plan_reports
 from flowrisk.synth.world import DAY, Txns, World
 
-__all__ = ["Chunk", "generate_world", "iter_transactions", "plan_world"]
+__all__ = ["Chunk", "check_output", "generate_world", "iter_transactions", "plan_world"]
 
 Progress = Callable[[int, int], None]
 
@@ -84,14 +84,32 @@ def _active(world: World, txns: Txns) -> np.ndarray:
     return ok
 
 
+def _without_guilty(world: World, txns: Txns) -> Txns:
+    """Ordinary transactions that touch no guilty entity's account (camouflage off)."""
+    guilty = np.zeros(world.n_entities + 1, dtype=bool)  # last slot: external accounts
+    for plan in world.schemes.values():
+        guilty[plan.entity] = True
+    holder = world.accounts["entity"]
+    touched = np.zeros(len(txns), dtype=bool)
+    for side in (txns.src, txns.dst):
+        who = np.where(side >= 0, holder[np.maximum(side, 0)], -1)
+        touched |= guilty[who]
+    return txns.take(~touched)
+
+
 def iter_transactions(world: World) -> Iterator[Chunk]:
-    """Draw the transactions chunk by chunk: ordinary life plus the schemes of the chunk."""
+    """Draw the transactions chunk by chunk: ordinary life plus the schemes of the chunk.
+
+    Without camouflage the guilty have no ordinary life: only their schemes' transactions.
+    """
     params = world.params
     step = params.chunk_entities
     for c, lo in enumerate(range(0, world.n_entities, step)):
         hi = min(lo + step, world.n_entities)
-        batches = [legit_transactions(np.random.default_rng([params.seed, _LEGIT, c]), world,
-                                      lo, hi)]
+        legit = legit_transactions(np.random.default_rng([params.seed, _LEGIT, c]), world, lo, hi)
+        if not params.camouflage:
+            legit = _without_guilty(world, legit)
+        batches = [legit]
         for name, plan in world.schemes.items():
             rng = np.random.default_rng([params.seed, _INJECT, TYPOLOGIES.index(name), c])
             batches.extend(INJECTORS[name](rng, world, plan, lo, hi))
@@ -109,7 +127,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_writable(out: Path) -> None:
+def check_output(out: Path) -> None:
+    """Create ``out`` if needed; raise :class:`InvalidParameter` when it cannot be written."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -126,7 +145,7 @@ def generate_world(params: WorldParams, out: Path | str,
     stays bounded whatever the world's size. ``progress(done, total)`` is called per chunk.
     """
     out = Path(out)
-    _check_writable(out)
+    check_output(out)
     world = plan_world(params)
     rows: dict[str, int] = {}
     all_reports: list[Reports] = [plan_reports(np.random.default_rng(
@@ -175,7 +194,8 @@ def _manifest(params: WorldParams, world: World, labels: pl.DataFrame, rows: dic
         "parameters": params.to_dict(),
         "period": {
             "start": np.datetime64(world.start_s, "s").astype("datetime64[D]").item().isoformat(),
-            "end": np.datetime64(world.end_s, "s").astype("datetime64[D]").item().isoformat(),
+            "end": np.datetime64(world.end_s - DAY, "s").astype("datetime64[D]").item()
+            .isoformat(),
         },
         "reference_versions": {
             "sectors": sectors_version(),

@@ -181,8 +181,9 @@ class AccountBook:
         n: int | None = None,
     ) -> np.ndarray:
         """Add ``n`` accounts (default: the length of the longest argument); return indices."""
-        count = n if n is not None else max(
-            len(np.atleast_1d(x)) for x in (entity, institution, country, opened, tags))
+        arrays = [len(x) for x in (entity, institution, country, opened, tags)
+                  if np.ndim(x) > 0]
+        count = n if n is not None else (max(arrays) if arrays else 1)
 
         def full(value: object, dtype: type) -> np.ndarray:
             return np.broadcast_to(np.asarray(value, dtype=dtype), (count,)).copy()

@@ -1,0 +1,177 @@
+"""The ``flowrisk`` command: thin wrappers that parse arguments, call a stage and map errors to
+exit codes (0 ok, 1 failure, 2 bad arguments or unreadable input)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from flowrisk.config import get_settings
+from flowrisk.errors import DatasetError, FlowriskError, InvalidParameter
+from flowrisk.schema import TYPOLOGIES
+
+app = typer.Typer(
+    name="flowrisk",
+    help="Explainable money-laundering risk scoring of people and companies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _exits(func: F) -> F:
+    """Turn flowrisk errors into a one-line message and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (InvalidParameter, DatasetError) as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except FlowriskError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
+    """Parse ``NAME=VALUE`` options into a dict, naming the option on error."""
+    out: dict[str, float] = {}
+    for item in values or []:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise InvalidParameter(option, f"expected NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = float(raw)
+        except ValueError:
+            raise InvalidParameter(option, f"{raw!r} is not a number") from None
+    return out
+
+
+def _world_params(entities: int, months: int, seed: int, typologies: str | None,
+                  prevalence: list[str] | None, intensity: list[str] | None,
+                  camouflage: bool) -> Any:
+    from flowrisk.synth import WorldParams
+
+    base = WorldParams(entities=entities, months=months, seed=seed, camouflage=camouflage)
+    only = [t.strip() for t in typologies.split(",") if t.strip()] if typologies else None
+    return base.with_overrides(
+        only=only,
+        prevalence=_pairs(prevalence, "--prevalence"),
+        intensity=_pairs(intensity, "--intensity"),
+    )
+
+
+def _generate(params: Any, out: Path) -> dict[str, Any]:
+    from flowrisk.synth import generate_world
+    from flowrisk.synth.generate import check_output
+
+    check_output(out)
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err_console, transient=False,
+    ) as bar:
+        task = bar.add_task("generating entities", total=params.entities)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done)
+
+        return generate_world(params, out, progress=tick)
+
+
+def _print_summary(manifest: dict[str, Any], out: Path, seconds: float | None = None) -> None:
+    rows = Table(title=f"World in {out}", title_justify="left")
+    rows.add_column("table")
+    rows.add_column("rows", justify="right")
+    for name, count in manifest["rows"].items():
+        rows.add_row(name, f"{count:,}")
+    console.print(rows)
+    labels = manifest["labels"]
+    n = labels["entities"]
+    typ = Table(title=f"Laundering typologies ({labels['positive']:,} of {n:,} entities)",
+                title_justify="left")
+    typ.add_column("typology")
+    typ.add_column("entities", justify="right")
+    typ.add_column("prevalence", justify="right")
+    typ.add_column("requested", justify="right")
+    params = manifest["parameters"]["typologies"]
+    for name, count in labels["per_typology"].items():
+        typ.add_row(name, f"{count:,}", f"{count / n:.2%}", f"{params[name]['prevalence']:.2%}")
+    console.print(typ)
+    period = manifest["period"]
+    extra = f" in {seconds:.1f} s" if seconds is not None else ""
+    console.print(f"Period {period['start']} to {period['end']}, seed {manifest['seed']}, "
+                  f"generator {manifest['generator_version']}{extra}.")
+
+
+@app.command()
+@_exits
+def synth(
+    out: Annotated[Path, typer.Option(help="Folder to write the dataset to.")],
+    entities: Annotated[int, typer.Option(help="Number of people and companies.")] = 10_000,
+    months: Annotated[int, typer.Option(help="Length of the period in months.")] = 12,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same bytes.")] = 42,
+    typologies: Annotated[str | None, typer.Option(
+        help=f"Comma-separated typologies to inject (default all): {', '.join(TYPOLOGIES)}.",
+    )] = None,
+    prevalence: Annotated[list[str] | None, typer.Option(
+        help="Share of entities carrying a typology, NAME=SHARE (repeatable).")] = None,
+    intensity: Annotated[list[str] | None, typer.Option(
+        help="Strength of a typology's signature, NAME=FACTOR, 1 = default (repeatable).",
+    )] = None,
+    camouflage: Annotated[bool, typer.Option(
+        help="Give the guilty an ordinary financial life beside their schemes.")] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+) -> None:
+    """Generate a synthetic world (every table of the data model) with injected typologies."""
+    params = _world_params(entities, months, seed, typologies, prevalence, intensity, camouflage)
+    started = time.perf_counter()
+    manifest = _generate(params, out)
+    if json_out:
+        console.print_json(json.dumps(manifest))
+    else:
+        _print_summary(manifest, out, time.perf_counter() - started)
+
+
+@app.command()
+@_exits
+def run(
+    entities: Annotated[int, typer.Option(help="Size of the generated world.")] = 20_000,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: FLOWRISK_SEED or 42).")] = None,
+) -> None:
+    """The main job on embedded defaults: generate a world under FLOWRISK_HOME and summarise it."""
+    settings = get_settings()
+    out = settings.data_dir / "world"
+    params = _world_params(entities, 12, settings.seed if seed is None else seed, None, None,
+                           None, True)
+    console.rule("1. Generate a synthetic world")
+    started = time.perf_counter()
+    manifest = _generate(params, out)
+    _print_summary(manifest, out, time.perf_counter() - started)
+
+
+@app.command()
+@_exits
+def summary(dataset: Annotated[Path, typer.Argument(help="Dataset folder.")]) -> None:
+    """Summarise a generated dataset from its manifest."""
+    from flowrisk.io import read_manifest
+
+    _print_summary(read_manifest(dataset), dataset)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
