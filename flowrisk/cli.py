@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
@@ -39,10 +40,14 @@ def _exits(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (InvalidParameter, DatasetError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(2) from None
         except FlowriskError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -62,9 +67,15 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
     return out
 
 
-def _world_params(entities: int, months: int, seed: int, typologies: str | None,
-                  prevalence: list[str] | None, intensity: list[str] | None,
-                  camouflage: bool) -> Any:
+def _world_params(
+    entities: int,
+    months: int,
+    seed: int,
+    typologies: str | None,
+    prevalence: list[str] | None,
+    intensity: list[str] | None,
+    camouflage: bool,
+) -> Any:
     from flowrisk.synth import WorldParams
 
     base = WorldParams(entities=entities, months=months, seed=seed, camouflage=camouflage)
@@ -82,8 +93,12 @@ def _generate(params: Any, out: Path) -> dict[str, Any]:
 
     check_output(out)
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err_console, transient=False,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
     ) as bar:
         task = bar.add_task("generating entities", total=params.entities)
 
@@ -102,8 +117,10 @@ def _print_summary(manifest: dict[str, Any], out: Path, seconds: float | None = 
     console.print(rows)
     labels = manifest["labels"]
     n = labels["entities"]
-    typ = Table(title=f"Laundering typologies ({labels['positive']:,} of {n:,} entities)",
-                title_justify="left")
+    typ = Table(
+        title=f"Laundering typologies ({labels['positive']:,} of {n:,} entities)",
+        title_justify="left",
+    )
     typ.add_column("typology")
     typ.add_column("entities", justify="right")
     typ.add_column("prevalence", justify="right")
@@ -114,8 +131,10 @@ def _print_summary(manifest: dict[str, Any], out: Path, seconds: float | None = 
     console.print(typ)
     period = manifest["period"]
     extra = f" in {seconds:.1f} s" if seconds is not None else ""
-    console.print(f"Period {period['start']} to {period['end']}, seed {manifest['seed']}, "
-                  f"generator {manifest['generator_version']}{extra}.")
+    console.print(
+        f"Period {period['start']} to {period['end']}, seed {manifest['seed']}, "
+        f"generator {manifest['generator_version']}{extra}."
+    )
 
 
 @app.command()
@@ -125,16 +144,25 @@ def synth(
     entities: Annotated[int, typer.Option(help="Number of people and companies.")] = 10_000,
     months: Annotated[int, typer.Option(help="Length of the period in months.")] = 12,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same bytes.")] = 42,
-    typologies: Annotated[str | None, typer.Option(
-        help=f"Comma-separated typologies to inject (default all): {', '.join(TYPOLOGIES)}.",
-    )] = None,
-    prevalence: Annotated[list[str] | None, typer.Option(
-        help="Share of entities carrying a typology, NAME=SHARE (repeatable).")] = None,
-    intensity: Annotated[list[str] | None, typer.Option(
-        help="Strength of a typology's signature, NAME=FACTOR, 1 = default (repeatable).",
-    )] = None,
-    camouflage: Annotated[bool, typer.Option(
-        help="Give the guilty an ordinary financial life beside their schemes.")] = True,
+    typologies: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Comma-separated typologies to inject (default all): {', '.join(TYPOLOGIES)}.",
+        ),
+    ] = None,
+    prevalence: Annotated[
+        list[str] | None,
+        typer.Option(help="Share of entities carrying a typology, NAME=SHARE (repeatable)."),
+    ] = None,
+    intensity: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Strength of a typology's signature, NAME=FACTOR, 1 = default (repeatable).",
+        ),
+    ] = None,
+    camouflage: Annotated[
+        bool, typer.Option(help="Give the guilty an ordinary financial life beside their schemes.")
+    ] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
     """Generate a synthetic world (every table of the data model) with injected typologies."""
@@ -156,8 +184,9 @@ def run(
     """The main job on embedded defaults: generate a world under FLOWRISK_HOME and summarise it."""
     settings = get_settings()
     out = settings.data_dir / "world"
-    params = _world_params(entities, 12, settings.seed if seed is None else seed, None, None,
-                           None, True)
+    params = _world_params(
+        entities, 12, settings.seed if seed is None else seed, None, None, None, True
+    )
     console.rule("1. Generate a synthetic world")
     started = time.perf_counter()
     manifest = _generate(params, out)

@@ -78,9 +78,12 @@ def _cast(expr: pl.Expr, have: pl.DataType, want: pl.DataType) -> pl.Expr:
     if have == pl.String and want == pl.Boolean:
         lowered = expr.str.to_lowercase().str.strip_chars()
         return (
-            pl.when(lowered.is_in(["true", "1", "yes"])).then(True)
-            .when(lowered.is_in(["false", "0", "no"])).then(False)
-            .when(lowered.is_null() | (lowered == "")).then(None)
+            pl.when(lowered.is_in(["true", "1", "yes"]))
+            .then(True)
+            .when(lowered.is_in(["false", "0", "no"]))
+            .then(False)
+            .when(lowered.is_null() | (lowered == ""))
+            .then(None)
             .otherwise(expr.cast(pl.Boolean, strict=True))
         )
     if have == pl.String and want == pl.Date:
@@ -153,9 +156,7 @@ class TableWriter:
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append ``frame`` (cast to the table's schema) as one row group."""
-        frame = frame.select(
-            pl.col(c).cast(t, strict=True) for c, t in self.spec.schema.items()
-        )
+        frame = frame.select(pl.col(c).cast(t, strict=True) for c, t in self.spec.schema.items())
         table = frame.to_arrow().cast(self._arrow_schema)
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)

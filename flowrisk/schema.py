@@ -8,7 +8,9 @@ never an input to scoring.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -77,6 +79,10 @@ ReportCategory = pl.Enum(REPORT_CATEGORIES)
 Typology = pl.Enum(TYPOLOGIES)
 
 
+def _schema(columns: Mapping[str, Any]) -> pl.Schema:
+    return pl.Schema(columns)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """One table of the data model: its columns, which of them must be present, and its key."""
@@ -99,7 +105,7 @@ class TableSpec:
 
 ENTITIES = TableSpec(
     name="entities",
-    schema=pl.Schema(
+    schema=_schema(
         {
             "entity_id": pl.String,
             "entity_type": EntityType,
@@ -123,7 +129,7 @@ ENTITIES = TableSpec(
 
 ACCOUNTS = TableSpec(
     name="accounts",
-    schema=pl.Schema(
+    schema=_schema(
         {
             "account_id": pl.String,
             "entity_id": pl.String,
@@ -136,12 +142,13 @@ ACCOUNTS = TableSpec(
     ),
     key=("account_id",),
     required_columns=("account_id", "entity_id", "account_type"),
-    description="Bank, exchange and wallet accounts; entity_id is null for external counterparties.",
+    description="Bank, exchange and wallet accounts; entity_id is null for external "
+    "counterparties.",
 )
 
 TRANSACTIONS = TableSpec(
     name="transactions",
-    schema=pl.Schema(
+    schema=_schema(
         {
             "txn_id": pl.Int64,
             "ts": TIMESTAMP,
@@ -161,7 +168,7 @@ TRANSACTIONS = TableSpec(
 
 ASSETS = TableSpec(
     name="assets",
-    schema=pl.Schema(
+    schema=_schema(
         {
             "asset_id": pl.String,
             "entity_id": pl.String,
@@ -173,12 +180,13 @@ ASSETS = TableSpec(
     ),
     key=("asset_id",),
     required_columns=("asset_id", "entity_id", "asset_type", "acquired_at", "value"),
-    description="Registered assets (real estate, vehicles, luxury goods, boats) and how they were paid.",
+    description="Registered assets (real estate, vehicles, luxury goods, boats) and how they "
+    "were paid.",
 )
 
 OWNERSHIP = TableSpec(
     name="ownership",
-    schema=pl.Schema(
+    schema=_schema(
         {
             "owner_entity_id": pl.String,
             "owned_entity_id": pl.String,
@@ -194,7 +202,7 @@ OWNERSHIP = TableSpec(
 
 REPORTS = TableSpec(
     name="reports",
-    schema=pl.Schema(
+    schema=_schema(
         {
             "report_id": pl.String,
             "entity_id": pl.String,
@@ -210,7 +218,7 @@ REPORTS = TableSpec(
 
 LABELS = TableSpec(
     name="labels",
-    schema=pl.Schema(
+    schema=_schema(
         {
             "entity_id": pl.String,
             "label": pl.Int8,
@@ -227,7 +235,7 @@ LABELS = TableSpec(
 
 TRANSACTION_LABELS = TableSpec(
     name="transaction_labels",
-    schema=pl.Schema(
+    schema=_schema(
         {
             "txn_id": pl.Int64,
             "entity_id": pl.String,

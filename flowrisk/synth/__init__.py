@@ -1,7 +1,7 @@
 """Synthetic world generator: a legitimate population with injected laundering typologies.
 
-    >>> from flowrisk.synth import WorldParams, generate_world
-    >>> manifest = generate_world(WorldParams(entities=2_000, seed=7), "world/")  # doctest: +SKIP
+>>> from flowrisk.synth import WorldParams, generate_world
+>>> manifest = generate_world(WorldParams(entities=2_000, seed=7), "world/")  # doctest: +SKIP
 """
 
 from flowrisk.synth.generate import generate_world, iter_transactions, plan_world

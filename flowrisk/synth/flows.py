@@ -46,8 +46,8 @@ def when(
     rng: np.random.Generator,
     world: World,
     month: np.ndarray,
-    day_lo: float = 0.0,
-    day_hi: float | None = None,
+    day_lo: float | np.ndarray = 0.0,
+    day_hi: float | np.ndarray | None = None,
 ) -> np.ndarray:
     """Timestamps (seconds) inside ``month`` between days ``day_lo`` and ``day_hi``, 7h-21h."""
     start = world.month_start_s[month]
@@ -76,8 +76,12 @@ def person_income(rng: np.random.Generator, world: World, ents: np.ndarray) -> l
     """Salaries, pensions, allowances, cash earnings and small transfers from other people."""
     out: list[Txns] = []
     arch = world.arch[ents]
-    paid = ents[np.isin(arch, [Arch.SALARIED, Arch.HIGH_EARNER, Arch.CRYPTO_HOBBYIST,
-                               Arch.REMITTER, Arch.RETIREE])]
+    paid = ents[
+        np.isin(
+            arch,
+            [Arch.SALARIED, Arch.HIGH_EARNER, Arch.CRYPTO_HOBBYIST, Arch.REMITTER, Arch.RETIREE],
+        )
+    ]
     e, m = monthly(world, paid)
     retiree = world.arch[e] == Arch.RETIREE
     day_lo = np.where(retiree, 7, 24)
@@ -88,29 +92,60 @@ def person_income(rng: np.random.Generator, world: World, ents: np.ndarray) -> l
     students = ents[arch == Arch.STUDENT]
     e, m = monthly(world, students)
     allowance = np.round(rng.uniform(150, 600, len(students)), -1)
-    out.append(Txns.make(world.employer[e], world.acc_primary[e], when(rng, world, m, 0, 6),
-                         np.repeat(allowance, world.months), "instant"))
+    out.append(
+        Txns.make(
+            world.employer[e],
+            world.acc_primary[e],
+            when(rng, world, m, 0, 6),
+            np.repeat(allowance, world.months),
+            "instant",
+        )
+    )
     # a quarter of students and a few workers sell goods online: many small unrelated payers
-    sellers = np.concatenate([
-        students[rng.random(len(students)) < 0.25],
-        ents[(arch == Arch.SALARIED) & (rng.random(len(ents)) < 0.03)],
-    ])
+    sellers = np.concatenate(
+        [
+            students[rng.random(len(students)) < 0.25],
+            ents[(arch == Arch.SALARIED) & (rng.random(len(ents)) < 0.03)],
+        ]
+    )
     e, m = events(rng, world, sellers, rng.uniform(2, 12, len(sellers)))
-    out.append(Txns.make(_pick(rng, world.pools["person"], len(e)), world.acc_primary[e],
-                         when(rng, world, m), rng.lognormal(np.log(45), 0.7, len(e)),
-                         "instant"))
+    out.append(
+        Txns.make(
+            _pick(rng, world.pools["person"], len(e)),
+            world.acc_primary[e],
+            when(rng, world, m),
+            rng.lognormal(np.log(45), 0.7, len(e)),
+            "instant",
+        )
+    )
 
     workers = ents[arch == Arch.CASH_WORKER]
     rate = rng.uniform(2, 7, len(workers))
     e, m = events(rng, world, workers, rate)
     per = rate[np.searchsorted(workers, e)]
-    amount = _net_month(world, e) / per * rng.lognormal(0, 0.45, len(e))
-    out.append(Txns.make(-1, world.acc_primary[e], when(rng, world, m), amount, "cash",
-                         branch=_branch(rng, world, e, 0.8)))
+    amount = np.maximum(
+        np.round(_net_month(world, e) / per * rng.lognormal(0, 0.45, len(e)), -1), 20.0
+    )
+    out.append(
+        Txns.make(
+            -1,
+            world.acc_primary[e],
+            when(rng, world, m),
+            amount,
+            "cash",
+            branch=_branch(rng, world, e, 0.8),
+        )
+    )
     e, m = events(rng, world, workers, 1.0)
-    out.append(Txns.make(_pick(rng, world.pools["person"], len(e)), world.acc_primary[e],
-                         when(rng, world, m), rng.lognormal(np.log(120), 0.6, len(e)),
-                         "instant"))
+    out.append(
+        Txns.make(
+            _pick(rng, world.pools["person"], len(e)),
+            world.acc_primary[e],
+            when(rng, world, m),
+            rng.lognormal(np.log(120), 0.6, len(e)),
+            "instant",
+        )
+    )
     return out
 
 
@@ -122,40 +157,78 @@ def person_spending(rng: np.random.Generator, world: World, ents: np.ndarray) ->
     card_rate = np.select([arch == Arch.STUDENT, arch == Arch.HIGH_EARNER], [3.0, 6.0], 4.0)
     e, m = events(rng, world, ents, card_rate)
     share = np.interp(world.income[e], [5_000, 30_000, 150_000], [0.45, 0.3, 0.2])
-    rate = np.select([world.arch[e] == Arch.STUDENT, world.arch[e] == Arch.HIGH_EARNER],
-                     [3.0, 6.0], 4.0)
+    rate = np.select(
+        [world.arch[e] == Arch.STUDENT, world.arch[e] == Arch.HIGH_EARNER], [3.0, 6.0], 4.0
+    )
     amount = _net_month(world, e) * share / rate * rng.lognormal(-0.18, 0.6, len(e))
-    dst = np.where(rng.random(len(e)) < 0.75,
-                   _pick(rng, world.pools["merchant_ext"], len(e)),
-                   _pick(rng, world.pools["shop"], len(e)))
+    dst = np.where(
+        rng.random(len(e)) < 0.92,
+        _pick(rng, world.pools["merchant_ext"], len(e)),
+        _pick(rng, world.pools["shop"], len(e)),
+    )
     out.append(Txns.make(world.acc_primary[e], dst, when(rng, world, m), amount, "card"))
 
     wd_rate = np.select([arch == Arch.RETIREE, arch == Arch.CASH_WORKER], [1.3, 0.4], 0.8)
     e, m = events(rng, world, ents, wd_rate)
     amount = np.round(rng.lognormal(np.log(80), 0.6, len(e)) / 20) * 20 + 20
-    out.append(Txns.make(world.acc_primary[e], -1, when(rng, world, m), amount, "cash",
-                         branch=_branch(rng, world, e, 0.6)))
+    out.append(
+        Txns.make(
+            world.acc_primary[e],
+            -1,
+            when(rng, world, m),
+            amount,
+            "cash",
+            branch=_branch(rng, world, e, 0.6),
+        )
+    )
 
     renters = ents[world.landlord[ents] >= 0]
     rent = _net_month(world, renters) * 0.3 * rng.lognormal(0, 0.15, len(renters))
     rent = np.maximum(rent, 250)
     e, m = monthly(world, renters)
-    out.append(Txns.make(world.acc_primary[e], world.landlord[e], when(rng, world, m, 0, 5),
-                         np.repeat(rent, world.months), "wire"))
+    out.append(
+        Txns.make(
+            world.acc_primary[e],
+            world.landlord[e],
+            when(rng, world, m, 0, 5),
+            np.repeat(rent, world.months),
+            "wire",
+        )
+    )
 
     e, m = events(rng, world, ents, 0.7)
-    out.append(Txns.make(world.acc_primary[e], _pick(rng, world.pools["utility"], len(e)),
-                         when(rng, world, m), rng.lognormal(np.log(70), 0.5, len(e)), "wire"))
+    out.append(
+        Txns.make(
+            world.acc_primary[e],
+            _pick(rng, world.pools["utility"], len(e)),
+            when(rng, world, m),
+            rng.lognormal(np.log(70), 0.5, len(e)),
+            "wire",
+        )
+    )
     e, m = events(rng, world, ents, 0.25)
-    out.append(Txns.make(world.acc_primary[e], _pick(rng, world.pools["tax"], len(e)),
-                         when(rng, world, m), income[np.searchsorted(ents, e)] * 12 * 0.03
-                         * rng.lognormal(0, 0.3, len(e)), "wire"))
+    out.append(
+        Txns.make(
+            world.acc_primary[e],
+            _pick(rng, world.pools["tax"], len(e)),
+            when(rng, world, m),
+            income[np.searchsorted(ents, e)] * 12 * 0.03 * rng.lognormal(0, 0.3, len(e)),
+            "wire",
+        )
+    )
 
     savers = ents[world.acc_savings[ents] >= 0]
     savers = savers[world.arch[savers] != Arch.STUDENT]
     e, m = events(rng, world, savers, 0.6)
-    out.append(Txns.make(world.acc_primary[e], world.acc_savings[e], when(rng, world, m),
-                         _net_month(world, e) * rng.uniform(0.05, 0.2, len(e)), "instant"))
+    out.append(
+        Txns.make(
+            world.acc_primary[e],
+            world.acc_savings[e],
+            when(rng, world, m),
+            _net_month(world, e) * rng.uniform(0.05, 0.2, len(e)),
+            "instant",
+        )
+    )
     return out
 
 
@@ -173,43 +246,91 @@ def person_specials(rng: np.random.Generator, world: World, ents: np.ndarray) ->
     src = np.where(via_mto, world.acc_mto[e], world.acc_primary[e])
     out.append(Txns.make(src, fam, ts, amount, "remittance", currency=currency))
     cash_in = via_mto & (rng.random(len(e)) < 0.8)
-    out.append(Txns.make(-1, world.acc_mto[e[cash_in]], ts[cash_in] - rng.integers(
-        60, 1800, int(cash_in.sum())), np.ceil(amount[cash_in] / 10) * 10 + 10, "cash",
-        branch=_branch(rng, world, e[cash_in], 0.9)))
+    out.append(
+        Txns.make(
+            -1,
+            world.acc_mto[e[cash_in]],
+            ts[cash_in] - rng.integers(60, 1800, int(cash_in.sum())),
+            np.ceil(amount[cash_in] / 10) * 10 + 10,
+            "cash",
+            branch=_branch(rng, world, e[cash_in], 0.9),
+        )
+    )
 
     hob = ents[arch == Arch.CRYPTO_HOBBYIST]
     e, m = events(rng, world, hob, 1.5)
     on = rng.lognormal(np.log(250), 0.9, len(e))
-    out.append(Txns.make(world.acc_primary[e], world.acc_exchange[e], when(rng, world, m), on,
-                         "wire"))
+    out.append(
+        Txns.make(world.acc_primary[e], world.acc_exchange[e], when(rng, world, m), on, "wire")
+    )
     coin = CURRENCY["BTC"] + rng.integers(0, 4, len(hob))  # BTC, ETH, USDT, USDC
     wal = hob[world.acc_wallet[hob] >= 0]
     e, m = events(rng, world, wal, 0.5)
     coins = coin[np.searchsorted(hob, e)]
-    out.append(Txns.make(world.acc_exchange[e], world.acc_wallet[e], when(rng, world, m),
-                         rng.lognormal(np.log(300), 0.9, len(e)), "crypto", currency=coins))
+    out.append(
+        Txns.make(
+            world.acc_exchange[e],
+            world.acc_wallet[e],
+            when(rng, world, m),
+            rng.lognormal(np.log(300), 0.9, len(e)),
+            "crypto",
+            currency=coins,
+        )
+    )
     e, m = events(rng, world, wal, 0.3)
-    out.append(Txns.make(world.acc_wallet[e], _pick(rng, world.pools["wallet_plain"], len(e)),
-                         when(rng, world, m), rng.lognormal(np.log(120), 0.9, len(e)), "crypto",
-                         currency=coin[np.searchsorted(hob, e)]))
+    out.append(
+        Txns.make(
+            world.acc_wallet[e],
+            _pick(rng, world.pools["wallet_plain"], len(e)),
+            when(rng, world, m),
+            rng.lognormal(np.log(120), 0.9, len(e)),
+            "crypto",
+            currency=coin[np.searchsorted(hob, e)],
+        )
+    )
     e, m = events(rng, world, hob, 0.4)
-    out.append(Txns.make(world.acc_exchange[e], world.acc_primary[e], when(rng, world, m),
-                         rng.lognormal(np.log(400), 1.0, len(e)), "wire"))
-    # some honest hobbyists gamble, go through offshore exchanges or value privacy (mixers)
-    for pool, share, rate in (("wallet_gambling", 0.08, 0.4), ("exchange_risky", 0.04, 0.2),
-                              ("wallet_mixer", 0.02, 0.1)):
+    out.append(
+        Txns.make(
+            world.acc_exchange[e],
+            world.acc_primary[e],
+            when(rng, world, m),
+            rng.lognormal(np.log(400), 1.0, len(e)),
+            "wire",
+        )
+    )
+    # some honest hobbyists gamble online, trade on offshore exchanges or value privacy
+    # (coin mixers); how often varies a lot from one person to the next
+    for pool, share, rate in (
+        ("wallet_gambling", 0.12, 0.8),
+        ("exchange_risky", 0.06, 0.5),
+        ("wallet_mixer", 0.05, 0.4),
+    ):
         who = wal[rng.random(len(wal)) < share]
-        e, m = events(rng, world, who, rate)
-        out.append(Txns.make(world.acc_wallet[e], _pick(rng, world.pools[pool], len(e)),
-                             when(rng, world, m), rng.lognormal(np.log(150), 0.8, len(e)),
-                             "crypto", currency=coin[np.searchsorted(hob, e)]))
+        e, m = events(rng, world, who, rate * rng.lognormal(0, 0.9, len(who)))
+        out.append(
+            Txns.make(
+                world.acc_wallet[e],
+                _pick(rng, world.pools[pool], len(e)),
+                when(rng, world, m),
+                rng.lognormal(np.log(150), 0.8, len(e)),
+                "crypto",
+                currency=coin[np.searchsorted(hob, e)],
+            )
+        )
 
     rich = ents[arch == Arch.HIGH_EARNER]
     e, m = events(rng, world, rich, 0.3)
     dst = _pick(rng, world.pools["foreign_partner"], len(e))
-    out.append(Txns.make(world.acc_primary[e], dst, when(rng, world, m),
-                         _net_month(world, e) * rng.uniform(0.2, 1.0, len(e)), "wire",
-                         currency=COUNTRY_CURRENCY[world.accounts["country"][dst]]))
+    out.append(
+        Txns.make(
+            world.acc_primary[e],
+            dst,
+            when(rng, world, m),
+            _net_month(world, e) * rng.uniform(0.2, 1.0, len(e)),
+            "wire",
+            currency=COUNTRY_CURRENCY[world.accounts["country"][dst]],
+        )
+    )
     return out
 
 
@@ -217,8 +338,12 @@ def asset_purchases(rng: np.random.Generator, world: World, lo: int, hi: int) ->
     """Payments for the honest assets bought during the period, and loan repayments."""
     a = world.assets
     start_day, end_day = world.start_s // DAY, world.end_s // DAY
-    sel = (a["entity"] >= lo) & (a["entity"] < hi) & (a["day"] >= start_day) & (
-        a["day"] < end_day - 7)
+    sel = (
+        (a["entity"] >= lo)
+        & (a["entity"] < hi)
+        & (a["day"] >= start_day)
+        & (a["day"] < end_day - 7)
+    )
     ent, kind, day = a["entity"][sel], a["type"][sel], a["day"][sel].astype(np.int64)
     value, method = a["value"][sel], a["method"][sel]
     ts = day * DAY + rng.integers(9 * 3600, 17 * 3600, len(ent))
@@ -234,13 +359,19 @@ def asset_purchases(rng: np.random.Generator, world: World, lo: int, hi: int) ->
     out.append(Txns.make(lender, acc[loan], ts[loan], value[loan], "wire"))
     # monthly repayments after the purchase
     months = np.searchsorted(world.month_start_s, ts[loan], side="right")
-    rep_ent = np.repeat(np.arange(int(loan.sum())), world.months - np.minimum(
-        months, world.months))
+    rep_ent = np.repeat(np.arange(int(loan.sum())), world.months - np.minimum(months, world.months))
     if len(rep_ent):
         month = months[rep_ent] + _offsets(rep_ent)
         term = np.where(kind[loan][rep_ent] == 0, 240, 60)
-        out.append(Txns.make(acc[loan][rep_ent], lender[rep_ent], when(rng, world, month, 4, 6),
-                             value[loan][rep_ent] * 1.25 / term, "wire"))
+        out.append(
+            Txns.make(
+                acc[loan][rep_ent],
+                lender[rep_ent],
+                when(rng, world, month, 4, 6),
+                value[loan][rep_ent] * 1.25 / term,
+                "wire",
+            )
+        )
     return out
 
 
@@ -274,28 +405,51 @@ def company_flows(rng: np.random.Generator, world: World, ents: np.ndarray) -> l
     w /= np.bincount(de, weights=w, minlength=len(e))[de]
     alt = world.acc_second[e[de]]
     dst = np.where((alt >= 0) & (rng.random(len(de)) < 0.2), alt, acc[de])
-    out.append(Txns.make(-1, dst, when(rng, world, m[de]), cash[de] * w, "cash",
-                         branch=_branch(rng, world, e[de], 0.9)))
+    # banknotes: most deposits are rounded to ten euros, some to fifty or five hundred
+    step = rng.choice(np.array([10.0, 50.0, 500.0]), len(de), p=[0.75, 0.17, 0.08])
+    amount = np.maximum(np.round(cash[de] * w / step) * step, 10.0)
+    out.append(
+        Txns.make(
+            -1, dst, when(rng, world, m[de]), amount, "cash", branch=_branch(rng, world, e[de], 0.9)
+        )
+    )
 
     # card takings: acquirer settlements every few days for shops
     n_card = np.where(shop, 8, 0)
     ce = np.repeat(np.arange(len(e)), n_card)
     card = takings - cash
-    out.append(Txns.make(_pick(rng, world.pools["acquirer"], len(ce)), acc[ce],
-                         when(rng, world, m[ce]),
-                         card[ce] / 8 * rng.lognormal(-0.02, 0.2, len(ce)), "card"))
+    out.append(
+        Txns.make(
+            _pick(rng, world.pools["acquirer"], len(ce)),
+            acc[ce],
+            when(rng, world, m[ce]),
+            card[ce] / 8 * rng.lognormal(-0.02, 0.2, len(ce)),
+            "card",
+        )
+    )
 
     # client invoices for other companies: in-world companies, outside clients, partners abroad
     invoice = rng.lognormal(np.log(6_000), 0.6, len(e))
     n_inv = np.where(shop, 0, np.clip(np.round(card / invoice), 1, 15)).astype(np.int64)
     ie = np.repeat(np.arange(len(e)), n_inv)
     u = rng.random(len(ie))
-    src = np.select([u < 0.35, u < 0.95],
-                    [_pick(rng, world.pools["company"], len(ie)),
-                     _pick(rng, world.pools["client_ext"], len(ie))],
-                    _pick(rng, world.pools["foreign_partner"], len(ie)))
-    out.append(Txns.make(src, acc[ie], when(rng, world, m[ie]),
-                         card[ie] / n_inv[ie] * rng.lognormal(-0.05, 0.3, len(ie)), "wire"))
+    src = np.select(
+        [u < 0.35, u < 0.95],
+        [
+            _pick(rng, world.pools["company"], len(ie)),
+            _pick(rng, world.pools["client_ext"], len(ie)),
+        ],
+        _pick(rng, world.pools["foreign_partner"], len(ie)),
+    )
+    out.append(
+        Txns.make(
+            src,
+            acc[ie],
+            when(rng, world, m[ie]),
+            card[ie] / n_inv[ie] * rng.lognormal(-0.05, 0.3, len(ie)),
+            "wire",
+        )
+    )
 
     # suppliers: in-world companies, outside suppliers, a few abroad (some in watched countries)
     n_sup = rng.poisson(np.where(shop, 3.0, 4.0)) + 1
@@ -304,29 +458,58 @@ def company_flows(rng: np.random.Generator, world: World, ents: np.ndarray) -> l
     u = rng.random(len(se))
     dst = np.select(
         [u < 0.45, u < 0.9, u < 0.97],
-        [_pick(rng, world.pools["company"], len(se)),
-         _pick(rng, world.pools["supplier_ext"], len(se)),
-         _pick(rng, world.pools["foreign_partner"], len(se))],
+        [
+            _pick(rng, world.pools["supplier_company"], len(se)),
+            _pick(rng, world.pools["supplier_ext"], len(se)),
+            _pick(rng, world.pools["foreign_partner"], len(se)),
+        ],
         _pick(rng, world.pools["foreign_risky_partner"], len(se)),
     )
-    out.append(Txns.make(acc[se], dst, when(rng, world, m[se]),
-                         spend[se] / n_sup[se] * rng.lognormal(-0.05, 0.3, len(se)), "wire",
-                         currency=COUNTRY_CURRENCY[world.accounts["country"][dst]]))
+    out.append(
+        Txns.make(
+            acc[se],
+            dst,
+            when(rng, world, m[se]),
+            spend[se] / n_sup[se] * rng.lognormal(-0.05, 0.3, len(se)),
+            "wire",
+            currency=COUNTRY_CURRENCY[world.accounts["country"][dst]],
+        )
+    )
 
     # rent, social charges and VAT, the owner's pay
     base = world.revenue[e] / 12.0
-    out.append(Txns.make(acc, world.landlord[e], when(rng, world, m, 0, 5),
-                         base * 0.06, "wire"))
-    out.append(Txns.make(acc, _pick(rng, world.pools["tax"], len(e)),
-                         when(rng, world, m, 14, 16), takings * 0.12, "wire"))
+    out.append(Txns.make(acc, world.landlord[e], when(rng, world, m, 0, 5), base * 0.06, "wire"))
+    out.append(
+        Txns.make(
+            acc,
+            _pick(rng, world.pools["tax"], len(e)),
+            when(rng, world, m, 14, 16),
+            takings * 0.12,
+            "wire",
+        )
+    )
     owner_acc = world.acc_primary[world.owner[e]]
-    out.append(Txns.make(acc, owner_acc, when(rng, world, m, 25, 28),
-                         base * rng.uniform(0.04, 0.08, len(e)), "wire"))
+    out.append(
+        Txns.make(
+            acc,
+            owner_acc,
+            when(rng, world, m, 25, 28),
+            base * rng.uniform(0.04, 0.08, len(e)),
+            "wire",
+        )
+    )
     n_wd = rng.poisson(np.where(shop, 0.6, 0.05))
     we = np.repeat(np.arange(len(e)), n_wd)
-    out.append(Txns.make(acc[we], -1, when(rng, world, m[we]),
-                         np.round(rng.uniform(100, 1_000, len(we)), -1), "cash",
-                         branch=_branch(rng, world, e[we], 0.9)))
+    out.append(
+        Txns.make(
+            acc[we],
+            -1,
+            when(rng, world, m[we]),
+            np.round(rng.uniform(100, 1_000, len(we)), -1),
+            "cash",
+            branch=_branch(rng, world, e[we], 0.9),
+        )
+    )
     return out
 
 
@@ -337,12 +520,25 @@ def group_flows(rng: np.random.Generator, world: World, ents: np.ndarray) -> lis
     sub, hold = o["owned"][sel], o["owner"][sel]
     e, m = monthly(world, np.arange(len(sub)))
     fee = world.revenue[sub[e]] / 12 * rng.uniform(0.01, 0.04, len(e))
-    out = [Txns.make(world.acc_primary[sub[e]], world.acc_primary[hold[e]],
-                     when(rng, world, m, 20, 28), fee, "wire")]
+    out = [
+        Txns.make(
+            world.acc_primary[sub[e]],
+            world.acc_primary[hold[e]],
+            when(rng, world, m, 20, 28),
+            fee,
+            "wire",
+        )
+    ]
     e, m = events(rng, world, np.arange(len(sub)), 0.25)
-    out.append(Txns.make(world.acc_primary[hold[e]], world.acc_primary[sub[e]],
-                         when(rng, world, m), world.revenue[sub[e]] / 12
-                         * rng.uniform(0.05, 0.3, len(e)), "wire"))
+    out.append(
+        Txns.make(
+            world.acc_primary[hold[e]],
+            world.acc_primary[sub[e]],
+            when(rng, world, m),
+            world.revenue[sub[e]] / 12 * rng.uniform(0.05, 0.3, len(e)),
+            "wire",
+        )
+    )
     return out
 
 

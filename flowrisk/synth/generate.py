@@ -52,7 +52,7 @@ def plan_world(params: WorldParams) -> World:
         tp = params.typologies.get(name)
         if tp is None or tp.prevalence == 0:
             continue
-        k = int(round(tp.prevalence * params.entities))
+        k = round(tp.prevalence * params.entities)
         rng = np.random.default_rng([params.seed, _SCHEMES, TYPOLOGIES.index(name)])
         plan = planner(rng, world, book, k, guilty)
         world.schemes[name] = plan
@@ -137,8 +137,9 @@ def check_output(out: Path) -> None:
         raise InvalidParameter("out", f"{out} is not a writable folder")
 
 
-def generate_world(params: WorldParams, out: Path | str,
-                   progress: Progress | None = None) -> dict[str, Any]:
+def generate_world(
+    params: WorldParams, out: Path | str, progress: Progress | None = None
+) -> dict[str, Any]:
     """Generate a world into the folder ``out`` and return its manifest.
 
     Transactions are drawn and written ``params.chunk_entities`` entities at a time, so memory
@@ -148,10 +149,13 @@ def generate_world(params: WorldParams, out: Path | str,
     check_output(out)
     world = plan_world(params)
     rows: dict[str, int] = {}
-    all_reports: list[Reports] = [plan_reports(np.random.default_rng(
-        [params.seed, _REPORTS]), world)]
-    with TableWriter(out, "transactions") as tx_out, \
-            TableWriter(out, "transaction_labels") as lab_out:
+    all_reports: list[Reports] = [
+        plan_reports(np.random.default_rng([params.seed, _REPORTS]), world)
+    ]
+    with (
+        TableWriter(out, "transactions") as tx_out,
+        TableWriter(out, "transaction_labels") as lab_out,
+    ):
         next_id = 1
         for chunk in iter_transactions(world):
             frame, labels = transactions_frames(world, chunk.txns, next_id)
@@ -179,12 +183,16 @@ def generate_world(params: WorldParams, out: Path | str,
     return manifest
 
 
-def _manifest(params: WorldParams, world: World, labels: pl.DataFrame, rows: dict[str, int],
-              out: Path) -> dict[str, Any]:
+def _manifest(
+    params: WorldParams, world: World, labels: pl.DataFrame, rows: dict[str, int], out: Path
+) -> dict[str, Any]:
     exploded = labels.filter(pl.col("label") == 1).explode("typologies")
     per_typology = dict(
-        exploded.group_by("typologies").len().sort("typologies")
-        .select(pl.col("typologies").cast(pl.String), "len").iter_rows()
+        exploded.group_by("typologies")
+        .len()
+        .sort("typologies")
+        .select(pl.col("typologies").cast(pl.String), "len")
+        .iter_rows()
     )
     files = sorted(p.name for p in out.glob("*.parquet") if p.stem in rows)
     return {
@@ -194,8 +202,7 @@ def _manifest(params: WorldParams, world: World, labels: pl.DataFrame, rows: dic
         "parameters": params.to_dict(),
         "period": {
             "start": np.datetime64(world.start_s, "s").astype("datetime64[D]").item().isoformat(),
-            "end": np.datetime64(world.end_s - DAY, "s").astype("datetime64[D]").item()
-            .isoformat(),
+            "end": np.datetime64(world.end_s - DAY, "s").astype("datetime64[D]").item().isoformat(),
         },
         "reference_versions": {
             "sectors": sectors_version(),
@@ -206,8 +213,9 @@ def _manifest(params: WorldParams, world: World, labels: pl.DataFrame, rows: dic
         "labels": {
             "entities": int(labels.height),
             "positive": int(labels["label"].sum()),
-            "per_typology": {t: int(per_typology.get(t, 0)) for t in TYPOLOGIES
-                             if t in params.typologies},
+            "per_typology": {
+                t: int(per_typology.get(t, 0)) for t in TYPOLOGIES if t in params.typologies
+            },
         },
         "sha256": {name: _sha256(out / name) for name in files},
     }

@@ -9,7 +9,6 @@ from flowrisk.synth.params import WorldParams
 from flowrisk.synth.world import (
     COUNTRIES,
     COUNTRY,
-    DAY,
     RISK_BIT,
     AccountBook,
     Arch,
@@ -61,7 +60,21 @@ INSTITUTION = {name: i for i, name in enumerate(INSTITUTIONS)}
 N_BRANCHES = 400
 
 # destination countries of family remittances: high-risk and ordinary ones alike
-REMITTANCE_COUNTRIES = ("MA", "DZ", "TN", "SN", "CI", "CM", "CD", "HT", "VN", "CN", "TR", "PT", "NG")
+REMITTANCE_COUNTRIES = (
+    "MA",
+    "DZ",
+    "TN",
+    "SN",
+    "CI",
+    "CM",
+    "CD",
+    "HT",
+    "VN",
+    "CN",
+    "TR",
+    "PT",
+    "NG",
+)
 
 
 def _choice(rng: np.random.Generator, options: dict[Arch, float], n: int) -> np.ndarray:
@@ -75,8 +88,9 @@ def _bank(rng: np.random.Generator, n: int) -> np.ndarray:
     return (INSTITUTION[BANKS[0]] + picks).astype(np.int16)
 
 
-def _foreign(book: AccountBook, countries: list[str], per_country: int, opened: int,
-             tags: int = 0) -> np.ndarray:
+def _foreign(
+    book: AccountBook, countries: list[str], per_country: int, opened: int, tags: int = 0
+) -> np.ndarray:
     """External accounts in each of ``countries`` at that country's bank."""
     out = []
     for c in countries:
@@ -149,8 +163,9 @@ def plan_population(params: WorldParams, rng: np.random.Generator) -> tuple[Worl
 
     country = np.full(n, COUNTRY["FR"], dtype=np.int16)
     foreign = rng.random(n) < 0.04
-    country[foreign] = rng.choice([COUNTRY[c] for c in ("BE", "DE", "ES", "IT", "PT")],
-                                  int(foreign.sum()))
+    country[foreign] = rng.choice(
+        [COUNTRY[c] for c in ("BE", "DE", "ES", "IT", "PT")], int(foreign.sum())
+    )
     is_pep = (~is_company) & (rng.random(n) < 0.002)
 
     # accounts of the world's entities
@@ -170,7 +185,10 @@ def plan_population(params: WorldParams, rng: np.random.Generator) -> tuple[Worl
     acc_second = np.full(n, -1, dtype=np.int64)
     has_second = rng.random(n) < np.where(is_company, 0.25, 0.12)
     acc_second[has_second] = book.add(
-        ent[has_second], "current", _bank(rng, int(has_second.sum())), COUNTRY["FR"],
+        ent[has_second],
+        "current",
+        _bank(rng, int(has_second.sum())),
+        COUNTRY["FR"],
         opened[has_second] + rng.integers(0, 365, int(has_second.sum())).astype(np.int32),
     )
     book.kind[-1][is_company[has_second]] = 2
@@ -178,21 +196,29 @@ def plan_population(params: WorldParams, rng: np.random.Generator) -> tuple[Worl
     acc_wallet = np.full(n, -1, dtype=np.int64)
     hob = np.flatnonzero(arch == Arch.CRYPTO_HOBBYIST)
     acc_exchange[hob] = book.add(
-        hob, "crypto_exchange",
-        INSTITUTION[EXCHANGES[0]] + rng.integers(0, len(EXCHANGES), len(hob)), COUNTRY["FR"],
+        hob,
+        "crypto_exchange",
+        INSTITUTION[EXCHANGES[0]] + rng.integers(0, len(EXCHANGES), len(hob)),
+        COUNTRY["FR"],
         start_day - rng.integers(30, 6 * 365, len(hob)),
     )
     has_wallet = hob[rng.random(len(hob)) < 0.6]
     acc_wallet[has_wallet] = book.add(
-        has_wallet, "crypto_wallet", INSTITUTION["UNHOSTED"], COUNTRY["FR"],
+        has_wallet,
+        "crypto_wallet",
+        INSTITUTION["UNHOSTED"],
+        COUNTRY["FR"],
         start_day - rng.integers(30, 6 * 365, len(has_wallet)),
     )
     acc_mto = np.full(n, -1, dtype=np.int64)
     rem = np.flatnonzero(arch == Arch.REMITTER)
     uses_mto = rem[rng.random(len(rem)) < 0.5]
     acc_mto[uses_mto] = book.add(
-        uses_mto, "current", INSTITUTION[MTOS[0]] + rng.integers(0, len(MTOS), len(uses_mto)),
-        COUNTRY["FR"], start_day - rng.integers(30, 5 * 365, len(uses_mto)),
+        uses_mto,
+        "current",
+        INSTITUTION[MTOS[0]] + rng.integers(0, len(MTOS), len(uses_mto)),
+        COUNTRY["FR"],
+        start_day - rng.integers(30, 5 * 365, len(uses_mto)),
     )
 
     # external counterparties
@@ -213,8 +239,11 @@ def plan_population(params: WorldParams, rng: np.random.Generator) -> tuple[Worl
         "supplier_ext": book.add(-1, "external", _bank(rng, 30 * scale), COUNTRY["FR"], old),
         "client_ext": book.add(-1, "external", _bank(rng, 30 * scale), COUNTRY["FR"], old),
         "exchange_hot": book.add(
-            -1, "external", INSTITUTION[EXCHANGES[0]] + np.arange(len(EXCHANGES)),
-            COUNTRY["FR"], old,
+            -1,
+            "external",
+            INSTITUTION[EXCHANGES[0]] + np.arange(len(EXCHANGES)),
+            COUNTRY["FR"],
+            old,
         ),
     }
     hr_hubs = sorted(c for c in COUNTRIES if c in jurisdictions().watched)
@@ -233,11 +262,16 @@ def plan_population(params: WorldParams, rng: np.random.Generator) -> tuple[Worl
     }
     for name, tag in wallets.items():
         count = (40 if tag == 0 else 6) * per
-        pools[name] = book.add(-1, "crypto_wallet", INSTITUTION["UNHOSTED"], COUNTRY["FR"],
-                               old, tag, n=count)
+        pools[name] = book.add(
+            -1, "crypto_wallet", INSTITUTION["UNHOSTED"], COUNTRY["FR"], old, tag, n=count
+        )
     pools["exchange_risky"] = book.add(
-        -1, "crypto_exchange", INSTITUTION[RISKY_EXCHANGES[0]] + np.arange(2),
-        COUNTRY["HK"], old, RISK_BIT["high_risk_exchange"],
+        -1,
+        "crypto_exchange",
+        INSTITUTION[RISKY_EXCHANGES[0]] + np.arange(2),
+        COUNTRY["HK"],
+        old,
+        RISK_BIT["high_risk_exchange"],
     )
 
     # in-world counterparties
@@ -245,13 +279,16 @@ def plan_population(params: WorldParams, rng: np.random.Generator) -> tuple[Worl
     companies = acc_primary[comp]
     pools["shop"] = shops if len(shops) else pools["merchant_ext"]
     pools["company"] = companies if len(companies) else pools["client_ext"]
+    ordinary = acc_primary[oc]
+    pools["supplier_company"] = ordinary if len(ordinary) else pools["supplier_ext"]
     persons = np.flatnonzero(~is_company)
     pools["person"] = acc_primary[persons]
 
     # who pays whom
     employer = np.full(n, -1, dtype=np.int64)
-    workers = np.flatnonzero(np.isin(arch, [Arch.SALARIED, Arch.HIGH_EARNER,
-                                            Arch.CRYPTO_HOBBYIST, Arch.REMITTER]))
+    workers = np.flatnonzero(
+        np.isin(arch, [Arch.SALARIED, Arch.HIGH_EARNER, Arch.CRYPTO_HOBBYIST, Arch.REMITTER])
+    )
     in_world = rng.random(len(workers)) < 0.4
     if len(comp):
         weights = employees[comp].astype(float)
@@ -263,8 +300,12 @@ def plan_population(params: WorldParams, rng: np.random.Generator) -> tuple[Worl
     stu = np.flatnonzero(arch == Arch.STUDENT)
     employer[stu] = rng.choice(pools["person"], len(stu))  # a parent's account
     landlord = np.full(n, -1, dtype=np.int64)
-    renters = np.flatnonzero(np.isin(arch, [Arch.SALARIED, Arch.CASH_WORKER, Arch.STUDENT,
-                                            Arch.REMITTER, Arch.CRYPTO_HOBBYIST]))
+    renters = np.flatnonzero(
+        np.isin(
+            arch,
+            [Arch.SALARIED, Arch.CASH_WORKER, Arch.STUDENT, Arch.REMITTER, Arch.CRYPTO_HOBBYIST],
+        )
+    )
     landlord[renters] = np.where(
         rng.random(len(renters)) < 0.25,
         rng.choice(pools["person"], len(renters)),
@@ -277,12 +318,16 @@ def plan_population(params: WorldParams, rng: np.random.Generator) -> tuple[Worl
 
     # owners of companies, holding groups and families
     owner = np.full(n, -1, dtype=np.int64)
-    adults = persons[np.isin(arch[persons], [Arch.SALARIED, Arch.HIGH_EARNER, Arch.RETIREE,
-                                             Arch.CASH_WORKER, Arch.REMITTER])]
+    adults = persons[
+        np.isin(
+            arch[persons],
+            [Arch.SALARIED, Arch.HIGH_EARNER, Arch.RETIREE, Arch.CASH_WORKER, Arch.REMITTER],
+        )
+    ]
     if len(adults) == 0:
         adults = persons
     owner[comp] = rng.choice(adults, len(comp))
-    own_rows = {
+    own_rows: dict[str, list[np.ndarray]] = {
         "owner": [owner[comp], owner[comp]],
         "owned": [comp, comp],
         "role": [np.zeros(len(comp), np.int8), np.ones(len(comp), np.int8)],
@@ -357,15 +402,18 @@ def plan_population(params: WorldParams, rng: np.random.Generator) -> tuple[Worl
     return world, book
 
 
-def _honest_assets(rng: np.random.Generator, arch: np.ndarray, income: np.ndarray,
-                   start_day: int, months: int) -> dict[str, np.ndarray]:
+def _honest_assets(
+    rng: np.random.Generator, arch: np.ndarray, income: np.ndarray, start_day: int, months: int
+) -> dict[str, np.ndarray]:
     """Honest wealth: property and cars bought with loans or savings, old property of retirees."""
     span = months * 30
-    rows: dict[str, list[np.ndarray]] = {k: [] for k in ("entity", "type", "day", "value",
-                                                         "method")}
+    rows: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("entity", "type", "day", "value", "method")
+    }
 
-    def add(who: np.ndarray, kind: int, day: np.ndarray, value: np.ndarray,
-            method: np.ndarray) -> None:
+    def add(
+        who: np.ndarray, kind: int, day: np.ndarray, value: np.ndarray, method: np.ndarray
+    ) -> None:
         rows["entity"].append(who)
         rows["type"].append(np.full(len(who), kind, np.int8))
         rows["day"].append(day.astype(np.int32))
@@ -374,27 +422,53 @@ def _honest_assets(rng: np.random.Generator, arch: np.ndarray, income: np.ndarra
 
     rich = np.flatnonzero(arch == Arch.HIGH_EARNER)
     buyers = rich[rng.random(len(rich)) < 0.35]
-    add(buyers, 0, start_day + rng.integers(0, span, len(buyers)),
+    add(
+        buyers,
+        0,
+        start_day + rng.integers(0, span, len(buyers)),
         income[buyers] * rng.uniform(2.0, 7.0, len(buyers)),
-        np.where(rng.random(len(buyers)) < 0.8, 1, 2))  # loan, else transfer
+        np.where(rng.random(len(buyers)) < 0.8, 1, 2),
+    )  # loan, else transfer
     cars = rich[rng.random(len(rich)) < 0.3]
-    add(cars, 1, start_day + rng.integers(0, span, len(cars)),
+    add(
+        cars,
+        1,
+        start_day + rng.integers(0, span, len(cars)),
         income[cars] * rng.uniform(0.3, 0.9, len(cars)),
-        np.where(rng.random(len(cars)) < 0.5, 1, 2))
+        np.where(rng.random(len(cars)) < 0.5, 1, 2),
+    )
     watches = rich[rng.random(len(rich)) < 0.08]
-    add(watches, 2, start_day + rng.integers(0, span, len(watches)),
-        rng.uniform(5_000, 30_000, len(watches)), np.full(len(watches), 2))
+    add(
+        watches,
+        2,
+        start_day + rng.integers(0, span, len(watches)),
+        rng.uniform(5_000, 30_000, len(watches)),
+        np.full(len(watches), 2),
+    )
     sal = np.flatnonzero(np.isin(arch, [Arch.SALARIED, Arch.CRYPTO_HOBBYIST, Arch.REMITTER]))
     car_buyers = sal[rng.random(len(sal)) < 0.08]
-    add(car_buyers, 1, start_day + rng.integers(0, span, len(car_buyers)),
+    add(
+        car_buyers,
+        1,
+        start_day + rng.integers(0, span, len(car_buyers)),
         income[car_buyers] * rng.uniform(0.3, 1.0, len(car_buyers)),
-        np.where(rng.random(len(car_buyers)) < 0.6, 1, 2))
+        np.where(rng.random(len(car_buyers)) < 0.6, 1, 2),
+    )
     owners = sal[rng.random(len(sal)) < 0.03]
-    add(owners, 0, start_day + rng.integers(0, span, len(owners)),
-        income[owners] * rng.uniform(4.0, 8.0, len(owners)), np.ones(len(owners)))
+    add(
+        owners,
+        0,
+        start_day + rng.integers(0, span, len(owners)),
+        income[owners] * rng.uniform(4.0, 8.0, len(owners)),
+        np.ones(len(owners)),
+    )
     ret = np.flatnonzero(arch == Arch.RETIREE)
     homes = ret[rng.random(len(ret)) < 0.6]
-    add(homes, 0, start_day - rng.integers(5 * 365, 40 * 365, len(homes)),
-        rng.lognormal(np.log(220_000), 0.5, len(homes)), np.ones(len(homes)))
+    add(
+        homes,
+        0,
+        start_day - rng.integers(5 * 365, 40 * 365, len(homes)),
+        rng.lognormal(np.log(220_000), 0.5, len(homes)),
+        np.ones(len(homes)),
+    )
     return {k: np.concatenate(v) for k, v in rows.items()}
-

@@ -120,9 +120,12 @@ def accounts_frame(world: World) -> pl.DataFrame:
     n = len(a["entity"])
     tags = a["tags"]
     tag_lists = pl.DataFrame({"t": tags}).select(
-        pl.concat_list([
-            pl.when((pl.col("t") & bit) > 0).then(pl.lit(name)) for name, bit in RISK_BIT.items()
-        ]).list.drop_nulls().cast(pl.List(pl.Enum(RISK_TAGS))).alias("risk_tags")
+        pl.concat_list(
+            [pl.when((pl.col("t") & bit) > 0).then(pl.lit(name)) for name, bit in RISK_BIT.items()]
+        )
+        .list.drop_nulls()
+        .cast(pl.List(pl.Enum(RISK_TAGS)))
+        .alias("risk_tags")
     )["risk_tags"]
     return pl.DataFrame(
         {
@@ -138,8 +141,9 @@ def accounts_frame(world: World) -> pl.DataFrame:
     )
 
 
-def transactions_frames(world: World, txns: Txns, first_id: int
-                        ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def transactions_frames(
+    world: World, txns: Txns, first_id: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The transactions of one chunk (ids from ``first_id``) and their ground-truth rows."""
     n = len(txns)
     txn_id = np.arange(first_id, first_id + n, dtype=np.int64)
@@ -239,8 +243,7 @@ def labels_frame(world: World) -> pl.DataFrame:
     guilty = pl.DataFrame(
         {
             "e": np.concatenate(ent) if ent else np.zeros(0, np.int64),
-            "typology": _enum(np.concatenate(code) if code else np.zeros(0, np.int8),
-                              TYPOLOGIES),
+            "typology": _enum(np.concatenate(code) if code else np.zeros(0, np.int8), TYPOLOGIES),
             "start": np.concatenate(start) if start else np.zeros(0, np.int64),
         }
     ).sort("e", "start", "typology")
@@ -257,8 +260,9 @@ def labels_frame(world: World) -> pl.DataFrame:
             "entity_id": entity_ids(world, joined["e"].to_numpy()),
             "label": joined["typology"].is_not_null().cast(pl.Int8),
             "typology": joined["typology"],
-            "typologies": joined["typologies"].fill_null(pl.lit([], dtype=pl.List(pl.Enum(
-                TYPOLOGIES)))),
+            "typologies": joined["typologies"].fill_null(
+                pl.lit([], dtype=pl.List(pl.Enum(TYPOLOGIES)))
+            ),
             "label_date": _dates(start_day),
         },
         schema=TABLES["labels"].schema,

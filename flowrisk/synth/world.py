@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 DAY = 86_400
+Values = np.ndarray | int | float  # an array, or a scalar broadcast to the batch length
 EPOCH = date(1970, 1, 1)
 
 
@@ -55,27 +56,86 @@ class Arch(IntEnum):
     ORDINARY_COMPANY = 8
 
 
-CHANNEL = {name: i for i, name in enumerate(
-    ("cash", "wire", "instant", "card", "cheque", "crypto", "remittance")
-)}
+CHANNEL = {
+    name: i
+    for i, name in enumerate(("cash", "wire", "instant", "card", "cheque", "crypto", "remittance"))
+}
 RISK_BIT = {"mixer": 1, "darknet": 2, "sanctioned": 4, "gambling": 8, "high_risk_exchange": 16}
-ACCOUNT_TYPE = {name: i for i, name in enumerate(
-    ("current", "savings", "business", "crypto_exchange", "crypto_wallet", "external")
-)}
+ACCOUNT_TYPE = {
+    name: i
+    for i, name in enumerate(
+        ("current", "savings", "business", "crypto_exchange", "crypto_wallet", "external")
+    )
+}
 
 # Countries used by the generator: France first, then EU, then the rest (ISO 3166-1 alpha-2).
 COUNTRIES = (
-    "FR", "BE", "DE", "ES", "IT", "PT", "NL", "LU", "CH", "GB", "US",
-    "MA", "TN", "DZ", "SN", "CI", "CM", "CD", "NG", "HT", "VN", "CN", "TR", "LB",
-    "AE", "HK", "PA", "VG", "CY", "MT", "SY", "IR", "KP", "MM", "KE", "ZA",
+    "FR",
+    "BE",
+    "DE",
+    "ES",
+    "IT",
+    "PT",
+    "NL",
+    "LU",
+    "CH",
+    "GB",
+    "US",
+    "MA",
+    "TN",
+    "DZ",
+    "SN",
+    "CI",
+    "CM",
+    "CD",
+    "NG",
+    "HT",
+    "VN",
+    "CN",
+    "TR",
+    "LB",
+    "AE",
+    "HK",
+    "PA",
+    "VG",
+    "CY",
+    "MT",
+    "SY",
+    "IR",
+    "KP",
+    "MM",
+    "KE",
+    "ZA",
 )
 COUNTRY = {c: i for i, c in enumerate(COUNTRIES)}
 EUROZONE = {"FR", "BE", "DE", "ES", "IT", "PT", "NL", "LU", "CY", "MT"}
 LOCAL_CURRENCY = {
-    "CH": "CHF", "GB": "GBP", "US": "USD", "MA": "MAD", "TN": "TND", "DZ": "DZD", "SN": "XOF",
-    "CI": "XOF", "CM": "XAF", "CD": "CDF", "NG": "NGN", "HT": "HTG", "VN": "VND", "CN": "CNY",
-    "TR": "TRY", "LB": "USD", "AE": "AED", "HK": "HKD", "PA": "USD", "VG": "USD", "SY": "USD",
-    "IR": "USD", "KP": "USD", "MM": "USD", "KE": "KES", "ZA": "ZAR",
+    "CH": "CHF",
+    "GB": "GBP",
+    "US": "USD",
+    "MA": "MAD",
+    "TN": "TND",
+    "DZ": "DZD",
+    "SN": "XOF",
+    "CI": "XOF",
+    "CM": "XAF",
+    "CD": "CDF",
+    "NG": "NGN",
+    "HT": "HTG",
+    "VN": "VND",
+    "CN": "CNY",
+    "TR": "TRY",
+    "LB": "USD",
+    "AE": "AED",
+    "HK": "HKD",
+    "PA": "USD",
+    "VG": "USD",
+    "SY": "USD",
+    "IR": "USD",
+    "KP": "USD",
+    "MM": "USD",
+    "KE": "KES",
+    "ZA": "ZAR",
 }
 CURRENCIES = ("EUR", "BTC", "ETH", "USDT", "USDC", *sorted(set(LOCAL_CURRENCY.values())))
 CURRENCY = {c: i for i, c in enumerate(CURRENCIES)}
@@ -108,13 +168,13 @@ class Txns:
     @classmethod
     def make(
         cls,
-        src: np.ndarray,
-        dst: np.ndarray,
+        src: Values,
+        dst: Values,
         ts: np.ndarray,
-        amount: np.ndarray,
+        amount: Values,
         channel: str | np.ndarray,
         *,
-        currency: int | np.ndarray = 0,
+        currency: Values = 0,
         branch: np.ndarray | None = None,
         entity: np.ndarray | None = None,
         typology: int = -1,
@@ -181,8 +241,9 @@ class AccountBook:
         n: int | None = None,
     ) -> np.ndarray:
         """Add ``n`` accounts (default: the length of the longest argument); return indices."""
-        arrays = [len(x) for x in (entity, institution, country, opened, tags)
-                  if np.ndim(x) > 0]
+        arrays = [
+            np.shape(x)[0] for x in (entity, institution, country, opened, tags) if np.ndim(x)
+        ]
         count = n if n is not None else (max(arrays) if arrays else 1)
 
         def full(value: object, dtype: type) -> np.ndarray:
@@ -197,6 +258,10 @@ class AccountBook:
         index = np.arange(self.size, self.size + count, dtype=np.int64)
         self.size += count
         return index
+
+    def institution_of(self, index: np.ndarray) -> np.ndarray:
+        """Institution of the accounts at ``index`` (accounts added so far)."""
+        return np.concatenate(self.institution)[index]
 
     def arrays(self) -> dict[str, np.ndarray]:
         """All accounts as parallel arrays."""

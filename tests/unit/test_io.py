@@ -22,8 +22,9 @@ def test_read_dataset_conforms_to_schema(small_world_dir: Path) -> None:
 
 def test_labels_are_read_only_when_asked(small_world_dir: Path) -> None:
     assert "labels" not in read_dataset(small_world_dir)
-    assert "labels" in read_dataset(small_world_dir, tables=["entities", "accounts",
-                                                             "transactions", "labels"])
+    assert "labels" in read_dataset(
+        small_world_dir, tables=["entities", "accounts", "transactions", "labels"]
+    )
 
 
 def test_missing_folder_and_required_table(tmp_path: Path, small_world_dir: Path) -> None:
@@ -51,7 +52,8 @@ def test_csv_import_round_trips(tmp_path: Path, small_world_dir: Path) -> None:
     for name, frame in original.items():
         exported = frame.with_columns(
             pl.col(c).cast(pl.List(pl.String)).list.join("|")
-            for c, t in frame.schema.items() if isinstance(t, pl.List)
+            for c, t in frame.schema.items()
+            if isinstance(t, pl.List)
         )
         exported.write_csv(tmp_path / f"{name}.csv")
     back = {n: f.collect() for n, f in read_dataset(tmp_path).items()}

@@ -37,13 +37,15 @@ def select_members(
     """
     pool_guilty = np.flatnonzero(eligible & guilty)
     pool_clean = np.flatnonzero(eligible & ~guilty)
-    k_over = min(int(round(k * overlap)), len(pool_guilty))
+    k_over = min(round(k * overlap), len(pool_guilty))
     k_clean = min(k - k_over, len(pool_clean))
     k_over = min(k - k_clean, len(pool_guilty))
-    chosen = np.concatenate([
-        rng.choice(pool_guilty, k_over, replace=False),
-        rng.choice(pool_clean, k_clean, replace=False),
-    ]).astype(np.int64)
+    chosen = np.concatenate(
+        [
+            rng.choice(pool_guilty, k_over, replace=False),
+            rng.choice(pool_clean, k_clean, replace=False),
+        ]
+    ).astype(np.int64)
     return np.sort(chosen)
 
 

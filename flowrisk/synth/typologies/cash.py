@@ -26,15 +26,15 @@ from flowrisk.synth.world import (
     day_of,
 )
 
-__all__ = ["inject_front_business", "inject_structuring", "plan_front_business",
-           "plan_structuring"]
+__all__ = ["inject_front_business", "inject_structuring", "plan_front_business", "plan_structuring"]
 
 STRUCTURING = CODE["structuring"]
 FRONT = CODE["front_business"]
 
 
-def plan_structuring(rng: np.random.Generator, world: World, book: AccountBook, k: int,
-                     guilty: np.ndarray) -> SchemePlan:
+def plan_structuring(
+    rng: np.random.Generator, world: World, book: AccountBook, k: int, guilty: np.ndarray
+) -> SchemePlan:
     """Structurers deposit cash under the thresholds; a third act in smurfing groups of 3-5.
 
     Variant per member (``extra['variant']``): 0 = monthly COSI avoidance across accounts and
@@ -42,8 +42,8 @@ def plan_structuring(rng: np.random.Generator, world: World, book: AccountBook, 
     2 = smurf depositing for a group leader (the group's first member).
     """
     eligible = ~world.is_company & np.isin(
-        world.arch, [Arch.SALARIED, Arch.CASH_WORKER, Arch.STUDENT, Arch.REMITTER,
-                     Arch.RETIREE])
+        world.arch, [Arch.SALARIED, Arch.CASH_WORKER, Arch.STUDENT, Arch.REMITTER, Arch.RETIREE]
+    )
     members = select_members(rng, eligible, k, guilty)
     n = len(members)
     variant = rng.choice(3, n, p=[0.45, 0.2, 0.35]).astype(np.int8)
@@ -66,22 +66,34 @@ def plan_structuring(rng: np.random.Generator, world: World, book: AccountBook, 
     # structurers spread deposits over accounts at several banks
     start_day = day_of(world.params.start)
     need = members[world.acc_second[members] < 0]
-    world.acc_second[need] = book.add(need, "current", _bank(rng, len(need)), COUNTRY["FR"],
-                                      start_day - rng.integers(30, 900, len(need)))
+    world.acc_second[need] = book.add(
+        need,
+        "current",
+        _bank(rng, len(need)),
+        COUNTRY["FR"],
+        start_day - rng.integers(30, 900, len(need)),
+    )
     remit = members[(variant == 1) & (world.acc_mto[members] < 0)]
     world.acc_mto[remit] = book.add(
-        remit, "current", INSTITUTION[MTOS[0]] + rng.integers(0, len(MTOS), len(remit)),
-        COUNTRY["FR"], start_day - rng.integers(30, 900, len(remit)))
+        remit,
+        "current",
+        INSTITUTION[MTOS[0]] + rng.integers(0, len(MTOS), len(remit)),
+        COUNTRY["FR"],
+        start_day - rng.integers(30, 900, len(remit)),
+    )
     far = members[(variant == 1) & (world.family_abroad[members] < 0)]
     world.family_abroad[far] = pick(rng, world.pools["family_abroad"], len(far))
     plan.extra["sink"] = np.where(
-        rng.random(n) < 0.5, pick(rng, world.pools["company"], n),
-        pick(rng, world.pools["offshore_company"], n))
+        rng.random(n) < 0.5,
+        pick(rng, world.pools["company"], n),
+        pick(rng, world.pools["offshore_company"], n),
+    )
     return plan
 
 
-def inject_structuring(rng: np.random.Generator, world: World, plan: SchemePlan, lo: int,
-                       hi: int) -> list[Txns]:
+def inject_structuring(
+    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
+) -> list[Txns]:
     """Deposits just under the thresholds, spread over days, accounts, branches and smurfs."""
     t = thresholds()
     k = world.params.intensity("structuring")
@@ -92,8 +104,7 @@ def inject_structuring(rng: np.random.Generator, world: World, plan: SchemePlan,
 
     # COSI avoidance and smurfing: monthly cash just under 10,000 EUR in several deposits
     cosi = rows[variant[rows] != 1]
-    row, month, _ = active_events(rng, world, plan, cosi, np.clip(1.2 * k, 0.2, 5.0),
-                                  at_most=1)
+    row, month, _ = active_events(rng, world, plan, cosi, np.clip(1.2 * k, 0.2, 5.0), at_most=1)
     monthly_total = t.cosi_cash_monthly * rng.uniform(t.near_threshold_fraction, 0.995, len(row))
     n_dep = rng.poisson(2.5 * k, len(row)) + 2
     dep_row = np.repeat(row, n_dep)
@@ -108,17 +119,36 @@ def inject_structuring(rng: np.random.Generator, world: World, plan: SchemePlan,
     e = ent[dep_row]
     acc = np.where(rng.random(len(e)) < 0.5, world.acc_primary[e], world.acc_second[e])
     branch = rng.integers(0, N_BRANCHES, len(e)).astype(np.int32)
-    out.append(Txns.make(-1, acc, dep_ts, amount, "cash", branch=branch, entity=e,
-                         typology=STRUCTURING, scheme=plan.scheme[dep_row]))
+    out.append(
+        Txns.make(
+            -1,
+            acc,
+            dep_ts,
+            amount,
+            "cash",
+            branch=branch,
+            entity=e,
+            typology=STRUCTURING,
+            scheme=plan.scheme[dep_row],
+        )
+    )
     # smurfs pass the cash on to their leader; others move it to their beneficiary
     smurf = plan.role[dep_row] == 1
     leader = plan.extra["leader"][dep_row]
     dst = np.where(smurf, world.acc_primary[ent[leader]], plan.extra["sink"][dep_row])
     pass_on = smurf | (rng.random(len(e)) < 0.6)
-    out.append(Txns.make(acc[pass_on], dst[pass_on], dep_ts[pass_on] + rng.integers(
-        DAY // 4, 3 * DAY, int(pass_on.sum())), amount[pass_on] * rng.uniform(
-        0.85, 0.98, int(pass_on.sum())), "instant", entity=e[pass_on], typology=STRUCTURING,
-        scheme=plan.scheme[dep_row][pass_on]))
+    out.append(
+        Txns.make(
+            acc[pass_on],
+            dst[pass_on],
+            dep_ts[pass_on] + rng.integers(DAY // 4, 3 * DAY, int(pass_on.sum())),
+            amount[pass_on] * rng.uniform(0.85, 0.98, int(pass_on.sum())),
+            "instant",
+            entity=e[pass_on],
+            typology=STRUCTURING,
+            scheme=plan.scheme[dep_row][pass_on],
+        )
+    )
 
     # cash-funded remittances: each under 1,000 EUR, at most about 2,000 EUR a month
     rem = rows[variant[rows] == 1]
@@ -129,16 +159,38 @@ def inject_structuring(rng: np.random.Generator, world: World, plan: SchemePlan,
     fam = world.family_abroad[e]
     cur = COUNTRY_CURRENCY[world.accounts["country"][fam]]
     branch = rng.integers(0, N_BRANCHES, len(e)).astype(np.int32)
-    out.append(Txns.make(-1, world.acc_mto[e], ts, amount, "cash", branch=branch, entity=e,
-                         typology=STRUCTURING, scheme=plan.scheme[row]))
-    out.append(Txns.make(world.acc_mto[e], fam, ts + rng.integers(120, 3600, len(e)), amount,
-                         "remittance", currency=cur, entity=e, typology=STRUCTURING,
-                         scheme=plan.scheme[row]))
+    out.append(
+        Txns.make(
+            -1,
+            world.acc_mto[e],
+            ts,
+            amount,
+            "cash",
+            branch=branch,
+            entity=e,
+            typology=STRUCTURING,
+            scheme=plan.scheme[row],
+        )
+    )
+    out.append(
+        Txns.make(
+            world.acc_mto[e],
+            fam,
+            ts + rng.integers(120, 3600, len(e)),
+            amount,
+            "remittance",
+            currency=cur,
+            entity=e,
+            typology=STRUCTURING,
+            scheme=plan.scheme[row],
+        )
+    )
     return out
 
 
-def plan_front_business(rng: np.random.Generator, world: World, book: AccountBook, k: int,
-                        guilty: np.ndarray) -> SchemePlan:
+def plan_front_business(
+    rng: np.random.Generator, world: World, book: AccountBook, k: int, guilty: np.ndarray
+) -> SchemePlan:
     """Cash-intensive companies turned fronts: young, often short-lived, flat and supplier-poor."""
     intensity = world.params.intensity("front_business")
     eligible = world.arch == Arch.CASH_BUSINESS
@@ -160,14 +212,17 @@ def plan_front_business(rng: np.random.Generator, world: World, book: AccountBoo
     plan = new_plan(rng, world, members, np.arange(n), start_month=np.zeros(n, dtype=np.int64))
     plan.start_s[:] = np.maximum(plan.start_s, world.registration_day[members] * DAY)
     plan.extra["dirty_monthly"] = extra / 12.0
-    plan.extra["sink"] = np.where(rng.random(n) < 0.5,
-                                  pick(rng, world.pools["offshore_company"], n),
-                                  world.acc_primary[world.owner[members]])
+    plan.extra["sink"] = np.where(
+        rng.random(n) < 0.5,
+        pick(rng, world.pools["offshore_company"], n),
+        world.acc_primary[world.owner[members]],
+    )
     return plan
 
 
-def inject_front_business(rng: np.random.Generator, world: World, plan: SchemePlan, lo: int,
-                          hi: int) -> list[Txns]:
+def inject_front_business(
+    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
+) -> list[Txns]:
     """Dirty cash deposited as takings, often in round sums, then moved to owners or abroad."""
     rows = in_chunk(plan, lo, hi)
     row, _, ts = active_events(rng, world, plan, rows, rng.uniform(4, 9, len(rows)))
@@ -176,12 +231,30 @@ def inject_front_business(rng: np.random.Generator, world: World, plan: SchemePl
     base = plan.extra["dirty_monthly"][row] / per_month * rng.lognormal(0, 0.25, len(row))
     round_to = np.where(rng.random(len(row)) < 0.7, 500.0, 0.01)
     amount = np.maximum(np.round(base / round_to) * round_to, 100.0)
-    out = [Txns.make(-1, e, ts, amount, "cash",
-                     branch=world.home_branch[plan.entity[row]], entity=plan.entity[row],
-                     typology=FRONT, scheme=plan.scheme[row])]
+    out = [
+        Txns.make(
+            -1,
+            e,
+            ts,
+            amount,
+            "cash",
+            branch=world.home_branch[plan.entity[row]],
+            entity=plan.entity[row],
+            typology=FRONT,
+            scheme=plan.scheme[row],
+        )
+    ]
     row, _, ts = active_events(rng, world, plan, rows, 2.0)
-    out.append(Txns.make(world.acc_primary[plan.entity[row]], plan.extra["sink"][row],
-                         ts + 2 * DAY, plan.extra["dirty_monthly"][row] * rng.uniform(
-                             0.25, 0.45, len(row)), "wire", entity=plan.entity[row],
-                         typology=FRONT, scheme=plan.scheme[row]))
+    out.append(
+        Txns.make(
+            world.acc_primary[plan.entity[row]],
+            plan.extra["sink"][row],
+            ts + 2 * DAY,
+            plan.extra["dirty_monthly"][row] * rng.uniform(0.25, 0.45, len(row)),
+            "wire",
+            entity=plan.entity[row],
+            typology=FRONT,
+            scheme=plan.scheme[row],
+        )
+    )
     return out

@@ -31,30 +31,46 @@ CRYPTO = CODE["crypto"]
 HOUR = 3600
 
 
-def plan_crypto(rng: np.random.Generator, world: World, book: AccountBook, k: int,
-                guilty: np.ndarray) -> SchemePlan:
+def plan_crypto(
+    rng: np.random.Generator, world: World, book: AccountBook, k: int, guilty: np.ndarray
+) -> SchemePlan:
     """Members get an exchange account and two self-hosted wallets (in and out)."""
     eligible = ~world.is_company & np.isin(
-        world.arch, [Arch.SALARIED, Arch.CRYPTO_HOBBYIST, Arch.STUDENT, Arch.CASH_WORKER])
+        world.arch, [Arch.SALARIED, Arch.CRYPTO_HOBBYIST, Arch.STUDENT, Arch.CASH_WORKER]
+    )
     members = select_members(rng, eligible, k, guilty)
     n = len(members)
     plan = new_plan(rng, world, members, np.arange(n))
     start_day = day_of(world.params.start)
     need = members[world.acc_exchange[members] < 0]
     world.acc_exchange[need] = book.add(
-        need, "crypto_exchange",
+        need,
+        "crypto_exchange",
         INSTITUTION[EXCHANGES[0]] + rng.integers(0, len(EXCHANGES), len(need)),
-        COUNTRY["FR"], start_day - rng.integers(10, 400, len(need)))
+        COUNTRY["FR"],
+        start_day - rng.integers(10, 400, len(need)),
+    )
     need = members[world.acc_wallet[members] < 0]
-    world.acc_wallet[need] = book.add(need, "crypto_wallet", INSTITUTION["UNHOSTED"],
-                                      COUNTRY["FR"], start_day - rng.integers(10, 400, len(need)))
-    plan.extra["wallet2"] = book.add(members, "crypto_wallet", INSTITUTION["UNHOSTED"],
-                                     COUNTRY["FR"], start_day - rng.integers(10, 400, n))
+    world.acc_wallet[need] = book.add(
+        need,
+        "crypto_wallet",
+        INSTITUTION["UNHOSTED"],
+        COUNTRY["FR"],
+        start_day - rng.integers(10, 400, len(need)),
+    )
+    plan.extra["wallet2"] = book.add(
+        members,
+        "crypto_wallet",
+        INSTITUTION["UNHOSTED"],
+        COUNTRY["FR"],
+        start_day - rng.integers(10, 400, n),
+    )
     return plan
 
 
-def inject_crypto(rng: np.random.Generator, world: World, plan: SchemePlan, lo: int,
-                  hi: int) -> list[Txns]:
+def inject_crypto(
+    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
+) -> list[Txns]:
     """One chain per episode; every hop is a transaction flagged with the scheme."""
     k = world.params.intensity("crypto")
     rows = in_chunk(plan, lo, hi)
@@ -68,12 +84,29 @@ def inject_crypto(rng: np.random.Generator, world: World, plan: SchemePlan, lo: 
     usdt = CURRENCY["USDT"]
     out: list[Txns] = []
 
-    def hop(mask: np.ndarray, src: np.ndarray, dst: np.ndarray, ts: np.ndarray,
-            share: float, channel: str, currency: int | np.ndarray = 0) -> None:
+    def hop(
+        mask: np.ndarray,
+        src: np.ndarray,
+        dst: np.ndarray,
+        ts: np.ndarray,
+        share: float,
+        channel: str,
+        currency: int | np.ndarray = 0,
+    ) -> None:
         cur = currency[mask] if isinstance(currency, np.ndarray) else currency
-        out.append(Txns.make(src[mask], dst[mask], ts[mask], amount[mask] * share, channel,
-                             currency=cur, entity=e[mask], typology=CRYPTO,
-                             scheme=plan.scheme[row][mask]))
+        out.append(
+            Txns.make(
+                src[mask],
+                dst[mask],
+                ts[mask],
+                amount[mask] * share,
+                channel,
+                currency=cur,
+                entity=e[mask],
+                typology=CRYPTO,
+                scheme=plan.scheme[row][mask],
+            )
+        )
 
     every = np.ones(n, dtype=bool)
     cash = rng.random(n) < 0.6

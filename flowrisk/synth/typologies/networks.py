@@ -38,11 +38,13 @@ LAYERING = CODE["layering"]
 HOUR = 3600
 
 
-def plan_mule(rng: np.random.Generator, world: World, book: AccountBook, k: int,
-              guilty: np.ndarray) -> SchemePlan:
+def plan_mule(
+    rng: np.random.Generator, world: World, book: AccountBook, k: int, guilty: np.ndarray
+) -> SchemePlan:
     """Mules (many unrelated payers) and funnels (cash paid in by others at many branches)."""
     eligible = ~world.is_company & np.isin(
-        world.arch, [Arch.STUDENT, Arch.SALARIED, Arch.CASH_WORKER])
+        world.arch, [Arch.STUDENT, Arch.SALARIED, Arch.CASH_WORKER]
+    )
     members = select_members(rng, eligible, k, guilty)
     n = len(members)
     plan = new_plan(rng, world, members, np.arange(n), min_months=2)
@@ -50,15 +52,18 @@ def plan_mule(rng: np.random.Generator, world: World, book: AccountBook, k: int,
     u = rng.random(n)
     plan.extra["collector"] = np.select(
         [u < 0.4, u < 0.7],
-        [pick(rng, world.pools["foreign_risky_partner"], n),
-         pick(rng, world.pools["offshore_company"], n)],
+        [
+            pick(rng, world.pools["foreign_risky_partner"], n),
+            pick(rng, world.pools["offshore_company"], n),
+        ],
         pick(rng, world.pools["person"], n),
     )
     return plan
 
 
-def inject_mule(rng: np.random.Generator, world: World, plan: SchemePlan, lo: int,
-                hi: int) -> list[Txns]:
+def inject_mule(
+    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
+) -> list[Txns]:
     """Money in from many payers, out again within hours to days, little balance kept."""
     k = world.params.intensity("mule")
     rows = in_chunk(plan, lo, hi)
@@ -71,38 +76,72 @@ def inject_mule(rng: np.random.Generator, world: World, plan: SchemePlan, lo: in
     payer = np.where(funnel, -1, pick(rng, world.pools["person"], n))
     channel = np.where(funnel, 0, np.where(rng.random(n) < 0.7, 2, 1)).astype(np.int8)
     branch = np.where(funnel, rng.integers(0, N_BRANCHES, n), -1)
-    out = [Txns.make(payer, acc, ts, amount, channel, branch=branch, entity=e, typology=MULE,
-                     scheme=plan.scheme[row])]
+    out = [
+        Txns.make(
+            payer,
+            acc,
+            ts,
+            amount,
+            channel,
+            branch=branch,
+            entity=e,
+            typology=MULE,
+            scheme=plan.scheme[row],
+        )
+    ]
     collector = plan.extra["collector"][row]
     atm = rng.random(n) < 0.2
     fwd_ts = ts + rng.integers(1, 48, n) * HOUR
     fwd = amount * rng.uniform(0.9, 0.98, n)
     cur = COUNTRY_CURRENCY[world.accounts["country"][collector]]
-    out.append(Txns.make(acc[~atm], collector[~atm], fwd_ts[~atm], fwd[~atm], "wire",
-                         currency=cur[~atm], entity=e[~atm], typology=MULE,
-                         scheme=plan.scheme[row][~atm]))
-    out.append(Txns.make(acc[atm], -1, fwd_ts[atm], np.minimum(np.round(fwd[atm], -1), 1_000),
-                         "cash", branch=rng.integers(0, N_BRANCHES, int(atm.sum())),
-                         entity=e[atm], typology=MULE, scheme=plan.scheme[row][atm]))
+    out.append(
+        Txns.make(
+            acc[~atm],
+            collector[~atm],
+            fwd_ts[~atm],
+            fwd[~atm],
+            "wire",
+            currency=cur[~atm],
+            entity=e[~atm],
+            typology=MULE,
+            scheme=plan.scheme[row][~atm],
+        )
+    )
+    out.append(
+        Txns.make(
+            acc[atm],
+            -1,
+            fwd_ts[atm],
+            np.minimum(np.round(fwd[atm], -1), 1_000),
+            "cash",
+            branch=rng.integers(0, N_BRANCHES, int(atm.sum())),
+            entity=e[atm],
+            typology=MULE,
+            scheme=plan.scheme[row][atm],
+        )
+    )
     return out
 
 
-def plan_high_risk_jurisdiction(rng: np.random.Generator, world: World, book: AccountBook,
-                                k: int, guilty: np.ndarray) -> SchemePlan:
+def plan_high_risk_jurisdiction(
+    rng: np.random.Generator, world: World, book: AccountBook, k: int, guilty: np.ndarray
+) -> SchemePlan:
     """Persons and trading companies with recurring large flows to and from watched countries."""
-    eligible = np.isin(world.arch, [Arch.SALARIED, Arch.REMITTER, Arch.HIGH_EARNER,
-                                    Arch.CASH_WORKER, Arch.ORDINARY_COMPANY])
+    eligible = np.isin(
+        world.arch,
+        [Arch.SALARIED, Arch.REMITTER, Arch.HIGH_EARNER, Arch.CASH_WORKER, Arch.ORDINARY_COMPANY],
+    )
     members = select_members(rng, eligible, k, guilty)
     n = len(members)
     plan = new_plan(rng, world, members, np.arange(n))
-    risky = np.concatenate([world.pools["foreign_risky_partner"],
-                            world.pools["offshore_company"]])
+    risky = np.concatenate([world.pools["foreign_risky_partner"], world.pools["offshore_company"]])
     plan.extra["partner"] = pick(rng, risky, n * 3).reshape(n, 3)
     return plan
 
 
-def inject_high_risk_jurisdiction(rng: np.random.Generator, world: World, plan: SchemePlan,
-                                  lo: int, hi: int) -> list[Txns]:
+def inject_high_risk_jurisdiction(
+    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
+) -> list[Txns]:
     """Wires both ways with the member's few partners there, often in round sums."""
     k = world.params.intensity("high_risk_jurisdiction")
     rows = in_chunk(plan, lo, hi)
@@ -110,8 +149,9 @@ def inject_high_risk_jurisdiction(rng: np.random.Generator, world: World, plan: 
     e = plan.entity[row]
     n = len(row)
     company = world.is_company[e]
-    amount = np.where(company, rng.lognormal(np.log(40_000), 0.7, n),
-                      rng.lognormal(np.log(6_000), 0.6, n))
+    amount = np.where(
+        company, rng.lognormal(np.log(40_000), 0.7, n), rng.lognormal(np.log(6_000), 0.6, n)
+    )
     amount = np.where(rng.random(n) < 0.6, np.maximum(np.round(amount, -3), 1_000), amount)
     partner = plan.extra["partner"][row, rng.integers(0, 3, n)]
     acc = world.acc_primary[e]
@@ -119,26 +159,41 @@ def inject_high_risk_jurisdiction(rng: np.random.Generator, world: World, plan: 
     src = np.where(outward, acc, partner)
     dst = np.where(outward, partner, acc)
     cur = COUNTRY_CURRENCY[world.accounts["country"][partner]]
-    return [Txns.make(src, dst, ts, amount, "wire", currency=cur, entity=e, typology=HRJ,
-                      scheme=plan.scheme[row])]
+    return [
+        Txns.make(
+            src,
+            dst,
+            ts,
+            amount,
+            "wire",
+            currency=cur,
+            entity=e,
+            typology=HRJ,
+            scheme=plan.scheme[row],
+        )
+    ]
 
 
-def plan_layering(rng: np.random.Generator, world: World, book: AccountBook, k: int,
-                  guilty: np.ndarray) -> SchemePlan:
+def plan_layering(
+    rng: np.random.Generator, world: World, book: AccountBook, k: int, guilty: np.ndarray
+) -> SchemePlan:
     """Groups of 4-7: one or two persons who own two to five companies that move money around.
 
     Members of a group are taken from one neighbourhood of entity numbers so that a group is
     drawn in one chunk; the persons become beneficial owners of the group's companies.
     """
-    persons = np.flatnonzero(~world.is_company & ~guilty & np.isin(
-        world.arch, [Arch.SALARIED, Arch.HIGH_EARNER, Arch.CASH_WORKER]))
+    persons = np.flatnonzero(
+        ~world.is_company
+        & ~guilty
+        & np.isin(world.arch, [Arch.SALARIED, Arch.HIGH_EARNER, Arch.CASH_WORKER])
+    )
     companies = np.flatnonzero((world.arch == Arch.ORDINARY_COMPANY) & ~guilty)
     members: list[np.ndarray] = []
     scheme: list[np.ndarray] = []
     total, g = 0, 0
     chunk = world.params.chunk_entities
     while total < k and len(persons) and len(companies) >= 2:
-        size = int(min(rng.integers(4, 8), max(k - total, 3)))
+        size = min(int(rng.integers(4, 8)), max(k - total, 3))
         n_p = 1 if size <= 5 else 2
         anchor = int(pick(rng, companies, 1)[0])
         lo = anchor // chunk * chunk
@@ -146,9 +201,12 @@ def plan_layering(rng: np.random.Generator, world: World, book: AccountBook, k: 
         near_p = persons[(persons >= lo) & (persons < lo + chunk)]
         if len(near_c) < size - n_p or len(near_p) < n_p:
             near_c, near_p = companies, persons
-        group = np.concatenate([rng.choice(near_p, n_p, replace=False),
-                                rng.choice(near_c, min(size - n_p, len(near_c)),
-                                           replace=False)])
+        group = np.concatenate(
+            [
+                rng.choice(near_p, n_p, replace=False),
+                rng.choice(near_c, min(size - n_p, len(near_c)), replace=False),
+            ]
+        )
         persons = np.setdiff1d(persons, group)
         companies = np.setdiff1d(companies, group)
         members.append(group)
@@ -172,10 +230,12 @@ def plan_layering(rng: np.random.Generator, world: World, book: AccountBook, k: 
     new = {
         "owner": np.concatenate([boss[comp], boss[comp]]),
         "owned": np.concatenate([ent[comp], ent[comp]]),
-        "role": np.concatenate([np.zeros(int(comp.sum()), np.int8),
-                                np.ones(int(comp.sum()), np.int8)]),
-        "share": np.concatenate([np.round(rng.uniform(30, 100, int(comp.sum())), 1),
-                                 np.full(int(comp.sum()), np.nan)]),
+        "role": np.concatenate(
+            [np.zeros(int(comp.sum()), np.int8), np.ones(int(comp.sum()), np.int8)]
+        ),
+        "share": np.concatenate(
+            [np.round(rng.uniform(30, 100, int(comp.sum())), 1), np.full(int(comp.sum()), np.nan)]
+        ),
         "since": np.concatenate([since, since]),
     }
     world.ownership = {key: np.concatenate([o[key], new[key]]) for key in o}
@@ -183,8 +243,9 @@ def plan_layering(rng: np.random.Generator, world: World, book: AccountBook, k: 
     return plan
 
 
-def inject_layering(rng: np.random.Generator, world: World, plan: SchemePlan, lo: int,
-                    hi: int) -> list[Txns]:
+def inject_layering(
+    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
+) -> list[Txns]:
     """Rounds of fan-in, fan-out, cycles, scatter-gather and U-turns inside each group.
 
     A group is drawn in the chunk of its first member; money enters from offshore companies and
@@ -194,21 +255,30 @@ def inject_layering(rng: np.random.Generator, world: World, plan: SchemePlan, lo
     sch = plan.scheme
     first = np.r_[0, np.flatnonzero(np.diff(sch)) + 1] if len(sch) else sch
     bounds = np.r_[first, len(sch)]
-    cols: dict[str, list] = {"src": [], "dst": [], "ts": [], "amount": [], "entity": [],
-                             "scheme": []}
+    cols: dict[str, list] = {
+        "src": [],
+        "dst": [],
+        "ts": [],
+        "amount": [],
+        "entity": [],
+        "scheme": [],
+    }
     for g, f in enumerate(first):
         if not lo <= plan.entity[f] < hi:
             continue
-        group = plan.entity[bounds[g]: bounds[g + 1]]
+        group = plan.entity[bounds[g] : bounds[g + 1]]
         acc = world.acc_primary[group]
         n_person = int((~world.is_company[group]).sum())
         start_month = int(np.searchsorted(world.month_start_s, plan.start_s[f], "right") - 1)
         for month in range(start_month, world.months):
             for _ in range(rng.poisson(1.5 * k) + 1):
-                t = int(max(world.month_start_s[month], plan.start_s[f])
-                        + rng.integers(0, 20) * DAY + rng.integers(8, 18) * HOUR)
+                t = int(
+                    max(world.month_start_s[month], plan.start_s[f])
+                    + rng.integers(0, 20) * DAY
+                    + rng.integers(8, 18) * HOUR
+                )
                 base = float(rng.lognormal(np.log(40_000), 0.6))
-                legs = _round_legs(rng, len(group), n_person, rng.integers(0, 5))
+                legs = _round_legs(rng, len(group), n_person, int(rng.integers(0, 5)))
                 entry = int(pick(rng, world.pools["offshore_company"], 1)[0])
                 src_i, dst_i = legs[0][0], legs[-1][1]
                 path = [(entry, acc[src_i], group[src_i])]
@@ -228,12 +298,23 @@ def inject_layering(rng: np.random.Generator, world: World, plan: SchemePlan, lo
     if not cols["ts"]:
         return []
     arr = {key: np.asarray(v) for key, v in cols.items()}
-    return [Txns.make(arr["src"], arr["dst"], arr["ts"], arr["amount"], "wire",
-                      entity=arr["entity"], typology=LAYERING, scheme=arr["scheme"])]
+    return [
+        Txns.make(
+            arr["src"],
+            arr["dst"],
+            arr["ts"],
+            arr["amount"],
+            "wire",
+            entity=arr["entity"],
+            typology=LAYERING,
+            scheme=arr["scheme"],
+        )
+    ]
 
 
-def _round_legs(rng: np.random.Generator, size: int, n_person: int,
-                pattern: int) -> list[tuple[int, int]]:
+def _round_legs(
+    rng: np.random.Generator, size: int, n_person: int, pattern: int
+) -> list[tuple[int, int]]:
     """Member-to-member legs of one round: 0 cycle, 1 fan-out, 2 fan-in, 3 scatter-gather,
     4 U-turn (person to companies and back to the person)."""
     order = [int(i) for i in rng.permutation(size)]
@@ -241,9 +322,9 @@ def _round_legs(rng: np.random.Generator, size: int, n_person: int,
         ring = order[: int(rng.integers(3, min(size, 5) + 1))]
         return [(ring[i], ring[(i + 1) % len(ring)]) for i in range(len(ring))]
     if pattern == 1:
-        return [(order[0], b) for b in order[1: int(rng.integers(3, size + 1))]]
+        return [(order[0], b) for b in order[1 : int(rng.integers(3, size + 1))]]
     if pattern == 2:
-        return [(a, order[0]) for a in order[1: int(rng.integers(3, size + 1))]]
+        return [(a, order[0]) for a in order[1 : int(rng.integers(3, size + 1))]]
     if pattern == 3:
         mids = order[1:-1][: max(2, size - 2)]
         return [(order[0], m) for m in mids] + [(m, order[-1]) for m in mids]

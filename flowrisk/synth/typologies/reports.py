@@ -11,7 +11,7 @@ import numpy as np
 
 from flowrisk.reference import thresholds
 from flowrisk.schema import REPORT_CATEGORIES
-from flowrisk.synth.population import N_BRANCHES, _bank
+from flowrisk.synth.population import BANKS, INSTITUTION, N_BRANCHES, _bank
 from flowrisk.synth.typologies.base import (
     CODE,
     active_events,
@@ -41,23 +41,39 @@ __all__ = [
 
 MULTI = CODE["multi_declarant"]
 CATEGORY = {name: i for i, name in enumerate(REPORT_CATEGORIES)}
-PROFESSIONS = (*(f"NOTARY-{i:02d}" for i in range(1, 6)),
-               *(f"DEALER-{i:02d}" for i in range(1, 6)), "CASINO-01", "CASINO-02")
+PROFESSIONS = (
+    *(f"NOTARY-{i:02d}" for i in range(1, 6)),
+    *(f"DEALER-{i:02d}" for i in range(1, 6)),
+    "CASINO-01",
+    "CASINO-02",
+)
 
 Reports = dict[str, np.ndarray]  # entity, declarant (index into institutions + PROFESSIONS),
 # ts (seconds), category
 
 
-def plan_multi_declarant(rng: np.random.Generator, world: World, book: AccountBook, k: int,
-                         guilty: np.ndarray) -> SchemePlan:
+def plan_multi_declarant(
+    rng: np.random.Generator, world: World, book: AccountBook, k: int, guilty: np.ndarray
+) -> SchemePlan:
     """Entities with accounts at several banks, each of which ends up reporting them."""
-    members = select_members(rng, np.ones(world.n_entities, dtype=bool), k, guilty,
-                             overlap=0.35)
+    members = select_members(rng, np.ones(world.n_entities, dtype=bool), k, guilty, overlap=0.35)
     n = len(members)
     plan = new_plan(rng, world, members, np.arange(n))
     start_day = day_of(world.params.start)
-    extra = book.add(np.repeat(members, 2), "current", _bank(rng, 2 * n), COUNTRY["FR"],
-                     start_day - rng.integers(30, 900, 2 * n))
+    # two more banks, different from the member's own bank and from each other
+    own = book.institution_of(world.acc_primary[members]).astype(np.int64)
+    n_banks = len(BANKS)
+    r1 = rng.integers(0, n_banks - 1, n)
+    r2 = (r1 + 1 + rng.integers(0, n_banks - 2, n)) % (n_banks - 1)
+    first = INSTITUTION[BANKS[0]]
+    banks = first + (own[:, None] - first + 1 + np.column_stack([r1, r2])) % n_banks
+    extra = book.add(
+        np.repeat(members, 2),
+        "current",
+        banks.ravel(),
+        COUNTRY["FR"],
+        start_day - rng.integers(30, 900, 2 * n),
+    )
     kinds = book.kind[-1]
     kinds[world.is_company[np.repeat(members, 2)]] = 2
     plan.extra["accounts"] = extra.reshape(n, 2)
@@ -65,8 +81,9 @@ def plan_multi_declarant(rng: np.random.Generator, world: World, book: AccountBo
     return plan
 
 
-def inject_multi_declarant(rng: np.random.Generator, world: World, plan: SchemePlan, lo: int,
-                           hi: int) -> list[Txns]:
+def inject_multi_declarant(
+    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
+) -> list[Txns]:
     """Money shuffled between the member's banks, cash paid in at several, some sent abroad."""
     k = world.params.intensity("multi_declarant")
     rows = in_chunk(plan, lo, hi)
@@ -79,17 +96,44 @@ def inject_multi_declarant(rng: np.random.Generator, world: World, plan: SchemeP
     amount = rng.uniform(1_000, 8_000, n)
     u = rng.random(n)
     out = [
-        Txns.make(-1, a[u < 0.4], ts[u < 0.4], amount[u < 0.4], "cash",
-                  branch=rng.integers(0, N_BRANCHES, int((u < 0.4).sum())), entity=e[u < 0.4],
-                  typology=MULTI, scheme=plan.scheme[row][u < 0.4]),
+        Txns.make(
+            -1,
+            a[u < 0.4],
+            ts[u < 0.4],
+            amount[u < 0.4],
+            "cash",
+            branch=rng.integers(0, N_BRANCHES, int((u < 0.4).sum())),
+            entity=e[u < 0.4],
+            typology=MULTI,
+            scheme=plan.scheme[row][u < 0.4],
+        ),
     ]
     mid = (u >= 0.4) & (u < 0.8) & (a != b)
-    out.append(Txns.make(a[mid], b[mid], ts[mid], amount[mid], "instant", entity=e[mid],
-                         typology=MULTI, scheme=plan.scheme[row][mid]))
+    out.append(
+        Txns.make(
+            a[mid],
+            b[mid],
+            ts[mid],
+            amount[mid],
+            "instant",
+            entity=e[mid],
+            typology=MULTI,
+            scheme=plan.scheme[row][mid],
+        )
+    )
     far = u >= 0.8
-    out.append(Txns.make(a[far], pick(rng, world.pools["foreign_risky_partner"], int(far.sum())),
-                         ts[far], amount[far] * 2, "wire", entity=e[far], typology=MULTI,
-                         scheme=plan.scheme[row][far]))
+    out.append(
+        Txns.make(
+            a[far],
+            pick(rng, world.pools["foreign_risky_partner"], int(far.sum())),
+            ts[far],
+            amount[far] * 2,
+            "wire",
+            entity=e[far],
+            typology=MULTI,
+            scheme=plan.scheme[row][far],
+        )
+    )
     return out
 
 
@@ -114,8 +158,14 @@ def plan_reports(rng: np.random.Generator, world: World) -> Reports:
         others = n_inst + rng.integers(0, len(PROFESSIONS), len(row))
         declarant = np.where(slot < 3, banks[row, np.minimum(slot, 2)], others)
         ts = multi.start_s[row] + (rng.random(len(row)) * (world.end_s - multi.start_s[row]))
-        parts.append((multi.entity[row], declarant, ts.astype(np.int64),
-                      np.full(len(row), CATEGORY["suspicious_activity"])))
+        parts.append(
+            (
+                multi.entity[row],
+                declarant,
+                ts.astype(np.int64),
+                np.full(len(row), CATEGORY["suspicious_activity"]),
+            )
+        )
 
     guilty = np.zeros(world.n_entities, dtype=bool)
     first_start = np.full(world.n_entities, world.end_s, dtype=np.int64)
@@ -125,21 +175,62 @@ def plan_reports(rng: np.random.Generator, world: World) -> Reports:
     g = np.flatnonzero(guilty)
     once = g[rng.random(len(g)) < 0.3]
     ts = first_start[once] + (rng.random(len(once)) * (world.end_s - first_start[once]))
-    parts.append((once, own_bank(once), ts.astype(np.int64),
-                  rng.choice([0, 1, 3, 4], len(once), p=[0.7, 0.1, 0.1, 0.1])))
+    parts.append(
+        (
+            once,
+            own_bank(once),
+            ts.astype(np.int64),
+            rng.choice([0, 1, 3, 4], len(once), p=[0.7, 0.1, 0.1, 0.1]),
+        )
+    )
     twice = g[rng.random(len(g)) < 0.06]
-    parts.append((twice, n_inst + rng.integers(0, len(PROFESSIONS), len(twice)),
-                  (world.start_s + rng.random(len(twice)) * span).astype(np.int64),
-                  np.full(len(twice), CATEGORY["suspicious_activity"])))
+    parts.append(
+        (
+            twice,
+            n_inst + rng.integers(0, len(PROFESSIONS), len(twice)),
+            (world.start_s + rng.random(len(twice)) * span).astype(np.int64),
+            np.full(len(twice), CATEGORY["suspicious_activity"]),
+        )
+    )
 
     h = np.flatnonzero(~guilty)
+    # honest convergence: lawful but unusual lives (a house sold, an inheritance, a busy shop
+    # banking in several places) draw reports from several declarants too
+    busy = h[rng.random(len(h)) < 0.003]
+    n_rep = rng.integers(2, 5, len(busy))
+    row = np.repeat(np.arange(len(busy)), n_rep)
+    slot = np.concatenate([np.arange(c) for c in n_rep]) if len(busy) else row
+    declarant = np.select(
+        [slot == 0, slot == 1],
+        [own_bank(busy[row]), _bank(rng, len(row)).astype(np.int64)],
+        n_inst + rng.integers(0, len(PROFESSIONS), len(row)),
+    )
+    parts.append(
+        (
+            busy[row],
+            declarant.astype(np.int64),
+            (world.start_s + rng.random(len(row)) * span).astype(np.int64),
+            rng.choice([0, 1, 4], len(row), p=[0.6, 0.2, 0.2]),
+        )
+    )
     noise = h[rng.random(len(h)) < 0.012]
-    parts.append((noise, own_bank(noise), (world.start_s + rng.random(len(noise)) * span)
-                  .astype(np.int64), rng.choice(len(REPORT_CATEGORIES), len(noise))))
+    parts.append(
+        (
+            noise,
+            own_bank(noise),
+            (world.start_s + rng.random(len(noise)) * span).astype(np.int64),
+            rng.choice(len(REPORT_CATEGORIES), len(noise)),
+        )
+    )
     second = noise[rng.random(len(noise)) < 0.15]
-    parts.append((second, n_inst + rng.integers(0, len(PROFESSIONS), len(second)),
-                  (world.start_s + rng.random(len(second)) * span).astype(np.int64),
-                  np.full(len(second), CATEGORY["suspicious_activity"])))
+    parts.append(
+        (
+            second,
+            n_inst + rng.integers(0, len(PROFESSIONS), len(second)),
+            (world.start_s + rng.random(len(second)) * span).astype(np.int64),
+            np.full(len(second), CATEGORY["suspicious_activity"]),
+        )
+    )
     return {
         "entity": np.concatenate([p[0] for p in parts]).astype(np.int64),
         "declarant": np.concatenate([p[1] for p in parts]).astype(np.int64),

@@ -24,13 +24,14 @@ ASSET_MIX = np.array([0.35, 0.35, 0.2, 0.1])  # real estate, vehicle, luxury goo
 PAY_MIX = np.array([0.35, 0.0, 0.45, 0.2])  # cash, loan, transfer, crypto
 
 
-def plan_unexplained_wealth(rng: np.random.Generator, world: World, book: AccountBook, k: int,
-                            guilty: np.ndarray) -> SchemePlan:
+def plan_unexplained_wealth(
+    rng: np.random.Generator, world: World, book: AccountBook, k: int, guilty: np.ndarray
+) -> SchemePlan:
     """Modest earners who buy 1-3 assets worth several years of income, some via relatives."""
     intensity = world.params.intensity("unexplained_wealth")
     eligible = ~world.is_company & np.isin(
-        world.arch, [Arch.SALARIED, Arch.CASH_WORKER, Arch.REMITTER, Arch.RETIREE,
-                     Arch.STUDENT])
+        world.arch, [Arch.SALARIED, Arch.CASH_WORKER, Arch.REMITTER, Arch.RETIREE, Arch.STUDENT]
+    )
     members = select_members(rng, eligible, k, guilty, overlap=0.3)
     n = len(members)
     plan = new_plan(rng, world, members, np.arange(n), min_months=2)
@@ -60,25 +61,35 @@ def plan_unexplained_wealth(rng: np.random.Generator, world: World, book: Accoun
     new_links = {
         "owner": np.concatenate([members[row][via_relative], members[row][via_company]]),
         "owned": np.concatenate([relatives, fronts]),
-        "role": np.concatenate([np.full(len(relatives), 3, np.int8),
-                                np.zeros(len(fronts), np.int8)]),
-        "share": np.concatenate([np.full(len(relatives), np.nan),
-                                 np.round(rng.uniform(25, 100, len(fronts)), 1)]),
-        "since": np.concatenate([np.full(len(relatives), -1, np.int32),
-                                 (day[via_company] - rng.integers(30, 400, len(fronts)))
-                                 .astype(np.int32)]),
+        "role": np.concatenate(
+            [np.full(len(relatives), 3, np.int8), np.zeros(len(fronts), np.int8)]
+        ),
+        "share": np.concatenate(
+            [np.full(len(relatives), np.nan), np.round(rng.uniform(25, 100, len(fronts)), 1)]
+        ),
+        "since": np.concatenate(
+            [
+                np.full(len(relatives), -1, np.int32),
+                (day[via_company] - rng.integers(30, 400, len(fronts))).astype(np.int32),
+            ]
+        ),
     }
     world.ownership = {key: np.concatenate([o[key], new_links[key]]) for key in o}
     plan.extra.update(
-        asset_row=row, asset_holder=holder, asset_type=kind.astype(np.int8),
-        asset_day=day.astype(np.int32), asset_value=np.round(total[row] * share, -2),
-        asset_method=method.astype(np.int8), total=total,
+        asset_row=row,
+        asset_holder=holder,
+        asset_type=kind.astype(np.int8),
+        asset_day=day.astype(np.int32),
+        asset_value=np.round(total[row] * share, -2),
+        asset_method=method.astype(np.int8),
+        total=total,
     )
     return plan
 
 
-def inject_unexplained_wealth(rng: np.random.Generator, world: World, plan: SchemePlan,
-                              lo: int, hi: int) -> list[Txns]:
+def inject_unexplained_wealth(
+    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
+) -> list[Txns]:
     """Cash coming in from nowhere, payments for the assets, and a lavish card lifestyle."""
     rows = in_chunk(plan, lo, hi)
     x = plan.extra
@@ -96,11 +107,21 @@ def inject_unexplained_wealth(rng: np.random.Generator, world: World, plan: Sche
     )
     # paid by transfer: from the holder's account when it is a company, else the member's
     by_transfer = a_method == 2
-    payer = np.where(world.is_company[a_holder], world.acc_primary[a_holder],
-                     world.acc_primary[ent])
-    out.append(Txns.make(payer[by_transfer], seller[by_transfer], ts[by_transfer],
-                         a_value[by_transfer], "wire", entity=ent[by_transfer],
-                         typology=WEALTH, scheme=plan.scheme[a_row[by_transfer]]))
+    payer = np.where(
+        world.is_company[a_holder], world.acc_primary[a_holder], world.acc_primary[ent]
+    )
+    out.append(
+        Txns.make(
+            payer[by_transfer],
+            seller[by_transfer],
+            ts[by_transfer],
+            a_value[by_transfer],
+            "wire",
+            entity=ent[by_transfer],
+            typology=WEALTH,
+            scheme=plan.scheme[a_row[by_transfer]],
+        )
+    )
     # the transfers are funded by cash and wires from nowhere in the weeks before
     n_fund = rng.integers(3, 9, int(by_transfer.sum()))
     f = np.repeat(np.flatnonzero(by_transfer), n_fund)
@@ -111,28 +132,69 @@ def inject_unexplained_wealth(rng: np.random.Generator, world: World, plan: Sche
     fund_ts = np.maximum(ts[f] - rng.integers(2, 45, len(f)) * DAY, world.start_s + 3600)
     cash = rng.random(len(f)) < 0.7
     src = np.where(cash, -1, pick(rng, world.pools["offshore_company"], len(f)))
-    out.append(Txns.make(src, payer[f], fund_ts, amount, np.where(cash, 0, 1).astype(np.int8),
-                         branch=np.where(cash, rng.integers(0, N_BRANCHES, len(f)), -1),
-                         entity=ent[f], typology=WEALTH, scheme=plan.scheme[a_row[f]]))
+    out.append(
+        Txns.make(
+            src,
+            payer[f],
+            fund_ts,
+            amount,
+            np.where(cash, 0, 1).astype(np.int8),
+            branch=np.where(cash, rng.integers(0, N_BRANCHES, len(f)), -1),
+            entity=ent[f],
+            typology=WEALTH,
+            scheme=plan.scheme[a_row[f]],
+        )
+    )
     # paid in crypto from an exchange account when the member has one
     by_crypto = (a_method == 3) & (world.acc_exchange[ent] >= 0)
-    out.append(Txns.make(world.acc_exchange[ent[by_crypto]],
-                         pick(rng, world.pools["wallet_plain"], int(by_crypto.sum())),
-                         ts[by_crypto], a_value[by_crypto], "crypto", currency=3,
-                         entity=ent[by_crypto], typology=WEALTH,
-                         scheme=plan.scheme[a_row[by_crypto]]))
+    out.append(
+        Txns.make(
+            world.acc_exchange[ent[by_crypto]],
+            pick(rng, world.pools["wallet_plain"], int(by_crypto.sum())),
+            ts[by_crypto],
+            a_value[by_crypto],
+            "crypto",
+            currency=3,
+            entity=ent[by_crypto],
+            typology=WEALTH,
+            scheme=plan.scheme[a_row[by_crypto]],
+        )
+    )
     # lifestyle: luxury card spending well above what the income allows
     k = world.params.intensity("unexplained_wealth")
     row, _, ts = active_events(rng, world, plan, rows, 4.0 * k)
     e = plan.entity[row]
     amount = np.maximum(world.income[e], 6_000) / 12 * rng.uniform(0.15, 0.5, len(e))
-    dst = np.where(rng.random(len(e)) < 0.5, pick(rng, world.pools["jeweller"], len(e)),
-                   pick(rng, world.pools["merchant_ext"], len(e)))
-    out.append(Txns.make(world.acc_primary[e], dst, ts, amount, "card", entity=e,
-                         typology=WEALTH, scheme=plan.scheme[row]))
+    dst = np.where(
+        rng.random(len(e)) < 0.5,
+        pick(rng, world.pools["jeweller"], len(e)),
+        pick(rng, world.pools["merchant_ext"], len(e)),
+    )
+    out.append(
+        Txns.make(
+            world.acc_primary[e],
+            dst,
+            ts,
+            amount,
+            "card",
+            entity=e,
+            typology=WEALTH,
+            scheme=plan.scheme[row],
+        )
+    )
     row, _, ts = active_events(rng, world, plan, rows, 2.0 * k)
     e = plan.entity[row]
-    out.append(Txns.make(-1, world.acc_primary[e], ts, np.round(rng.uniform(1_500, 7_500,
-                         len(e)), -2), "cash", branch=rng.integers(0, N_BRANCHES, len(e)),
-                         entity=e, typology=WEALTH, scheme=plan.scheme[row]))
+    out.append(
+        Txns.make(
+            -1,
+            world.acc_primary[e],
+            ts,
+            np.round(rng.uniform(1_500, 7_500, len(e)), -2),
+            "cash",
+            branch=rng.integers(0, N_BRANCHES, len(e)),
+            entity=e,
+            typology=WEALTH,
+            scheme=plan.scheme[row],
+        )
+    )
     return out

@@ -17,8 +17,9 @@ from flowrisk.schema import TABLES, TYPOLOGIES
 from flowrisk.synth import WorldParams, generate_world, iter_transactions, plan_world
 
 
-def test_every_table_is_written_and_conforms(world_dir: Path,
-                                             world: dict[str, pl.DataFrame]) -> None:
+def test_every_table_is_written_and_conforms(
+    world_dir: Path, world: dict[str, pl.DataFrame]
+) -> None:
     for name, spec in TABLES.items():
         raw = pl.read_parquet(world_dir / f"{name}.parquet")
         assert raw.schema == spec.schema, name
@@ -32,8 +33,9 @@ def test_every_table_is_written_and_conforms(world_dir: Path,
             assert raw[column].null_count() == 0, f"{name}.{column}"
 
 
-def test_manifest_matches_files(world_dir: Path, world: dict[str, pl.DataFrame],
-                                world_params: WorldParams) -> None:
+def test_manifest_matches_files(
+    world_dir: Path, world: dict[str, pl.DataFrame], world_params: WorldParams
+) -> None:
     manifest = read_manifest(world_dir)
     for name, frame in world.items():
         assert manifest["rows"][name] == frame.height
@@ -52,12 +54,17 @@ def test_references_resolve(world: dict[str, pl.DataFrame]) -> None:
     for side in ("src_account_id", "dst_account_id"):
         used = tx[side].drop_nulls()
         assert used.is_in(account_ids).all(), side
-    assert tx.filter(pl.col("src_account_id").is_null() & pl.col("dst_account_id").is_null()
-                     ).height == 0
+    assert (
+        tx.filter(pl.col("src_account_id").is_null() & pl.col("dst_account_id").is_null()).height
+        == 0
+    )
     assert accounts["entity_id"].drop_nulls().is_in(entities).all()
-    for table, cols in (("assets", ["entity_id"]), ("reports", ["entity_id"]),
-                        ("labels", ["entity_id"]),
-                        ("ownership", ["owner_entity_id", "owned_entity_id"])):
+    for table, cols in (
+        ("assets", ["entity_id"]),
+        ("reports", ["entity_id"]),
+        ("labels", ["entity_id"]),
+        ("ownership", ["owner_entity_id", "owned_entity_id"]),
+    ):
         for c in cols:
             assert world[table][c].is_in(entities).all(), f"{table}.{c}"
     flagged = world["transaction_labels"]
@@ -89,17 +96,22 @@ def test_closed_companies_stop_trading(world: dict[str, pl.DataFrame]) -> None:
     tx = world["transactions"]
     for side in ("src_account_id", "dst_account_id"):
         late = tx.join(acc, left_on=side, right_on="account_id").filter(
-            pl.col("ts").dt.date() >= pl.col("closure_date"))
+            pl.col("ts").dt.date() >= pl.col("closure_date")
+        )
         assert late.height == 0, side
 
 
-def test_prevalence_per_typology(world: dict[str, pl.DataFrame],
-                                 world_params: WorldParams) -> None:
+def test_prevalence_per_typology(world: dict[str, pl.DataFrame], world_params: WorldParams) -> None:
     labels = world["labels"]
     n = labels.height
     assert labels["label"].sum() == labels.filter(pl.col("typologies").list.len() > 0).height
-    counts = dict(labels.explode("typologies").drop_nulls("typologies")
-                  .group_by("typologies").len().iter_rows())
+    counts = dict(
+        labels.explode("typologies")
+        .drop_nulls("typologies")
+        .group_by("typologies")
+        .len()
+        .iter_rows()
+    )
     for name, tp in world_params.typologies.items():
         observed = counts.get(name, 0) / n
         assert abs(observed - tp.prevalence) <= 0.1 * tp.prevalence, (name, observed)
@@ -122,8 +134,12 @@ def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
     digests = []
     for run in ("a", "b"):
         generate_world(params, tmp_path / run)
-        digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-                        for p in sorted((tmp_path / run).iterdir())})
+        digests.append(
+            {
+                p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted((tmp_path / run).iterdir())
+            }
+        )
     assert digests[0] == digests[1]
     assert len(digests[0]) == len(TABLES) + 1  # tables + manifest
     generate_world(WorldParams(entities=3_000, seed=10, chunk_entities=1_000), tmp_path / "c")
@@ -153,12 +169,12 @@ def test_without_camouflage_the_guilty_only_launder() -> None:
     seed=st.integers(0, 2**31),
     company_share=st.floats(0.02, 0.4),
 )
-def test_any_world_keeps_its_invariants(entities: int, months: int, seed: int,
-                                        company_share: float) -> None:
+def test_any_world_keeps_its_invariants(
+    entities: int, months: int, seed: int, company_share: float
+) -> None:
     """Whatever the size, period and seed: transactions inside the period, positive amounts,
     known accounts, and flagged transactions only for labelled members."""
-    params = WorldParams(entities=entities, months=months, seed=seed,
-                         company_share=company_share)
+    params = WorldParams(entities=entities, months=months, seed=seed, company_share=company_share)
     world = plan_world(params)
     n_acc = len(world.accounts["entity"])
     members = {name: set(plan.entity.tolist()) for name, plan in world.schemes.items()}

@@ -36,8 +36,9 @@ def test_bad_parameters_are_named(kwargs: dict, name: str) -> None:
 
 
 def test_overrides() -> None:
-    p = WorldParams().with_overrides(only=["mule", "crypto"], prevalence={"mule": 0.01},
-                                     intensity={"crypto": 2.0})
+    p = WorldParams().with_overrides(
+        only=["mule", "crypto"], prevalence={"mule": 0.01}, intensity={"crypto": 2.0}
+    )
     assert set(p.typologies) == {"mule", "crypto"}
     assert p.typologies["mule"].prevalence == 0.01
     assert p.typologies["crypto"].intensity == 2.0

@@ -1,0 +1,100 @@
+"""The command line: exit codes, one-line errors, the main job on embedded defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flowrisk.cli import app
+
+runner = CliRunner()
+
+
+def test_synth_writes_a_world_and_prints_its_summary(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["synth", "--entities", "800", "--seed", "2", "--out", str(tmp_path / "w")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "transactions" in result.output and "structuring" in result.output
+    assert (tmp_path / "w" / "manifest.json").is_file()
+
+
+def test_synth_json_and_typology_options(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            "--entities",
+            "1000",
+            "--out",
+            str(tmp_path),
+            "--typologies",
+            "mule,crypto",
+            "--prevalence",
+            "mule=0.02",
+            "--intensity",
+            "crypto=2",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.stdout[result.stdout.index("{") :])
+    assert manifest["labels"]["per_typology"] == {"crypto": 3, "mule": 20}
+    assert manifest["parameters"]["typologies"]["crypto"]["intensity"] == 2.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--entities", "-5"], "entities: must be"),
+        (["--months", "0"], "months: must be"),
+        (["--typologies", "smurfing"], "typology: unknown 'smurfing'"),
+        (["--prevalence", "mule"], "--prevalence: expected NAME=VALUE"),
+        (["--prevalence", "mule=lots"], "--prevalence: 'lots' is not a number"),
+        (["--intensity", "mule=99"], "intensity[mule]: must be in"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_exit_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["synth", "--out", str(tmp_path), *args])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_unwritable_output_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = runner.invoke(app, ["synth", "--entities", "500", "--out", str(blocker / "sub")])
+    assert result.exit_code == 2
+    assert "error: out:" in result.stderr
+
+
+def test_summary_reads_the_manifest(small_world_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["summary", str(small_world_dir)])
+    assert result.exit_code == 0 and "2,000" in result.output
+    missing = runner.invoke(app, ["summary", str(tmp_path)])
+    assert missing.exit_code == 2 and "no manifest" in missing.stderr
+
+
+def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
+    """`flowrisk run` as the README's main command calls it, in a fresh FLOWRISK_HOME."""
+    env = {**os.environ, "FLOWRISK_HOME": str(tmp_path / "home")}
+    done = subprocess.run(
+        [sys.executable, "-m", "flowrisk", "run", "--entities", "1500"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Laundering typologies" in done.stdout
+    assert (tmp_path / "home" / "data" / "world" / "transactions.parquet").is_file()
