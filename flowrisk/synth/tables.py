@@ -19,6 +19,7 @@ from flowrisk.schema import (
     TYPOLOGIES,
 )
 from flowrisk.synth.names import COMPANY_FORMS, FIRST_NAMES, SURNAMES
+from flowrisk.synth.population import N_BRANCHES
 from flowrisk.synth.typologies.reports import PROFESSIONS, Reports
 from flowrisk.synth.world import COUNTRIES, CURRENCIES, DAY, RISK_BIT, Txns, World
 
@@ -37,8 +38,7 @@ __all__ = [
 
 def _format_ids(prefix: str, index: np.ndarray, width: int) -> pl.Series:
     """``prefix`` + zero-padded numbers; -1 gives null."""
-    s = pl.Series(np.asarray(index, dtype=np.int64))
-    frame = pl.DataFrame({"i": s}).select(
+    frame = pl.DataFrame({"i": np.asarray(index, dtype=np.int64)}).select(
         pl.when(pl.col("i") >= 0)
         .then(pl.lit(prefix) + pl.col("i").cast(pl.String).str.zfill(width))
         .alias("id")
@@ -46,18 +46,42 @@ def _format_ids(prefix: str, index: np.ndarray, width: int) -> pl.Series:
     return frame["id"]
 
 
+def _gather(values: pl.Series, codes: np.ndarray) -> pl.Series:
+    """``values[codes]`` with null where a code is negative (vectorised, no Python strings)."""
+    idx = pl.DataFrame({"i": np.asarray(codes, dtype=np.int64)}).select(
+        pl.when(pl.col("i") >= 0).then(pl.col("i")).alias("i")
+    )["i"]
+    return values.gather(idx)
+
+
 def _width(n: int) -> int:
     return max(8, len(str(max(n - 1, 0))))
 
 
 def entity_ids(world: World, index: np.ndarray) -> pl.Series:
-    """Entity ids (``E00000042``) for entity numbers."""
-    return _format_ids("E", index, _width(world.n_entities))
+    """Entity ids (``E00000042``) for entity numbers; -1 gives null."""
+    return _gather(_all_ids(world, "entities"), index)
 
 
 def account_ids(world: World, index: np.ndarray) -> pl.Series:
     """Account ids (``A000000042``) for account numbers; -1 (cash) gives null."""
-    return _format_ids("A", index, _width(len(world.accounts["entity"])) + 1)
+    return _gather(_all_ids(world, "accounts"), index)
+
+
+def _all_ids(world: World, kind: str) -> pl.Series:
+    """Every id of ``kind``, formatted once per world and kept on it."""
+    if kind not in world.id_cache:
+        if kind == "entities":
+            n = world.n_entities
+            world.id_cache[kind] = _format_ids("E", np.arange(n), _width(n))
+        else:
+            n = len(world.accounts["entity"])
+            world.id_cache[kind] = _format_ids("A", np.arange(n), _width(n) + 1)
+    return world.id_cache[kind]
+
+
+_CURRENCIES = pl.Series(CURRENCIES, dtype=pl.String)
+_BRANCHES = _format_ids("BR", np.arange(N_BRANCHES), 4)
 
 
 def _masked(values: np.ndarray, valid: np.ndarray) -> pl.Series:
@@ -78,7 +102,7 @@ def _timestamps(seconds: np.ndarray) -> pl.Series:
 
 
 def _enum(codes: np.ndarray, values: tuple[str, ...]) -> pl.Series:
-    return pl.Series(np.asarray(values)[codes]).cast(pl.Enum(values))
+    return _gather(pl.Series(values, dtype=pl.Enum(values)), codes)
 
 
 def entities_frame(world: World) -> pl.DataFrame:
@@ -130,7 +154,7 @@ def accounts_frame(world: World) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "account_id": account_ids(world, np.arange(n)),
-            "entity_id": _format_ids("E", a["entity"], _width(world.n_entities)),
+            "entity_id": entity_ids(world, a["entity"]),
             "institution_id": pl.Series(np.asarray(world.institutions)[a["institution"]]),
             "account_type": _enum(a["kind"], ACCOUNT_TYPES),
             "country": pl.Series(np.asarray(COUNTRIES)[a["country"]]),
@@ -155,8 +179,8 @@ def transactions_frames(
             "dst_account_id": account_ids(world, txns.dst),
             "amount": txns.amount,
             "channel": _enum(txns.channel, CHANNELS),
-            "currency_original": pl.Series(np.asarray(CURRENCIES)[txns.currency]),
-            "branch_id": _format_ids("BR", txns.branch, 4),
+            "currency_original": _gather(_CURRENCIES, txns.currency),
+            "branch_id": _gather(_BRANCHES, txns.branch),
         },
         schema=TABLES["transactions"].schema,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
@@ -325,6 +326,8 @@ class World:
     assets: dict[str, np.ndarray]
     # schemes: members per typology and the groups they act in
     schemes: dict[str, SchemePlan] = field(default_factory=dict)
+    # formatted ids, filled on first use by the table builders
+    id_cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def n_entities(self) -> int:
