@@ -13,6 +13,7 @@ from flowrisk.synth.world import (
     AccountBook,
     Arch,
     World,
+    bank_account_type,
     day_of,
     seconds_of,
 )
@@ -94,7 +95,7 @@ def _foreign(
     """External accounts in each of ``countries`` at that country's bank."""
     out = []
     for c in countries:
-        inst = INSTITUTION["UNHOSTED"] if c == "--" else INSTITUTION[f"BANK-{c}"]
+        inst = INSTITUTION[f"BANK-{c}"]
         out.append(book.add(-1, "external", inst, COUNTRY[c], opened, tags, n=per_country))
     return np.concatenate(out)
 
@@ -174,9 +175,7 @@ def plan_population(params: WorldParams, rng: np.random.Generator) -> tuple[Worl
     opened_before = start_day - rng.integers(60, 20 * 365, n).astype(np.int32)
     opened = np.where(is_company, np.maximum(registration_day + 10, opened_before), opened_before)
     primary_bank = _bank(rng, n)
-    acc_primary = book.add(ent, "current", primary_bank, COUNTRY["FR"], opened)
-    kinds = book.kind[-1]
-    kinds[is_company] = 2  # business
+    acc_primary = book.add(ent, bank_account_type(is_company), primary_bank, COUNTRY["FR"], opened)
     acc_savings = np.full(n, -1, dtype=np.int64)
     has_sav = (~is_company) & (rng.random(n) < 0.5)
     acc_savings[has_sav] = book.add(
@@ -186,12 +185,11 @@ def plan_population(params: WorldParams, rng: np.random.Generator) -> tuple[Worl
     has_second = rng.random(n) < np.where(is_company, 0.25, 0.12)
     acc_second[has_second] = book.add(
         ent[has_second],
-        "current",
+        bank_account_type(is_company[has_second]),
         _bank(rng, int(has_second.sum())),
         COUNTRY["FR"],
         opened[has_second] + rng.integers(0, 365, int(has_second.sum())).astype(np.int32),
     )
-    book.kind[-1][is_company[has_second]] = 2
     acc_exchange = np.full(n, -1, dtype=np.int64)
     acc_wallet = np.full(n, -1, dtype=np.int64)
     hob = np.flatnonzero(arch == Arch.CRYPTO_HOBBYIST)

@@ -219,6 +219,11 @@ class Txns:
         return Txns(**{n: getattr(self, n)[index] for n in names})
 
 
+def bank_account_type(is_company: np.ndarray) -> np.ndarray:
+    """Account type code of a bank account: business for companies, current for persons."""
+    return np.where(is_company, ACCOUNT_TYPE["business"], ACCOUNT_TYPE["current"]).astype(np.int8)
+
+
 @dataclass
 class AccountBook:
     """Growing list of accounts; returns the indices of the accounts it adds."""
@@ -234,16 +239,20 @@ class AccountBook:
     def add(
         self,
         entity: np.ndarray | int,
-        kind: str,
+        kind: str | np.ndarray,
         institution: np.ndarray | int,
         country: np.ndarray | int,
         opened: np.ndarray | int,
         tags: np.ndarray | int = 0,
         n: int | None = None,
     ) -> np.ndarray:
-        """Add ``n`` accounts (default: the length of the longest argument); return indices."""
+        """Add ``n`` accounts (default: the length of the longest argument); return indices.
+
+        ``kind`` is an account type name, or an array of account type codes.
+        """
+        code = ACCOUNT_TYPE[kind] if isinstance(kind, str) else kind
         arrays = [
-            np.shape(x)[0] for x in (entity, institution, country, opened, tags) if np.ndim(x)
+            np.shape(x)[0] for x in (entity, code, institution, country, opened, tags) if np.ndim(x)
         ]
         count = n if n is not None else (max(arrays) if arrays else 1)
 
@@ -251,7 +260,7 @@ class AccountBook:
             return np.broadcast_to(np.asarray(value, dtype=dtype), (count,)).copy()
 
         self.entity.append(full(entity, np.int64))
-        self.kind.append(full(ACCOUNT_TYPE[kind], np.int8))
+        self.kind.append(full(code, np.int8))
         self.institution.append(full(institution, np.int16))
         self.country.append(full(country, np.int16))
         self.opened.append(full(opened, np.int32))

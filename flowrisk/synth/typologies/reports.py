@@ -27,6 +27,7 @@ from flowrisk.synth.world import (
     SchemePlan,
     Txns,
     World,
+    bank_account_type,
     day_of,
 )
 
@@ -67,15 +68,14 @@ def plan_multi_declarant(
     r2 = (r1 + 1 + rng.integers(0, n_banks - 2, n)) % (n_banks - 1)
     first = INSTITUTION[BANKS[0]]
     banks = first + (own[:, None] - first + 1 + np.column_stack([r1, r2])) % n_banks
+    holders = np.repeat(members, 2)
     extra = book.add(
-        np.repeat(members, 2),
-        "current",
+        holders,
+        bank_account_type(world.is_company[holders]),
         banks.ravel(),
         COUNTRY["FR"],
         start_day - rng.integers(30, 900, 2 * n),
     )
-    kinds = book.kind[-1]
-    kinds[world.is_company[np.repeat(members, 2)]] = 2
     plan.extra["accounts"] = extra.reshape(n, 2)
     plan.extra["banks"] = book.institution[-1].reshape(n, 2)
     return plan

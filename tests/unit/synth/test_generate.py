@@ -193,3 +193,22 @@ def test_any_world_keeps_its_invariants(
 def test_tiny_worlds_still_generate(tmp_path: Path, entities: int) -> None:
     manifest = generate_world(WorldParams(entities=entities, seed=1), tmp_path)
     assert manifest["rows"]["entities"] == entities
+
+
+def test_account_types_follow_their_holders(world: dict[str, pl.DataFrame]) -> None:
+    acc = world["accounts"].join(
+        world["entities"].select("entity_id", "entity_type"), on="entity_id", how="left"
+    )
+    banks = acc.filter(pl.col("account_type").is_in(["current", "business", "savings"]))
+    assert banks.filter(pl.col("entity_type") == "company")["account_type"].eq("business").all()
+    assert not banks.filter(pl.col("entity_type") == "person")["account_type"].eq("business").any()
+    external = acc.filter(pl.col("entity_id").is_null())
+    assert external["account_type"].is_in(["external", "crypto_wallet", "crypto_exchange"]).all()
+    tagged = acc.filter(pl.col("risk_tags").list.len() > 0)
+    assert set(tagged["risk_tags"].explode().cast(pl.String)) == {
+        "mixer",
+        "darknet",
+        "sanctioned",
+        "gambling",
+        "high_risk_exchange",
+    }
