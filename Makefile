@@ -1,7 +1,7 @@
 # Two entry points for a fresh machine (Python 3.11): `make run` and `make test`.
 # Both create the virtual environment in .venv and install flowrisk into it when needed.
 
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -17,6 +17,7 @@ from flowrisk.synth.world import (
     Arch,
     Txns,
     World,
+    pick,
 )
 
 __all__ = ["events", "legit_transactions", "when"]
@@ -56,10 +57,6 @@ def when(
     day = np.floor(rng.uniform(day_lo, hi)).astype(np.int64)
     second = rng.integers(7 * 3600, 21 * 3600, len(month))
     return start + day * DAY + second
-
-
-def _pick(rng: np.random.Generator, pool: np.ndarray, n: int) -> np.ndarray:
-    return pool[rng.integers(0, len(pool), n)]
 
 
 def _branch(rng: np.random.Generator, world: World, ent: np.ndarray, home: float) -> np.ndarray:
@@ -111,7 +108,7 @@ def person_income(rng: np.random.Generator, world: World, ents: np.ndarray) -> l
     e, m = events(rng, world, sellers, rng.uniform(2, 12, len(sellers)))
     out.append(
         Txns.make(
-            _pick(rng, world.pools["person"], len(e)),
+            pick(rng, world.pools["person"], len(e)),
             world.acc_primary[e],
             when(rng, world, m),
             rng.lognormal(np.log(45), 0.7, len(e)),
@@ -139,7 +136,7 @@ def person_income(rng: np.random.Generator, world: World, ents: np.ndarray) -> l
     e, m = events(rng, world, workers, 1.0)
     out.append(
         Txns.make(
-            _pick(rng, world.pools["person"], len(e)),
+            pick(rng, world.pools["person"], len(e)),
             world.acc_primary[e],
             when(rng, world, m),
             rng.lognormal(np.log(120), 0.6, len(e)),
@@ -163,8 +160,8 @@ def person_spending(rng: np.random.Generator, world: World, ents: np.ndarray) ->
     amount = _net_month(world, e) * share / rate * rng.lognormal(-0.18, 0.6, len(e))
     dst = np.where(
         rng.random(len(e)) < 0.92,
-        _pick(rng, world.pools["merchant_ext"], len(e)),
-        _pick(rng, world.pools["shop"], len(e)),
+        pick(rng, world.pools["merchant_ext"], len(e)),
+        pick(rng, world.pools["shop"], len(e)),
     )
     out.append(Txns.make(world.acc_primary[e], dst, when(rng, world, m), amount, "card"))
 
@@ -200,7 +197,7 @@ def person_spending(rng: np.random.Generator, world: World, ents: np.ndarray) ->
     out.append(
         Txns.make(
             world.acc_primary[e],
-            _pick(rng, world.pools["utility"], len(e)),
+            pick(rng, world.pools["utility"], len(e)),
             when(rng, world, m),
             rng.lognormal(np.log(70), 0.5, len(e)),
             "wire",
@@ -210,7 +207,7 @@ def person_spending(rng: np.random.Generator, world: World, ents: np.ndarray) ->
     out.append(
         Txns.make(
             world.acc_primary[e],
-            _pick(rng, world.pools["tax"], len(e)),
+            pick(rng, world.pools["tax"], len(e)),
             when(rng, world, m),
             income[np.searchsorted(ents, e)] * 12 * 0.03 * rng.lognormal(0, 0.3, len(e)),
             "wire",
@@ -281,7 +278,7 @@ def person_specials(rng: np.random.Generator, world: World, ents: np.ndarray) ->
     out.append(
         Txns.make(
             world.acc_wallet[e],
-            _pick(rng, world.pools["wallet_plain"], len(e)),
+            pick(rng, world.pools["wallet_plain"], len(e)),
             when(rng, world, m),
             rng.lognormal(np.log(120), 0.9, len(e)),
             "crypto",
@@ -310,7 +307,7 @@ def person_specials(rng: np.random.Generator, world: World, ents: np.ndarray) ->
         out.append(
             Txns.make(
                 world.acc_wallet[e],
-                _pick(rng, world.pools[pool], len(e)),
+                pick(rng, world.pools[pool], len(e)),
                 when(rng, world, m),
                 rng.lognormal(np.log(150), 0.8, len(e)),
                 "crypto",
@@ -320,7 +317,7 @@ def person_specials(rng: np.random.Generator, world: World, ents: np.ndarray) ->
 
     rich = ents[arch == Arch.HIGH_EARNER]
     e, m = events(rng, world, rich, 0.3)
-    dst = _pick(rng, world.pools["foreign_partner"], len(e))
+    dst = pick(rng, world.pools["foreign_partner"], len(e))
     out.append(
         Txns.make(
             world.acc_primary[e],
@@ -349,13 +346,13 @@ def asset_purchases(rng: np.random.Generator, world: World, lo: int, hi: int) ->
     ts = day * DAY + rng.integers(9 * 3600, 17 * 3600, len(ent))
     seller = np.select(
         [kind == 0, kind == 1],
-        [_pick(rng, world.pools["notary"], len(ent)), _pick(rng, world.pools["dealer"], len(ent))],
-        _pick(rng, world.pools["jeweller"], len(ent)),
+        [pick(rng, world.pools["notary"], len(ent)), pick(rng, world.pools["dealer"], len(ent))],
+        pick(rng, world.pools["jeweller"], len(ent)),
     )
     acc = world.acc_primary[ent]
     out = [Txns.make(acc, seller, ts + 3 * DAY, value, "wire")]
     loan = method == 1
-    lender = _pick(rng, world.pools["lender"], int(loan.sum()))
+    lender = pick(rng, world.pools["lender"], int(loan.sum()))
     out.append(Txns.make(lender, acc[loan], ts[loan], value[loan], "wire"))
     # monthly repayments after the purchase
     months = np.searchsorted(world.month_start_s, ts[loan], side="right")
@@ -420,7 +417,7 @@ def company_flows(rng: np.random.Generator, world: World, ents: np.ndarray) -> l
     card = takings - cash
     out.append(
         Txns.make(
-            _pick(rng, world.pools["acquirer"], len(ce)),
+            pick(rng, world.pools["acquirer"], len(ce)),
             acc[ce],
             when(rng, world, m[ce]),
             card[ce] / 8 * rng.lognormal(-0.02, 0.2, len(ce)),
@@ -436,10 +433,10 @@ def company_flows(rng: np.random.Generator, world: World, ents: np.ndarray) -> l
     src = np.select(
         [u < 0.35, u < 0.95],
         [
-            _pick(rng, world.pools["company"], len(ie)),
-            _pick(rng, world.pools["client_ext"], len(ie)),
+            pick(rng, world.pools["company"], len(ie)),
+            pick(rng, world.pools["client_ext"], len(ie)),
         ],
-        _pick(rng, world.pools["foreign_partner"], len(ie)),
+        pick(rng, world.pools["foreign_partner"], len(ie)),
     )
     out.append(
         Txns.make(
@@ -459,11 +456,11 @@ def company_flows(rng: np.random.Generator, world: World, ents: np.ndarray) -> l
     dst = np.select(
         [u < 0.45, u < 0.9, u < 0.97],
         [
-            _pick(rng, world.pools["supplier_company"], len(se)),
-            _pick(rng, world.pools["supplier_ext"], len(se)),
-            _pick(rng, world.pools["foreign_partner"], len(se)),
+            pick(rng, world.pools["supplier_company"], len(se)),
+            pick(rng, world.pools["supplier_ext"], len(se)),
+            pick(rng, world.pools["foreign_partner"], len(se)),
         ],
-        _pick(rng, world.pools["foreign_risky_partner"], len(se)),
+        pick(rng, world.pools["foreign_risky_partner"], len(se)),
     )
     out.append(
         Txns.make(
@@ -482,7 +479,7 @@ def company_flows(rng: np.random.Generator, world: World, ents: np.ndarray) -> l
     out.append(
         Txns.make(
             acc,
-            _pick(rng, world.pools["tax"], len(e)),
+            pick(rng, world.pools["tax"], len(e)),
             when(rng, world, m, 14, 16),
             takings * 0.12,
             "wire",

@@ -24,7 +24,9 @@ __all__ = [
     "Arch",
     "Txns",
     "World",
+    "bank_account_type",
     "day_of",
+    "pick",
     "seconds_of",
 ]
 
@@ -217,6 +219,11 @@ class Txns:
         """Rows at ``index`` (a boolean mask or integer positions)."""
         names = list(self.__dataclass_fields__)
         return Txns(**{n: getattr(self, n)[index] for n in names})
+
+
+def pick(rng: np.random.Generator, pool: np.ndarray, n: int) -> np.ndarray:
+    """``n`` draws with replacement from ``pool``."""
+    return pool[rng.integers(0, len(pool), n)]
 
 
 def bank_account_type(is_company: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowrisk.schema import TYPOLOGIES
-from flowrisk.synth.world import DAY, SchemePlan, World
+from flowrisk.synth.world import DAY, SchemePlan, World, pick
 
 __all__ = [
     "CODE",
@@ -17,11 +17,6 @@ __all__ = [
 ]
 
 CODE = {name: i for i, name in enumerate(TYPOLOGIES)}
-
-
-def pick(rng: np.random.Generator, pool: np.ndarray, n: int) -> np.ndarray:
-    """``n`` draws with replacement from ``pool``."""
-    return pool[rng.integers(0, len(pool), n)]
 
 
 def select_members(

@@ -16,41 +16,26 @@ def _legs(world: dict[str, pl.DataFrame]) -> pl.DataFrame:
     acc = world["accounts"].select(
         "account_id", "entity_id", "account_type", "country", "risk_tags"
     )
-    tx = world["transactions"]
-    inflow = (
-        tx.join(acc, left_on="dst_account_id", right_on="account_id")
-        .join(
-            acc.select(
-                pl.col("account_id").alias("cp"),
-                pl.col("entity_id").alias("cp_entity"),
-                pl.col("account_type").alias("cp_type"),
-                pl.col("country").alias("cp_country"),
-                pl.col("risk_tags").alias("cp_tags"),
-            ),
-            left_on="src_account_id",
-            right_on="cp",
-            how="left",
-        )
-        .with_columns(pl.lit("in").alias("dir"), pl.col("src_account_id").alias("cp_account"))
+    counterparty = acc.select(
+        pl.col("account_id").alias("cp_account"),
+        pl.col("entity_id").alias("cp_entity"),
+        pl.col("account_type").alias("cp_type"),
+        pl.col("country").alias("cp_country"),
+        pl.col("risk_tags").alias("cp_tags"),
     )
-    outflow = (
-        tx.join(acc, left_on="src_account_id", right_on="account_id")
-        .join(
-            acc.select(
-                pl.col("account_id").alias("cp"),
-                pl.col("entity_id").alias("cp_entity"),
-                pl.col("account_type").alias("cp_type"),
-                pl.col("country").alias("cp_country"),
-                pl.col("risk_tags").alias("cp_tags"),
-            ),
-            left_on="dst_account_id",
-            right_on="cp",
-            how="left",
+    legs = []
+    for own, other, direction in (
+        ("dst_account_id", "src_account_id", "in"),
+        ("src_account_id", "dst_account_id", "out"),
+    ):
+        leg = (
+            world["transactions"]
+            .join(acc, left_on=own, right_on="account_id")
+            .with_columns(pl.col(other).alias("cp_account"), pl.lit(direction).alias("dir"))
+            .join(counterparty, on="cp_account", how="left")
         )
-        .with_columns(pl.lit("out").alias("dir"), pl.col("dst_account_id").alias("cp_account"))
-    )
-    legs = pl.concat([inflow, outflow], how="diagonal_relaxed")
-    return legs.filter(pl.col("entity_id").is_not_null())
+        legs.append(leg)
+    return pl.concat(legs, how="diagonal_relaxed").filter(pl.col("entity_id").is_not_null())
 
 
 def entity_traits(world: dict[str, pl.DataFrame]) -> pl.DataFrame:
