@@ -182,33 +182,35 @@ def plan_layering(
     Members of a group are taken from one neighbourhood of entity numbers so that a group is
     drawn in one chunk; the persons become beneficial owners of the group's companies.
     """
-    persons = np.flatnonzero(
+    free_person = (
         ~world.is_company
         & ~guilty
         & np.isin(world.arch, [Arch.SALARIED, Arch.HIGH_EARNER, Arch.CASH_WORKER])
     )
-    companies = np.flatnonzero((world.arch == Arch.ORDINARY_COMPANY) & ~guilty)
+    free_company = (world.arch == Arch.ORDINARY_COMPANY) & ~guilty
     members: list[np.ndarray] = []
     scheme: list[np.ndarray] = []
     total, g = 0, 0
     chunk = world.params.chunk_entities
-    while total < k and len(persons) and len(companies) >= 2:
+    while total < k:
         size = min(int(rng.integers(4, 8)), max(k - total, 3))
         n_p = 1 if size <= 5 else 2
-        anchor = int(pick(rng, companies, 1)[0])
-        lo = anchor // chunk * chunk
-        near_c = companies[(companies >= lo) & (companies < lo + chunk)]
-        near_p = persons[(persons >= lo) & (persons < lo + chunk)]
+        # a neighbourhood of entity numbers (one chunk), or the whole world if it is too thin
+        lo = int(rng.integers(0, world.n_entities)) // chunk * chunk
+        near_p = lo + np.flatnonzero(free_person[lo : lo + chunk])
+        near_c = lo + np.flatnonzero(free_company[lo : lo + chunk])
         if len(near_c) < size - n_p or len(near_p) < n_p:
-            near_c, near_p = companies, persons
+            near_p, near_c = np.flatnonzero(free_person), np.flatnonzero(free_company)
+            if len(near_p) < n_p or len(near_c) < 2:
+                break
         group = np.concatenate(
             [
                 rng.choice(near_p, n_p, replace=False),
                 rng.choice(near_c, min(size - n_p, len(near_c)), replace=False),
             ]
         )
-        persons = np.setdiff1d(persons, group)
-        companies = np.setdiff1d(companies, group)
+        free_person[group] = False
+        free_company[group] = False
         members.append(group)
         scheme.append(np.full(len(group), g))
         total += len(group)
