@@ -202,5 +202,105 @@ def summary(dataset: Annotated[Path, typer.Argument(help="Dataset folder.")]) ->
     _print_summary(read_manifest(dataset), dataset)
 
 
+def _print_validation(report: Any) -> None:
+    table = Table(title=f"Validation of {report.dataset} ({report.engine})", title_justify="left")
+    for col in ("table", "rows", "accepted", "quarantined", "failing rules"):
+        table.add_column(col, justify="left" if col in ("table", "failing rules") else "right")
+    for t in report.tables.values():
+        rules = ", ".join(f"{name} ({count:,})" for name, count in t.rules.items()) or "-"
+        table.add_row(
+            t.table, f"{t.rows_in:,}", f"{t.rows_accepted:,}", f"{t.rows_quarantined:,}", rules
+        )
+    console.print(table)
+    for t in report.tables.values():
+        if t.extra_columns:
+            console.print(
+                f"note: {t.source} has columns outside the data model, kept as they "
+                f"are: {', '.join(t.extra_columns)}",
+                highlight=False,
+            )
+
+
+def _validate(dataset: Path, quarantine: Path | None, engine: str) -> Any:
+    from flowrisk.data_contracts import validate_dataset
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def tick(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(f"validating {table}", total=total)
+            bar.update(tasks[table], completed=done)
+
+        return validate_dataset(
+            dataset,
+            quarantine=quarantine,
+            engine=engine,  # type: ignore[arg-type]
+            progress=tick,
+        )
+
+
+@app.command()
+@_exits
+def validate(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder (Parquet or CSV tables).")],
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(help="Write accepted/ and quarantine/ datasets and report.json here."),
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write the machine-readable JSON report to this file.")
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="gx runs the Great Expectations suites; polars runs the same rules faster.",
+        ),
+    ] = "gx",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check every table against its data contract; exit 0 if clean, 1 if rows were rejected,
+    2 if the dataset cannot be read."""
+    result = _validate(dataset, quarantine, engine)
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(result.to_json() + "\n", encoding="utf-8")
+    if json_out:
+        console.print_json(result.to_json())
+    else:
+        _print_validation(result)
+        if quarantine is not None:
+            console.print(
+                f"Accepted rows in {quarantine / 'accepted'}, rejected rows with their "
+                f"rules in {quarantine / 'quarantine'}.",
+                highlight=False,
+            )
+    if not result.clean:
+        raise typer.Exit(1)
+
+
+@app.command()
+def contracts(
+    markdown: Annotated[bool, typer.Option(help="Print Markdown (as in the README).")] = False,
+) -> None:
+    """Show the data contract of every table, generated from the suites."""
+    from flowrisk.data_contracts.docs import contract_markdown
+
+    text = contract_markdown()
+    if markdown:
+        typer.echo(text, nl=False)
+    else:
+        from rich.markdown import Markdown
+
+        console.print(Markdown(text))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -18,6 +18,7 @@ __all__ = [
     "Jurisdictions",
     "ReferenceList",
     "Thresholds",
+    "countries",
     "jurisdictions",
     "sectors",
     "sectors_version",
@@ -131,3 +132,10 @@ def sectors() -> pl.DataFrame:
 def sectors_version() -> str:
     """Version string of the sector profiles file."""
     return _sectors()[0]
+
+
+@lru_cache(maxsize=1)
+def countries() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes accepted in data (official codes plus XK)."""
+    raw = _load("countries.toml")
+    return frozenset(raw["official"]) | frozenset(raw["user_assigned"])

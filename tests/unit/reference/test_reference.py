@@ -51,3 +51,14 @@ def test_french_thresholds() -> None:
     assert t.cash_payment_limit == 1_000
     assert 0.5 < t.near_threshold_fraction < 1
     assert all(t.sources.values())
+
+
+def test_country_codes_are_the_iso_list() -> None:
+    from flowrisk.reference import countries
+    from flowrisk.synth.world import COUNTRIES
+
+    codes = countries()
+    assert len(codes) == 250  # 249 official + XK
+    assert all(re.fullmatch(r"[A-Z]{2}", c) for c in codes)
+    assert set(COUNTRIES) <= codes
+    assert jurisdictions().watched <= codes

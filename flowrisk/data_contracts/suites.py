@@ -1,0 +1,144 @@
+"""Great Expectations 1.x suites built from the declared row rules, and running them on chunks.
+
+GX validates pandas, not Polars: each chunk is handed over as a pandas frame backed by Arrow
+(nullable integers survive) and validated with ``result_format`` COMPLETE so that every failing
+row comes back with its row number. GX is imported lazily (it takes seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from flowrisk.data_contracts.prepare import ROW
+from flowrisk.data_contracts.rules import Rule
+
+__all__ = ["GxRunner", "expectation_of"]
+
+
+def _value(v: Any) -> Any:
+    """GX compares pandas timestamps; keep dates and numbers as they are."""
+    if isinstance(v, datetime):
+        import pandas as pd
+
+        return pd.Timestamp(v)
+    return v
+
+
+def expectation_of(rule: Rule) -> Any:
+    """The GX expectation enforcing a row rule, tagged with the rule's name in ``meta``."""
+    import great_expectations as gx
+
+    e = gx.expectations
+    meta = {"rule": rule.name, "description": rule.description}
+    p = rule.params
+    if rule.kind == "not_null":
+        return e.ExpectColumnValuesToNotBeNull(column=rule.column, meta=meta)
+    if rule.kind == "in_set":
+        return e.ExpectColumnValuesToBeInSet(column=rule.column, value_set=p["values"], meta=meta)
+    if rule.kind == "between":
+        return e.ExpectColumnValuesToBeBetween(
+            column=rule.column,
+            min_value=_value(p["min"]),
+            max_value=_value(p["max"]),
+            strict_min=bool(p.get("strict_min")),
+            meta=meta,
+        )
+    if rule.kind == "regex":
+        return e.ExpectColumnValuesToMatchRegex(column=rule.column, regex=p["regex"], meta=meta)
+    if rule.kind == "length":
+        return e.ExpectColumnValueLengthsToBeBetween(
+            column=rule.column, min_value=p["min"], max_value=p["max"], meta=meta
+        )
+    if rule.kind == "a_not_after_b":
+        return e.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=p["other"],
+            column_B=rule.column,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta=meta,
+        )
+    raise ValueError(f"{rule.name}: {rule.kind} is not a row rule")
+
+
+class GxRunner:
+    """One ephemeral GX context holding one suite per table."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        self._gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._source = self.context.data_sources.add_pandas("flowrisk")
+        self._batches: dict[str, Any] = {}
+        self.suites: dict[str, Any] = {}
+
+    def suite(self, table: str, rules: Iterable[Rule]) -> Any:
+        """The suite of ``table`` (built on first use from its row rules)."""
+        if table not in self.suites:
+            suite = self._gx.ExpectationSuite(name=f"flowrisk.{table}")
+            for rule in rules:
+                if rule.row_rule:
+                    suite.add_expectation(expectation_of(rule))
+            self.suites[table] = self.context.suites.add(suite)
+            asset = self._source.add_dataframe_asset(table)
+            self._batches[table] = asset.add_batch_definition_whole_dataframe("chunk")
+        return self.suites[table]
+
+    def violations(self, table: str, rules: list[Rule], chunk: pl.DataFrame) -> pl.DataFrame:
+        """Rows of ``chunk`` (by ROW) breaking each row rule: columns ROW, rule."""
+        suite = self.suite(table, rules)
+        frame = chunk.to_pandas(use_pyarrow_extension_array=True)
+        batch = self._batches[table].get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(
+            suite,
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
+        )
+        rows: list[int] = []
+        names: list[str] = []
+        for r in result.results:
+            name = r.expectation_config.meta["rule"]
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                raise RuntimeError(f"{name}: {r.exception_info.get('exception_message')}")
+            if r.success:
+                continue
+            for hit in r.result.get("unexpected_index_list") or []:
+                rows.append(int(hit[ROW]))
+                names.append(name)
+        return pl.DataFrame({ROW: rows, "rule": names}, schema={ROW: pl.Int64, "rule": pl.String})
+
+
+def suite_documents(rules_by_table: dict[str, list[Rule]]) -> dict[str, list[dict[str, Any]]]:
+    """The GX suites as plain dicts (expectation type, column, kwargs, rule): for docs."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table, rules in rules_by_table.items():
+        docs = []
+        for rule in rules:
+            if rule.row_rule:
+                exp = expectation_of(rule)
+                docs.append(
+                    {
+                        "rule": rule.name,
+                        "expectation": exp.expectation_type,
+                        "description": rule.description,
+                    }
+                )
+            else:
+                docs.append(
+                    {
+                        "rule": rule.name,
+                        "expectation": f"polars:{rule.kind}",
+                        "description": rule.description,
+                    }
+                )
+        out[table] = docs
+    return out
