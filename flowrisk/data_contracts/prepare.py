@@ -75,6 +75,7 @@ def prepare(path: Path, spec: TableSpec) -> Prepared:
     """Scan ``path`` and build the raw and check frames of ``spec``'s table."""
     raw = scan_raw(path)
     have = raw.collect_schema()
+    text_source = path.suffix == ".csv"
     exprs: list[pl.Expr] = [pl.col(ROW)]
     parse_flags: dict[str, str] = {}
     naive_flags: dict[str, str] = {}
@@ -85,6 +86,10 @@ def prepare(path: Path, spec: TableSpec) -> Prepared:
             exprs.append(pl.lit(None, dtype=_check_type(want)).alias(column))
             continue
         got = have[column]
+        if got == pl.String and not text_source and _check_type(want) != pl.String:
+            raise SchemaMismatch(
+                spec.name, column, f"has type String in {path.name}, expected {want}"
+            )
         value = _to_check(pl.col(column), got, want, spec.name, column, path.name)
         exprs.append(value.alias(column))
         if got == pl.String and _check_type(want) != pl.String:
@@ -96,7 +101,7 @@ def prepare(path: Path, spec: TableSpec) -> Prepared:
             naive_flags[column] = flag
             zoned = pl.col(column).str.contains(_OFFSET)
             mixed = zoned.any() & (~zoned & pl.col(column).is_not_null()).any()
-            exprs.append((mixed & ~zoned).fill_null(False).alias(flag))
+            exprs.append((mixed & ~zoned & value.is_not_null()).fill_null(False).alias(flag))
     extra = [c for c in have if c not in spec.schema]
     exprs.extend(pl.col(c) for c in extra)  # carried through untouched: nothing is lost
     raw = raw.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))

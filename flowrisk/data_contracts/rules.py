@@ -411,7 +411,7 @@ def contract(table: str, ctx: ContractContext) -> list[Rule]:
 
 def _list_regex(dtype: pl.DataType) -> str:
     values = "|".join(dtype.inner.categories)  # type: ignore[attr-defined]
-    return rf"^(({values})(\|({values}))*)?$"
+    return rf"^(?:(?:{values})(?:\|(?:{values}))*)?$"
 
 
 def dataset_rule(rules: list[Rule], kind: str) -> list[Rule]:

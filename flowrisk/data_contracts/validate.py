@@ -232,7 +232,12 @@ def _violations(
         parts.append(pl.concat(pl.collect_all(lazy_parts, engine="streaming")))
     if not parts:
         return pl.DataFrame(schema={ROW: pl.Int64, "rule": pl.String})
-    return pl.concat([p.select(pl.col(ROW).cast(pl.Int64), "rule") for p in parts])
+    found = pl.concat([p.select(pl.col(ROW).cast(pl.Int64), "rule") for p in parts])
+    # an unreadable value is reported as such, not also as a missing one
+    unreadable = found.filter(pl.col("rule").str.ends_with(".type")).select(
+        ROW, pl.col("rule").str.replace(r"\.type$", ".not_null")
+    )
+    return found.join(unreadable, on=[ROW, "rule"], how="anti")
 
 
 def _polars_violations(chunk: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
