@@ -144,7 +144,7 @@ def validate_dataset(
         bad = _violations(prep, rules, n, accepted_keys, runner, chunk_rows, progress)
         per_row = bad.group_by(ROW).agg(pl.col("rule").unique().sort().alias(RULES))
         rejected = per_row.height
-        accepted = prep.check.join(per_row.lazy(), on=ROW, how="anti")
+        accepted = prep.check.join(per_row.lazy(), on=ROW, how="anti", maintain_order="left")
         for target_col in ("entity_id", "account_id", "txn_id"):
             if (
                 table in ("entities", "accounts", "transactions")
