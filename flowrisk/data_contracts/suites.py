@@ -1,8 +1,11 @@
 """Great Expectations 1.x suites built from the declared row rules, and running them on chunks.
 
-GX validates pandas, not Polars: each chunk is handed over as a pandas frame backed by Arrow
-(nullable integers survive) and validated with ``result_format`` COMPLETE so that every failing
-row comes back with its row number. GX is imported lazily (it takes seconds).
+GX validates pandas, not Polars: each chunk is handed over as a NumPy-backed pandas frame and
+validated with ``result_format`` COMPLETE so that every failing row comes back with its row
+number. Arrow-backed frames keep nullable integers exact but made every validation call about
+50 times slower here (8.6 s against 0.17 s per expectation on 500,000 rows); the check columns
+lose nothing to NumPy (integers only meet range and set rules, nulls stay nulls). GX is imported
+lazily (it takes seconds).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -22,11 +25,14 @@ __all__ = ["GxRunner", "expectation_of"]
 
 
 def _value(v: Any) -> Any:
-    """GX compares pandas timestamps; keep dates and numbers as they are."""
-    if isinstance(v, datetime):
-        import pandas as pd
+    """Bounds as pandas compares them: dates and times as timestamps (dates at midnight UTC
+    would compare against naive datetime64 columns, so dates stay naive)."""
+    import pandas as pd
 
+    if isinstance(v, datetime):
         return pd.Timestamp(v)
+    if isinstance(v, date):
+        return pd.Timestamp(v.year, v.month, v.day)
     return v
 
 
@@ -97,7 +103,9 @@ class GxRunner:
     def violations(self, table: str, rules: list[Rule], chunk: pl.DataFrame) -> pl.DataFrame:
         """Rows of ``chunk`` (by ROW) breaking each row rule: columns ROW, rule."""
         suite = self.suite(table, rules)
-        frame = chunk.to_pandas(use_pyarrow_extension_array=True)
+        # pandas treats NaN as missing; as +inf it still breaks every range rule, as in Polars
+        frame = chunk.with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(float("inf")))
+        frame = frame.to_pandas()
         batch = self._batches[table].get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(
             suite,
