@@ -181,7 +181,8 @@ def run(
     entities: Annotated[int, typer.Option(help="Size of the generated world.")] = 20_000,
     seed: Annotated[int | None, typer.Option(help="Seed (default: FLOWRISK_SEED or 42).")] = None,
 ) -> None:
-    """The main job on embedded defaults: generate a world under FLOWRISK_HOME and summarise it."""
+    """The main job on embedded defaults: generate a world under FLOWRISK_HOME, then validate it
+    (accepted and quarantined rows under FLOWRISK_HOME/data/validated)."""
     settings = get_settings()
     out = settings.data_dir / "world"
     params = _world_params(
@@ -191,6 +192,19 @@ def run(
     started = time.perf_counter()
     manifest = _generate(params, out)
     _print_summary(manifest, out, time.perf_counter() - started)
+    console.rule("2. Validate it against the data contracts (Great Expectations)")
+    validated = settings.data_dir / "validated"
+    started = time.perf_counter()
+    report = _validate(out, validated, "gx")
+    _print_validation(report)
+    console.print(
+        f"{report.rows_quarantined:,} rows quarantined in "
+        f"{time.perf_counter() - started:.1f} s; accepted dataset in "
+        f"{validated / 'accepted'}.",
+        highlight=False,
+    )
+    if not report.clean:
+        raise typer.Exit(1)
 
 
 @app.command()

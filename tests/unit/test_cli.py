@@ -97,4 +97,7 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Laundering typologies" in done.stdout
+    assert "0 rows quarantined" in done.stdout
     assert (tmp_path / "home" / "data" / "world" / "transactions.parquet").is_file()
+    accepted = tmp_path / "home" / "data" / "validated" / "accepted" / "transactions.parquet"
+    assert accepted.is_file()
