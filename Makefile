@@ -28,7 +28,8 @@ lint: $(STAMP)
 	$(BIN)/mypy flowrisk
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python benchmarks/bench_synth.py --entities 100000 1000000
+	$(BIN)/python benchmarks/bench_validate.py
 
 clean:
 	rm -rf $(VENV) .flowrisk .pytest_cache .ruff_cache .mypy_cache
