@@ -22,6 +22,7 @@ from flowrisk.schema import TABLES
 
 __all__ = [
     "AMOUNT_CEILING",
+    "CONTRACT_VERSION",
     "ContractContext",
     "Rule",
     "contract",
@@ -29,6 +30,8 @@ __all__ = [
     "violation",
 ]
 
+# Bump when a rule is added, removed or tightened; reports and suites record it.
+CONTRACT_VERSION = "1.0"
 AMOUNT_CEILING = 1e9  # one billion EUR in one transaction or asset is not a plausible record
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)  # no flowrisk dataset starts before this
 ID_MAX = 64

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from flowrisk.data_contracts.prepare import ROW
-from flowrisk.data_contracts.rules import Rule
+from flowrisk.data_contracts.rules import CONTRACT_VERSION, Rule
 
 __all__ = ["GxRunner", "expectation_of"]
 
@@ -91,7 +91,9 @@ class GxRunner:
     def suite(self, table: str, rules: Iterable[Rule]) -> Any:
         """The suite of ``table`` (built on first use from its row rules)."""
         if table not in self.suites:
-            suite = self._gx.ExpectationSuite(name=f"flowrisk.{table}")
+            suite = self._gx.ExpectationSuite(
+                name=f"flowrisk.{table}", meta={"contract_version": CONTRACT_VERSION}
+            )
             for rule in rules:
                 if rule.row_rule:
                     suite.add_expectation(expectation_of(rule))

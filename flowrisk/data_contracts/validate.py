@@ -20,7 +20,13 @@ from typing import Any, Literal
 import polars as pl
 
 from flowrisk.data_contracts.prepare import ROW, Prepared, conform_checked, prepare
-from flowrisk.data_contracts.rules import ContractContext, Rule, contract, violation
+from flowrisk.data_contracts.rules import (
+    CONTRACT_VERSION,
+    ContractContext,
+    Rule,
+    contract,
+    violation,
+)
 from flowrisk.errors import DatasetError, DatasetNotFound, InvalidParameter
 from flowrisk.io import MANIFEST_NAME, table_path
 from flowrisk.schema import REQUIRED_TABLES, TABLES
@@ -61,6 +67,7 @@ class ValidationReport:
 
     dataset: str
     engine: str
+    contract_version: str
     validated_at: str
     period: dict[str, str | None]
     tables: dict[str, TableReport]
@@ -167,6 +174,7 @@ def validate_dataset(
     report = ValidationReport(
         dataset=str(folder),
         engine=engine,
+        contract_version=CONTRACT_VERSION,
         validated_at=ctx.now.isoformat(),
         period={
             "start": ctx.period_start.isoformat() if ctx.period_start else None,
