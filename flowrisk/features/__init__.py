@@ -1,0 +1,28 @@
+"""Entity profiles: the feature catalog and the one feature path used everywhere.
+
+>>> from flowrisk.features import build_profiles, fit_baselines  # doctest: +SKIP
+>>> profiles = build_profiles(frames, as_of, fit_baselines(frames, as_of)).collect()
+"""
+
+from flowrisk.features.baselines import Baselines, fit_baselines, reference_baselines
+from flowrisk.features.build import build_profiles, frames_for_entities
+from flowrisk.features.catalog import (
+    FEATURE_SET,
+    FEATURE_SET_VERSION,
+    Feature,
+    catalog,
+    feature_names,
+)
+
+__all__ = [
+    "FEATURE_SET",
+    "FEATURE_SET_VERSION",
+    "Baselines",
+    "Feature",
+    "build_profiles",
+    "catalog",
+    "feature_names",
+    "fit_baselines",
+    "frames_for_entities",
+    "reference_baselines",
+]

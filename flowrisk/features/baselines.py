@@ -1,0 +1,78 @@
+"""Fitted statistics: computed once at training time, saved with the model, injected at scoring
+time (never recomputed per request)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from flowrisk.features.catalog import FEATURE_SET, FEATURE_SET_VERSION
+from flowrisk.features.context import make_context
+
+__all__ = ["Baselines", "fit_baselines", "reference_baselines"]
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """Statistics the features compare entities with; ``sector`` is one row per NAF code."""
+
+    as_of: str | None
+    sector: pl.DataFrame
+    feature_set: str = FEATURE_SET
+    feature_set_version: str = FEATURE_SET_VERSION
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        return {"sector": self.sector}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of,
+            "feature_set": self.feature_set,
+            "feature_set_version": self.feature_set_version,
+            "sector": self.sector.to_dicts(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Baselines:
+        return cls(
+            as_of=data["as_of"],
+            sector=pl.DataFrame(data["sector"]),
+            feature_set=data["feature_set"],
+            feature_set_version=data["feature_set_version"],
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Baselines:
+        return cls.from_dict(json.loads(text))
+
+
+def fit_baselines(frames: Mapping[str, pl.LazyFrame], as_of: datetime) -> Baselines:
+    """Sector statistics of the companies in ``frames`` as of ``as_of`` (training data only)."""
+    from flowrisk.features.families.business import fit_sector_baselines, sector_metrics
+
+    ctx = make_context(frames, as_of, {})
+    return Baselines(as_of=as_of.isoformat(), sector=fit_sector_baselines(sector_metrics(ctx)))
+
+
+def reference_baselines() -> Baselines:
+    """Baselines from the reference sector profiles alone (before any training)."""
+    from flowrisk.features.families.business import fit_sector_baselines
+
+    empty = pl.LazyFrame(
+        schema={
+            "sector_code": pl.String,
+            "cash_share": pl.Float64,
+            "supplier_ratio": pl.Float64,
+            "log_inflow_pe": pl.Float64,
+            "log_revenue_pe": pl.Float64,
+        }
+    )
+    return Baselines(as_of=None, sector=fit_sector_baselines(empty))

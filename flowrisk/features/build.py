@@ -1,0 +1,112 @@
+"""The single feature path: ``build_profiles`` serves training, batch scoring and the API.
+
+Batch passes a whole dataset (lazily); the API passes the frames of one entity's neighbourhood
+(:func:`frames_for_entities`); both give the same row for that entity (the parity test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from flowrisk.features.baselines import Baselines, reference_baselines
+from flowrisk.features.catalog import catalog, feature_names
+from flowrisk.features.context import HORIZON_DAYS, make_context
+from flowrisk.features.families import FAMILIES
+
+__all__ = ["build_profiles", "frames_for_entities"]
+
+ZERO_UNITS = {"EUR", "count", "flag"}  # an absent event is a zero, not an unknown
+
+
+def build_profiles(
+    frames: Mapping[str, pl.LazyFrame],
+    as_of: datetime,
+    baselines: Baselines | None = None,
+    entities: Iterable[str] | None = None,
+) -> pl.LazyFrame:
+    """One row per entity (``entity_id``, ``entity_type``, then every catalog feature), using
+    only events strictly before ``as_of``. ``entities`` restricts the rows returned."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware (UTC)")
+    ctx = make_context(frames, as_of, (baselines or reference_baselines()).tables())
+    out = frames["entities"].select("entity_id", "entity_type")
+    if entities is not None:
+        out = out.filter(pl.col("entity_id").is_in(list(entities)))
+    for family in FAMILIES:
+        out = out.join(family.compute(ctx), on="entity_id", how="left")
+    fills = [
+        pl.col(f.name).cast(pl.Float64).fill_null(0.0)
+        if f.unit in ZERO_UNITS
+        else pl.col(f.name).cast(pl.Float64)
+        for f in catalog()
+    ]
+    company_only = [f.name for f in catalog() if f.family == "biz"]
+    person_only = [f.name for f in catalog() if f.family == "wealth"]
+    return (
+        out.select("entity_id", "entity_type", *fills)
+        .with_columns(
+            pl.when(pl.col("entity_type") == "company").then(pl.col(c)).alias(c)
+            for c in company_only
+        )
+        .with_columns(
+            pl.when(pl.col("entity_type") == "person").then(pl.col(c)).alias(c) for c in person_only
+        )
+        .select("entity_id", "entity_type", *feature_names())
+    )
+
+
+def frames_for_entities(
+    frames: Mapping[str, pl.LazyFrame], entity_ids: Iterable[str], as_of: datetime
+) -> dict[str, pl.LazyFrame]:
+    """The part of a dataset the features of ``entity_ids`` depend on: their accounts and
+    transactions, their counterparties' transactions (two hops), linked entities' assets and
+    reports, and the ownership links around them."""
+    ids = list(entity_ids)
+    start = as_of - timedelta(days=HORIZON_DAYS)
+    tx = frames["transactions"].filter((pl.col("ts") < as_of) & (pl.col("ts") >= start))
+    accounts = frames["accounts"]
+    own = (
+        accounts.filter(pl.col("entity_id").is_in(ids)).select("account_id").collect()["account_id"]
+    )
+    first = tx.filter(
+        pl.col("src_account_id").is_in(own.implode())
+        | pl.col("dst_account_id").is_in(own.implode())
+    ).collect()
+    hop = pl.concat([first["src_account_id"], first["dst_account_id"]]).drop_nulls().unique()
+    second = tx.filter(
+        pl.col("src_account_id").is_in(hop.implode())
+        | pl.col("dst_account_id").is_in(hop.implode())
+    ).collect()
+    transactions = pl.concat([first, second]).unique(maintain_order=True).sort("txn_id")
+    used = (
+        pl.concat([transactions["src_account_id"], transactions["dst_account_id"], own])
+        .drop_nulls()
+        .unique()
+    )
+    accounts_sub = accounts.filter(pl.col("account_id").is_in(used.implode())).collect()
+    ownership = frames.get("ownership")
+    links = pl.Series("entity_id", ids, dtype=pl.String)
+    own_rows = None
+    if ownership is not None:
+        direct = ownership.filter(
+            pl.col("owner_entity_id").is_in(ids) | pl.col("owned_entity_id").is_in(ids)
+        ).collect()
+        owners = direct.filter(pl.col("owned_entity_id").is_in(ids))["owner_entity_id"]
+        around = ownership.filter(pl.col("owner_entity_id").is_in(owners.implode())).collect()
+        own_rows = pl.concat([direct, around]).unique(maintain_order=True)
+        links = pl.concat([links, own_rows["owner_entity_id"], own_rows["owned_entity_id"]])
+    neighbours = pl.concat([links, accounts_sub["entity_id"]]).drop_nulls().unique()
+    out: dict[str, pl.LazyFrame] = {
+        "entities": frames["entities"].filter(pl.col("entity_id").is_in(neighbours.implode())),
+        "accounts": accounts_sub.lazy(),
+        "transactions": transactions.lazy(),
+    }
+    if own_rows is not None:
+        out["ownership"] = own_rows.lazy()
+    for name in ("assets", "reports"):
+        if name in frames:
+            out[name] = frames[name].filter(pl.col("entity_id").is_in(neighbours.implode()))
+    return {k: (v.collect().lazy()) for k, v in out.items()}

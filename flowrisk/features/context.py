@@ -1,0 +1,108 @@
+"""What every feature family reads: the frames, the point in time, the fitted baselines and the
+transaction *legs* (each transaction seen from each entity-held side), all strictly before
+``as_of`` and at most a year back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from flowrisk.reference import jurisdictions, thresholds
+
+__all__ = ["HORIZON_DAYS", "Context", "empty_frame", "make_context", "near", "ratio", "window"]
+
+HORIZON_DAYS = 365
+WINDOWS = (30, 90, 365)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Inputs of the feature functions; ``legs`` is built once and shared by the families."""
+
+    frames: Mapping[str, pl.LazyFrame]
+    as_of: datetime
+    legs: pl.LazyFrame
+    baselines: Mapping[str, pl.DataFrame]
+
+    def frame(self, name: str) -> pl.LazyFrame:
+        """A table, or an empty one with the right schema when the dataset lacks it."""
+        if name in self.frames:
+            return self.frames[name]
+        return empty_frame(name)
+
+
+def empty_frame(name: str) -> pl.LazyFrame:
+    from flowrisk.schema import TABLES
+
+    return TABLES[name].empty().lazy()
+
+
+def window(days: int) -> pl.Expr:
+    """True on legs inside the last ``days`` days before ``as_of``."""
+    return pl.col("age_days") < days
+
+
+def make_context(
+    frames: Mapping[str, pl.LazyFrame], as_of: datetime, baselines: Mapping[str, pl.DataFrame]
+) -> Context:
+    """Point-in-time legs: transactions strictly before ``as_of``, within the horizon."""
+    start = as_of - timedelta(days=HORIZON_DAYS)
+    tx = frames["transactions"].filter((pl.col("ts") < as_of) & (pl.col("ts") >= start))
+    acc = frames["accounts"].select(
+        "account_id", "entity_id", "account_type", "country", "risk_tags"
+    )
+    own = acc.select("account_id", "entity_id", pl.col("account_type").alias("own_type"))
+    cp = acc.select(
+        pl.col("account_id").alias("cp_account"),
+        pl.col("entity_id").alias("cp_entity"),
+        pl.col("account_type").alias("cp_type"),
+        pl.col("country").alias("cp_country"),
+        pl.col("risk_tags").alias("cp_tags"),
+    )
+    sides = []
+    for own_col, other, inbound in (
+        ("dst_account_id", "src_account_id", True),
+        ("src_account_id", "dst_account_id", False),
+    ):
+        sides.append(
+            tx.join(own, left_on=own_col, right_on="account_id").select(
+                "entity_id",
+                "txn_id",
+                "ts",
+                "amount",
+                "channel",
+                "currency_original",
+                "branch_id",
+                "own_type",
+                pl.col(own_col).alias("own_account"),
+                pl.col(other).alias("cp_account"),
+                pl.lit(inbound).alias("inbound"),
+            )
+        )
+    hr = sorted(jurisdictions().high_risk)
+    watched = sorted(jurisdictions().watched)
+    legs = (
+        pl.concat(sides)
+        .join(cp, on="cp_account", how="left")
+        .with_columns(
+            ((pl.lit(as_of) - pl.col("ts")).dt.total_microseconds() / 86_400e6).alias("age_days"),
+            (pl.col("cp_entity") == pl.col("entity_id")).fill_null(False).alias("is_self"),
+            pl.col("cp_country").is_in(hr).fill_null(False).alias("cp_high_risk"),
+            pl.col("cp_country").is_in(watched).fill_null(False).alias("cp_watched"),
+        )
+    )
+    return Context(frames=frames, as_of=as_of, legs=legs, baselines=baselines)
+
+
+def near(amount: pl.Expr, threshold: float) -> pl.Expr:
+    """True for amounts just under ``threshold`` (the reference 'near threshold' band)."""
+    lo = thresholds().near_threshold_fraction * threshold
+    return (amount >= lo) & (amount < threshold)
+
+
+def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    """``num / den``, null when the denominator is 0 or missing."""
+    return pl.when(den > 0).then(num / den)

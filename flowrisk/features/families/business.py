@@ -1,0 +1,251 @@
+"""Business fronts: a company's cash, takings, suppliers and seasonality against its sector.
+
+The sector statistics are fitted at training time (:func:`sector_metrics` feeds
+``fit_baselines``) and injected at scoring time; sectors without enough companies fall back to
+the reference sector profiles.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from flowrisk.features.catalog import Feature, register
+from flowrisk.features.context import Context, ratio
+from flowrisk.reference import sectors
+
+FEATURES = register(
+    Feature(
+        "biz_cash_share_z_365d",
+        "biz",
+        "Cash share of takings against the sector: standard deviations above the sector median",
+        "z",
+        "365d",
+        1,
+        "Cash share of takings is {value:.1f} standard deviations above the sector median "
+        "({baseline:.0%})",
+        baseline="cash_share_median",
+    ),
+    Feature(
+        "biz_inflow_per_employee_z_365d",
+        "biz",
+        "Money received per employee against the sector (log scale, standard deviations)",
+        "z",
+        "365d",
+        1,
+        "Takings per employee are {value:.1f} standard deviations above the sector "
+        "(sector median {baseline:,.0f} EUR)",
+        baseline="inflow_per_employee_median",
+    ),
+    Feature(
+        "biz_revenue_per_employee_z",
+        "biz",
+        "Declared revenue per employee against the sector (log scale, standard deviations)",
+        "z",
+        "as_of",
+        1,
+        "Declared revenue per employee is {value:.1f} standard deviations above the sector "
+        "(sector median {baseline:,.0f} EUR)",
+        baseline="revenue_per_employee_median",
+    ),
+    Feature(
+        "biz_supplier_ratio_z_365d",
+        "biz",
+        "Spending on suppliers per euro of takings "
+        "against the sector (standard deviations; low is unusual)",
+        "z",
+        "365d",
+        -1,
+        "Supplier spending is {value:.1f} standard deviations from the sector median "
+        "({baseline:.0%} of takings)",
+        baseline="supplier_ratio_median",
+    ),
+    Feature(
+        "biz_seasonality_gap_365d",
+        "biz",
+        "1 - correlation of monthly takings with the sector's seasonal profile",
+        "score",
+        "365d",
+        1,
+        "Monthly takings follow the sector's seasons poorly (gap {value:.2f})",
+    ),
+    Feature(
+        "biz_takings_cv_365d",
+        "biz",
+        "Month-to-month variation of cash takings "
+        "(coefficient of variation; flat takings are unusual)",
+        "ratio",
+        "365d",
+        -1,
+        "Monthly cash takings vary by only {value:.0%}",
+    ),
+    Feature(
+        "biz_age_years",
+        "biz",
+        "Years since the company was registered",
+        "years",
+        "as_of",
+        -1,
+        "Company registered {value:.1f} years ago",
+    ),
+    Feature(
+        "biz_closed",
+        "biz",
+        "1 when the company was closed before the date of the profile",
+        "flag",
+        "as_of",
+        1,
+        "Company already closed",
+    ),
+)
+
+INFLOW = pl.col("inbound") & ~pl.col("is_self")
+DEPOSIT = pl.col("inbound") & (pl.col("channel") == "cash") & pl.col("cp_account").is_null()
+SUPPLIER = (
+    ~pl.col("inbound")
+    & ~pl.col("is_self")
+    & (pl.col("channel") == "wire")
+    & pl.col("cp_type").is_in(["business", "external"])
+)
+MIN_SECTOR = 5  # companies needed before a sector's own statistics are trusted
+
+
+def sector_metrics(ctx: Context) -> pl.LazyFrame:
+    """Raw per-company metrics the z-scores compare: one row per company."""
+    companies = (
+        ctx.frames["entities"]
+        .filter(pl.col("entity_type") == "company")
+        .select("entity_id", "sector_code", "employees", "declared_revenue")
+    )
+    flows = ctx.legs.group_by("entity_id").agg(
+        pl.col("amount").filter(INFLOW).sum().alias("inflow"),
+        ratio(pl.col("amount").filter(DEPOSIT).sum(), pl.col("amount").filter(INFLOW).sum()).alias(
+            "cash_share"
+        ),
+        ratio(pl.col("amount").filter(SUPPLIER).sum(), pl.col("amount").filter(INFLOW).sum()).alias(
+            "supplier_ratio"
+        ),
+    )
+    staff = pl.col("employees").cast(pl.Float64).clip(lower_bound=1)
+    return companies.join(flows, on="entity_id", how="left").select(
+        "entity_id",
+        "sector_code",
+        "cash_share",
+        "supplier_ratio",
+        pl.when(pl.col("inflow") > 0).then((pl.col("inflow") / staff).log()).alias("log_inflow_pe"),
+        pl.when(pl.col("declared_revenue") > 0)
+        .then((pl.col("declared_revenue") / staff).log())
+        .alias("log_revenue_pe"),
+    )
+
+
+def fit_sector_baselines(metrics: pl.LazyFrame) -> pl.DataFrame:
+    """Per sector: centre and spread of each metric, with the reference profiles as fallback."""
+    fitted = (
+        metrics.group_by("sector_code")
+        .agg(
+            pl.len().alias("companies"),
+            pl.col("cash_share").median().alias("cash_share_median"),
+            pl.col("cash_share").std().alias("cash_share_sd"),
+            pl.col("supplier_ratio").median().alias("supplier_ratio_median"),
+            pl.col("supplier_ratio").std().alias("supplier_ratio_sd"),
+            pl.col("log_inflow_pe").median().alias("log_inflow_pe_median"),
+            pl.col("log_inflow_pe").std().alias("log_inflow_pe_sd"),
+            pl.col("log_revenue_pe").median().alias("log_revenue_pe_median"),
+            pl.col("log_revenue_pe").std().alias("log_revenue_pe_sd"),
+        )
+        .collect()
+        .filter(pl.col("companies") >= MIN_SECTOR)
+    )
+    ref = (
+        sectors()
+        .select(
+            pl.col("code").alias("sector_code"),
+            pl.lit(0, dtype=pl.UInt32).alias("companies"),
+            pl.col("cash_share").alias("cash_share_median"),
+            pl.col("cash_share_sd").clip(lower_bound=0.02).alias("cash_share_sd"),
+            pl.col("supplier_spend_ratio").alias("supplier_ratio_median"),
+            pl.lit(0.15).alias("supplier_ratio_sd"),
+            (pl.col("revenue_per_employee").log()).alias("log_inflow_pe_median"),
+            pl.lit(0.5).alias("log_inflow_pe_sd"),
+            (pl.col("revenue_per_employee").log()).alias("log_revenue_pe_median"),
+            pl.lit(0.5).alias("log_revenue_pe_sd"),
+        )
+        .filter(~pl.col("sector_code").is_in(fitted["sector_code"].implode()))
+    )
+    return pl.concat([fitted, ref.select(fitted.columns)], how="vertical_relaxed").sort(
+        "sector_code"
+    )
+
+
+def _z(value: str, centre: str, spread: str, floor: float) -> pl.Expr:
+    return (pl.col(value) - pl.col(centre)) / pl.col(spread).fill_null(floor).clip(
+        lower_bound=floor
+    )
+
+
+def compute(ctx: Context) -> pl.LazyFrame:
+    base = ctx.baselines["sector"].lazy()
+    z = (
+        sector_metrics(ctx)
+        .join(base, on="sector_code", how="left")
+        .select(
+            "entity_id",
+            _z("cash_share", "cash_share_median", "cash_share_sd", 0.02).alias(
+                "biz_cash_share_z_365d"
+            ),
+            _z("log_inflow_pe", "log_inflow_pe_median", "log_inflow_pe_sd", 0.1).alias(
+                "biz_inflow_per_employee_z_365d"
+            ),
+            _z("log_revenue_pe", "log_revenue_pe_median", "log_revenue_pe_sd", 0.1).alias(
+                "biz_revenue_per_employee_z"
+            ),
+            _z("supplier_ratio", "supplier_ratio_median", "supplier_ratio_sd", 0.02).alias(
+                "biz_supplier_ratio_z_365d"
+            ),
+        )
+    )
+    season = (
+        sectors()
+        .select(
+            pl.col("code").alias("sector_code"),
+            pl.col("seasonality").arr.to_list().alias("factor"),
+            pl.lit(list(range(1, 13))).alias("month"),
+        )
+        .explode("factor", "month")
+        .lazy()
+    )
+    companies = ctx.frames["entities"].filter(pl.col("entity_type") == "company")
+    monthly = (
+        ctx.legs.filter(INFLOW | DEPOSIT)
+        .group_by("entity_id", pl.col("ts").dt.truncate("1mo").alias("m"))
+        .agg(
+            pl.col("amount").filter(INFLOW).sum().alias("takings"),
+            pl.col("amount").filter(DEPOSIT).sum().alias("cash"),
+        )
+        .join(companies.select("entity_id", "sector_code"), on="entity_id")
+        .with_columns(pl.col("m").dt.month().cast(pl.Int64).alias("month"))
+        .join(season, on=["sector_code", "month"], how="left")
+        .group_by("entity_id")
+        .agg(
+            pl.when(pl.len() >= 6)
+            .then(1 - pl.corr("takings", "factor"))
+            .alias("biz_seasonality_gap_365d"),
+            pl.when((pl.col("cash") > 0).sum() >= 3)
+            .then(
+                pl.col("cash").filter(pl.col("cash") > 0).std()
+                / pl.col("cash").filter(pl.col("cash") > 0).mean()
+            )
+            .alias("biz_takings_cv_365d"),
+        )
+    )
+    as_of_date = ctx.as_of.date()
+    dates = companies.select(
+        "entity_id",
+        ((pl.lit(as_of_date) - pl.col("registration_date")).dt.total_days() / 365.25).alias(
+            "biz_age_years"
+        ),
+        (pl.col("closure_date").is_not_null() & (pl.col("closure_date") <= as_of_date))
+        .cast(pl.Int8)
+        .alias("biz_closed"),
+    )
+    return dates.join(z, on="entity_id", how="left").join(monthly, on="entity_id", how="left")

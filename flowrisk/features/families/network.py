@@ -1,0 +1,169 @@
+"""Networks: counterparties, round trips through other entities, owners and owned companies,
+and how many of the entity's neighbours have been reported."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from flowrisk.features.catalog import Feature, register
+from flowrisk.features.context import Context
+
+FEATURES = register(
+    Feature(
+        "net_degree_365d",
+        "net",
+        "Distinct counterparties (accounts), 365 days",
+        "count",
+        "365d",
+        1,
+        "Deals with {value:.0f} different accounts",
+    ),
+    Feature(
+        "net_cycles_365d",
+        "net",
+        "Round trips of at least 1,000 EUR through one or two "
+        "other entities (A->B->A, A->B->C->A), 365 days",
+        "count",
+        "365d",
+        1,
+        "Money went round through other entities {value:.0f} times",
+    ),
+    Feature(
+        "net_owned_companies",
+        "net",
+        "Companies the entity owns or controls",
+        "count",
+        "as_of",
+        1,
+        "Owns or controls {value:.0f} companies",
+    ),
+    Feature(
+        "net_owners",
+        "net",
+        "Owners, shareholders and directors of the entity",
+        "count",
+        "as_of",
+        0,
+        "{value:.0f} owners or directors",
+    ),
+    Feature(
+        "net_shared_owner_companies",
+        "net",
+        "Other companies sharing an owner with the entity",
+        "count",
+        "as_of",
+        1,
+        "Shares owners with {value:.0f} other companies",
+    ),
+    Feature(
+        "net_reported_counterparties_365d",
+        "net",
+        "Counterparties reported to the unit before the profile date, 365 days",
+        "count",
+        "365d",
+        1,
+        "{value:.0f} counterparties have been reported",
+    ),
+    Feature(
+        "net_reported_links",
+        "net",
+        "Owners, owned companies and relatives that have been reported",
+        "count",
+        "as_of",
+        1,
+        "{value:.0f} linked entities have been reported",
+    ),
+)
+
+CYCLE_MIN = 1_000.0
+CONTROL = ["beneficial_owner", "shareholder"]
+
+
+def compute(ctx: Context) -> pl.LazyFrame:
+    as_of = ctx.as_of.date()
+    others = ~pl.col("is_self") & pl.col("cp_account").is_not_null()
+    degree = (
+        ctx.legs.filter(others)
+        .group_by("entity_id")
+        .agg(pl.col("cp_account").n_unique().alias("net_degree_365d"))
+    )
+    edges = (
+        ctx.legs.filter(
+            ~pl.col("inbound")
+            & ~pl.col("is_self")
+            & pl.col("cp_entity").is_not_null()
+            & (pl.col("amount") >= CYCLE_MIN)
+        )
+        .select(pl.col("entity_id").alias("a"), pl.col("cp_entity").alias("b"))
+        .unique()
+    )
+    back = edges.select(pl.col("b").alias("a"), pl.col("a").alias("b"))
+    two = edges.join(back, on=["a", "b"], how="semi").group_by("a").len()
+    three = (
+        edges.join(edges.rename({"a": "b", "b": "c"}), on="b")
+        .filter(pl.col("c") != pl.col("a"))
+        .join(edges.rename({"a": "c", "b": "a"}), on=["c", "a"], how="semi")
+        .group_by("a")
+        .len()
+    )
+    cycles = (
+        pl.concat([two, three])
+        .group_by("a")
+        .agg(pl.col("len").sum().alias("net_cycles_365d"))
+        .rename({"a": "entity_id"})
+    )
+    links = ctx.frame("ownership").filter(pl.col("since").is_null() | (pl.col("since") < as_of))
+    control = links.filter(pl.col("role").is_in(CONTROL))
+    owned = (
+        control.group_by("owner_entity_id")
+        .agg(pl.col("owned_entity_id").n_unique().alias("net_owned_companies"))
+        .rename({"owner_entity_id": "entity_id"})
+    )
+    owners = (
+        links.filter(pl.col("role") != "relative")
+        .group_by("owned_entity_id")
+        .agg(pl.col("owner_entity_id").n_unique().alias("net_owners"))
+        .rename({"owned_entity_id": "entity_id"})
+    )
+    siblings = (
+        control.select("owner_entity_id", pl.col("owned_entity_id").alias("entity_id"))
+        .join(
+            control.select("owner_entity_id", pl.col("owned_entity_id").alias("sibling")),
+            on="owner_entity_id",
+        )
+        .filter(pl.col("sibling") != pl.col("entity_id"))
+        .group_by("entity_id")
+        .agg(pl.col("sibling").n_unique().alias("net_shared_owner_companies"))
+    )
+    reported = (
+        ctx.frame("reports").filter(pl.col("reported_at") < ctx.as_of).select("entity_id").unique()
+    )
+    reported_cp = (
+        ctx.legs.filter(~pl.col("is_self") & pl.col("cp_entity").is_not_null())
+        .select("entity_id", "cp_entity")
+        .unique()
+        .join(reported, left_on="cp_entity", right_on="entity_id", how="semi")
+        .group_by("entity_id")
+        .agg(pl.len().alias("net_reported_counterparties_365d"))
+    )
+    pairs = pl.concat(
+        [
+            links.select(
+                pl.col("owner_entity_id").alias("entity_id"),
+                pl.col("owned_entity_id").alias("other"),
+            ),
+            links.select(
+                pl.col("owned_entity_id").alias("entity_id"),
+                pl.col("owner_entity_id").alias("other"),
+            ),
+        ]
+    ).unique()
+    reported_links = (
+        pairs.join(reported, left_on="other", right_on="entity_id", how="semi")
+        .group_by("entity_id")
+        .agg(pl.len().alias("net_reported_links"))
+    )
+    out = degree
+    for frame in (cycles, owned, owners, siblings, reported_cp, reported_links):
+        out = out.join(frame, on="entity_id", how="full", coalesce=True)
+    return out
