@@ -71,12 +71,12 @@ FEATURES = register(
     Feature(
         "biz_takings_cv_365d",
         "biz",
-        "Month-to-month variation of cash takings "
-        "(coefficient of variation; flat takings are unusual)",
+        "Month-to-month variation of cash deposits (coefficient of variation over months "
+        "with cash)",
         "ratio",
         "365d",
-        -1,
-        "Monthly cash takings vary by only {value:.0%}",
+        0,
+        "Monthly cash deposits vary by {value:.0%} from month to month",
     ),
     Feature(
         "biz_age_years",
