@@ -36,7 +36,7 @@ def build_profiles(
     if entities is not None:
         out = out.filter(pl.col("entity_id").is_in(list(entities)))
     for family in FAMILIES:
-        out = out.join(family.compute(ctx), on="entity_id", how="left")
+        out = out.join(family.compute(ctx), on="entity_id", how="left", maintain_order="left")
     fills = [
         pl.col(f.name).cast(pl.Float64).fill_null(0.0)
         if f.unit in ZERO_UNITS
