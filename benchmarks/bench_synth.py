@@ -43,8 +43,9 @@ def _duckdb_floor(rows: int, accounts: int, out: Path) -> float:
                  round(exp(random() * 8), 2) AS amount,
                  (['cash', 'wire', 'instant', 'card'])[1 + (random() * 3.99)::INT] AS channel,
                  'EUR' AS currency_original,
-                 CASE WHEN random() < 0.1 THEN 'BR' || lpad(((random() * 400)::INT)::VARCHAR, 4, '0')
-                   END AS branch_id
+                 CASE WHEN random() < 0.1
+                      THEN 'BR' || lpad(((random() * 400)::INT)::VARCHAR, 4, '0')
+                 END AS branch_id
           FROM range({rows}) t(i)
         ) TO '{out}' (FORMAT parquet, COMPRESSION zstd)
         """

@@ -181,8 +181,8 @@ def run(
     entities: Annotated[int, typer.Option(help="Size of the generated world.")] = 20_000,
     seed: Annotated[int | None, typer.Option(help="Seed (default: FLOWRISK_SEED or 42).")] = None,
 ) -> None:
-    """The main job on embedded defaults: generate a world under FLOWRISK_HOME, then validate it
-    (accepted and quarantined rows under FLOWRISK_HOME/data/validated)."""
+    """The main job on embedded defaults: generate a world under FLOWRISK_HOME, validate it
+    (accepted and quarantined rows under data/validated) and build its entity profiles."""
     settings = get_settings()
     out = settings.data_dir / "world"
     params = _world_params(
@@ -205,6 +205,8 @@ def run(
     )
     if not report.clean:
         raise typer.Exit(1)
+    console.rule("3. Build point-in-time entity profiles")
+    _profile_world(validated / "accepted", manifest, settings.data_dir / "profiles.parquet")
 
 
 @app.command()
@@ -214,6 +216,49 @@ def summary(dataset: Annotated[Path, typer.Argument(help="Dataset folder.")]) ->
     from flowrisk.io import read_manifest
 
     _print_summary(read_manifest(dataset), dataset)
+
+
+def _profile_world(dataset: Path, manifest: dict[str, Any], out: Path) -> None:
+    """Fit baselines and build profiles the day after the period; show each family's signal."""
+    from datetime import UTC, datetime, timedelta
+
+    from flowrisk.features import build_profiles, feature_names, fit_baselines
+    from flowrisk.features.signal import feature_signal
+    from flowrisk.io import read_dataset
+
+    as_of = datetime.fromisoformat(manifest["period"]["end"]).replace(tzinfo=UTC) + timedelta(
+        days=1
+    )
+    started = time.perf_counter()
+    frames = read_dataset(dataset)
+    baselines = fit_baselines(frames, as_of)
+    profiles = build_profiles(frames, as_of, baselines).collect(engine="streaming")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    profiles.write_parquet(out)
+    out.with_suffix(".baselines.json").write_text(baselines.to_json(), encoding="utf-8")
+    console.print(
+        f"{profiles.height:,} profiles x {len(feature_names())} features as of "
+        f"{as_of.date()} in {time.perf_counter() - started:.1f} s -> {out}",
+        highlight=False,
+    )
+    labels = read_dataset(dataset, tables=["entities", "accounts", "transactions", "labels"])[
+        "labels"
+    ].collect()
+    best = (
+        feature_signal(profiles, labels)
+        .sort("auc", descending=True, nulls_last=True)
+        .group_by("typology", maintain_order=True)
+        .first()
+    )
+    table = Table(
+        title="Strongest single feature per typology (ROC-AUC, guilty vs honest)",
+        title_justify="left",
+    )
+    for col in ("typology", "feature", "ROC-AUC"):
+        table.add_column(col, justify="right" if col == "ROC-AUC" else "left")
+    for row in best.sort("typology").iter_rows(named=True):
+        table.add_row(row["typology"], row["feature"], f"{row['auc']:.3f}")
+    console.print(table)
 
 
 def _print_validation(report: Any) -> None:
@@ -316,6 +361,23 @@ def contracts(
         console.print(Markdown(text))
 
 
+@app.command("catalog")
+def catalog_command(
+    markdown: Annotated[bool, typer.Option(help="Print Markdown (as in the README).")] = False,
+) -> None:
+    """Show the feature catalog of the current feature set."""
+    from flowrisk.features.catalog import FEATURE_SET, FEATURE_SET_VERSION, catalog_markdown
+
+    text = catalog_markdown()
+    if markdown:
+        typer.echo(text, nl=False)
+    else:
+        from rich.markdown import Markdown
+
+        console.print(f"Feature set {FEATURE_SET} {FEATURE_SET_VERSION}")
+        console.print(Markdown(text))
+
+
 def _parse_as_of(value: str) -> Any:
     from datetime import UTC, datetime
 
@@ -343,14 +405,36 @@ def features(
             help="Fitted baselines (JSON) to compare with; default: fit them on this dataset.",
         ),
     ] = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            help="Entity partitions built one after another (default: one per 10 M transactions)."
+        ),
+    ] = None,
 ) -> None:
     """Build the entity profiles (one row per entity, every catalog feature) at a date."""
-    from flowrisk.features import Baselines, build_profiles, feature_names, fit_baselines
+    import polars as pl
+
+    from flowrisk.features import (
+        Baselines,
+        feature_names,
+        fit_baselines,
+        iter_profile_partitions,
+        partitions_for,
+    )
     from flowrisk.io import read_dataset
 
     when = _parse_as_of(as_of)
     frames = read_dataset(dataset)
+    if partitions is not None and partitions < 1:
+        raise InvalidParameter("--partitions", "must be at least 1")
+    parts = partitions or partitions_for(frames)
     started = time.perf_counter()
+    fitted = (
+        Baselines.from_json(baselines.read_text(encoding="utf-8"))
+        if baselines
+        else fit_baselines(frames, when)
+    )
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -358,22 +442,20 @@ def features(
         TimeElapsedColumn(),
         console=err_console,
     ) as bar:
-        task = bar.add_task("fitting baselines", total=3)
-        fitted = (
-            Baselines.from_json(baselines.read_text(encoding="utf-8"))
-            if baselines
-            else fit_baselines(frames, when)
+        task = bar.add_task("building profiles (entity partitions)", total=parts)
+        chunks = list(
+            iter_profile_partitions(
+                frames, when, fitted, parts, lambda done, _: bar.update(task, completed=done)
+            )
         )
-        bar.update(task, advance=1, description="building profiles")
-        profiles = build_profiles(frames, when, fitted).collect(engine="streaming")
-        bar.update(task, advance=1, description="writing profiles")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        profiles.write_parquet(out)
-        out.with_suffix(".baselines.json").write_text(fitted.to_json(), encoding="utf-8")
-        bar.update(task, advance=1, description="done")
+    profiles = pl.concat(chunks).sort("entity_id")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    profiles.write_parquet(out)
+    out.with_suffix(".baselines.json").write_text(fitted.to_json(), encoding="utf-8")
     console.print(
         f"{profiles.height:,} profiles x {len(feature_names())} features as of "
-        f"{when.isoformat()} in {time.perf_counter() - started:.1f} s -> {out}",
+        f"{when.isoformat()} in {time.perf_counter() - started:.1f} s "
+        f"({parts} partition{'s' if parts > 1 else ''}) -> {out}",
         highlight=False,
     )
 

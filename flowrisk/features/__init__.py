@@ -5,7 +5,12 @@
 """
 
 from flowrisk.features.baselines import Baselines, fit_baselines, reference_baselines
-from flowrisk.features.build import build_profiles, frames_for_entities
+from flowrisk.features.build import (
+    build_profiles,
+    frames_for_entities,
+    iter_profile_partitions,
+    partitions_for,
+)
 from flowrisk.features.catalog import (
     FEATURE_SET,
     FEATURE_SET_VERSION,
@@ -24,5 +29,7 @@ __all__ = [
     "feature_names",
     "fit_baselines",
     "frames_for_entities",
+    "iter_profile_partitions",
+    "partitions_for",
     "reference_baselines",
 ]

@@ -11,6 +11,7 @@ __all__ = [
     "FEATURE_SET_VERSION",
     "Feature",
     "catalog",
+    "catalog_markdown",
     "feature_names",
 ]
 
@@ -76,3 +77,21 @@ def catalog() -> list[Feature]:
 def feature_names() -> list[str]:
     """Profile columns, in order."""
     return [f.name for f in catalog()]
+
+
+def catalog_markdown() -> str:
+    """The catalog as one Markdown table per family (the README embeds this text)."""
+    lines: list[str] = []
+    for family, typology in FAMILY_TYPOLOGY.items():
+        feats = [f for f in catalog() if f.family == family]
+        lines += [
+            f"#### `{family}` — evidence of {typology.replace('_', ' ')}",
+            "",
+            "| feature | meaning | unit | window | riskier when |",
+            "|---|---|---|---|---|",
+        ]
+        for f in feats:
+            riskier = {1: "higher", -1: "lower", 0: "—"}[f.direction]
+            lines.append(f"| `{f.name}` | {f.description} | {f.unit} | {f.window} | {riskier} |")
+        lines.append("")
+    return "\n".join(lines)

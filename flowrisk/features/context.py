@@ -4,7 +4,7 @@ transaction *legs* (each transaction seen from each entity-held side), all stric
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,9 +12,19 @@ import polars as pl
 
 from flowrisk.reference import jurisdictions, thresholds
 
-__all__ = ["HORIZON_DAYS", "Context", "empty_frame", "make_context", "near", "ratio", "window"]
+__all__ = [
+    "EDGE_MIN",
+    "HORIZON_DAYS",
+    "Context",
+    "empty_frame",
+    "make_context",
+    "near",
+    "ratio",
+    "window",
+]
 
 HORIZON_DAYS = 365
+EDGE_MIN = 1_000.0  # payments below this are not followed around the network
 WINDOWS = (30, 90, 365)
 
 
@@ -26,6 +36,7 @@ class Context:
     as_of: datetime
     legs: pl.LazyFrame
     baselines: Mapping[str, pl.DataFrame]
+    edges: pl.LazyFrame  # distinct (a, b): entity a paid entity b at least EDGE_MIN EUR
 
     def frame(self, name: str) -> pl.LazyFrame:
         """A table, or an empty one with the right schema when the dataset lacks it."""
@@ -46,15 +57,24 @@ def window(days: int) -> pl.Expr:
 
 
 def make_context(
-    frames: Mapping[str, pl.LazyFrame], as_of: datetime, baselines: Mapping[str, pl.DataFrame]
+    frames: Mapping[str, pl.LazyFrame],
+    as_of: datetime,
+    baselines: Mapping[str, pl.DataFrame],
+    entities: Sequence[str] | None = None,
 ) -> Context:
-    """Point-in-time legs: transactions strictly before ``as_of``, within the horizon."""
+    """Point-in-time legs: transactions strictly before ``as_of``, within the horizon, seen
+    from the accounts of ``entities`` (default: every entity)."""
     start = as_of - timedelta(days=HORIZON_DAYS)
     tx = frames["transactions"].filter((pl.col("ts") < as_of) & (pl.col("ts") >= start))
     acc = frames["accounts"].select(
         "account_id", "entity_id", "account_type", "country", "risk_tags"
     )
-    own = acc.select("account_id", "entity_id", pl.col("account_type").alias("own_type"))
+    owners = acc.filter(pl.col("entity_id").is_not_null()).select("account_id", "entity_id")
+    own = acc.filter(pl.col("entity_id").is_not_null()).select(
+        "account_id", "entity_id", pl.col("account_type").alias("own_type")
+    )
+    if entities is not None:
+        own = own.filter(pl.col("entity_id").is_in(list(entities)))
     cp = acc.select(
         pl.col("account_id").alias("cp_account"),
         pl.col("entity_id").alias("cp_entity"),
@@ -94,7 +114,18 @@ def make_context(
             pl.col("cp_country").is_in(watched).fill_null(False).alias("cp_watched"),
         )
     )
-    return Context(frames=frames, as_of=as_of, legs=legs, baselines=baselines)
+    # money between two entities of the dataset, for round trips (every entity, not only ours)
+    edges = (
+        tx.filter(pl.col("amount") >= EDGE_MIN)
+        .join(owners.rename({"entity_id": "a"}), left_on="src_account_id", right_on="account_id")
+        .join(owners.rename({"entity_id": "b"}), left_on="dst_account_id", right_on="account_id")
+        .filter(pl.col("a") != pl.col("b"))
+        .select("a", "b")
+        .unique()
+    )
+    return Context(
+        frames=frames, as_of=as_of, legs=legs.cache(), baselines=baselines, edges=edges.cache()
+    )
 
 
 def near(amount: pl.Expr, threshold: float) -> pl.Expr:

@@ -75,7 +75,6 @@ FEATURES = register(
     ),
 )
 
-CYCLE_MIN = 1_000.0
 CONTROL = ["beneficial_owner", "shareholder"]
 
 
@@ -87,20 +86,14 @@ def compute(ctx: Context) -> pl.LazyFrame:
         .group_by("entity_id")
         .agg(pl.col("cp_account").n_unique().alias("net_degree_365d"))
     )
-    edges = (
-        ctx.legs.filter(
-            ~pl.col("inbound")
-            & ~pl.col("is_self")
-            & pl.col("cp_entity").is_not_null()
-            & (pl.col("amount") >= CYCLE_MIN)
-        )
-        .select(pl.col("entity_id").alias("a"), pl.col("cp_entity").alias("b"))
-        .unique()
-    )
+    edges = ctx.edges
+    mine = ctx.legs.select(pl.col("entity_id").alias("a")).unique()
     back = edges.select(pl.col("b").alias("a"), pl.col("a").alias("b"))
-    two = edges.join(back, on=["a", "b"], how="semi").group_by("a").len()
+    two = edges.join(mine, on="a", how="semi").join(back, on=["a", "b"], how="semi")
+    two = two.group_by("a").len()
     three = (
-        edges.join(edges.rename({"a": "b", "b": "c"}), on="b")
+        edges.join(mine, on="a", how="semi")
+        .join(edges.rename({"a": "b", "b": "c"}), on="b")
         .filter(pl.col("c") != pl.col("a"))
         .join(edges.rename({"a": "c", "b": "a"}), on=["c", "a"], how="semi")
         .group_by("a")

@@ -163,3 +163,18 @@ def test_profiles_cover_every_entity(frames: dict[str, pl.LazyFrame], batch: pl.
     assert batch.height == frames["entities"].collect().height
     assert batch.columns[2:] == feature_names()
     assert batch.select(pl.col(feature_names()).is_infinite().any()).sum_horizontal().item() == 0
+
+
+def test_partitioned_build_equals_one_build(
+    frames: dict[str, pl.LazyFrame], baselines: Baselines, batch: pl.DataFrame
+) -> None:
+    from flowrisk.features import iter_profile_partitions
+
+    seen: list[int] = []
+    parts = pl.concat(
+        iter_profile_partitions(
+            frames, WORLD_AS_OF, baselines, 4, lambda done, _: seen.append(done)
+        )
+    )
+    assert seen == [1, 2, 3, 4]
+    assert_frame_equal(parts.sort("entity_id"), batch.sort("entity_id"))
