@@ -137,8 +137,9 @@ def full_profiles(folder: str) -> int:
     from flowrisk.io import read_dataset
 
     frames = read_dataset(folder)
-    baselines = fit_baselines(frames, AS_OF)
-    parts = iter_profile_partitions(frames, AS_OF, baselines, partitions_for(frames))
+    n = partitions_for(frames)
+    baselines = fit_baselines(frames, AS_OF, n)
+    parts = iter_profile_partitions(frames, AS_OF, baselines, n)
     return sum(p.height for p in parts)
 
 

@@ -433,7 +433,7 @@ def features(
     fitted = (
         Baselines.from_json(baselines.read_text(encoding="utf-8"))
         if baselines
-        else fit_baselines(frames, when)
+        else fit_baselines(frames, when, parts)
     )
     with Progress(
         "[progress.description]{task.description}",

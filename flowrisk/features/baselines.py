@@ -54,12 +54,32 @@ class Baselines:
         return cls.from_dict(json.loads(text))
 
 
-def fit_baselines(frames: Mapping[str, pl.LazyFrame], as_of: datetime) -> Baselines:
-    """Sector statistics of the companies in ``frames`` as of ``as_of`` (training data only)."""
+def fit_baselines(
+    frames: Mapping[str, pl.LazyFrame], as_of: datetime, partitions: int = 1
+) -> Baselines:
+    """Sector statistics of the companies in ``frames`` as of ``as_of`` (training data only).
+
+    The per-company metrics are computed ``partitions`` groups of companies at a time (one row
+    per company comes out of each), then summarised per sector.
+    """
     from flowrisk.features.families.business import fit_sector_baselines, sector_metrics
 
-    ctx = make_context(frames, as_of, {})
-    return Baselines(as_of=as_of.isoformat(), sector=fit_sector_baselines(sector_metrics(ctx)))
+    companies = (
+        frames["entities"]
+        .filter(pl.col("entity_type") == "company")
+        .select("entity_id")
+        .collect()["entity_id"]
+    )
+    bucket = companies.hash(seed=7) % max(partitions, 1)
+    metrics = [
+        sector_metrics(
+            make_context(frames, as_of, {}, companies.filter(bucket == p).to_list())
+        ).collect(engine="streaming")
+        for p in range(max(partitions, 1))
+    ]
+    return Baselines(
+        as_of=as_of.isoformat(), sector=fit_sector_baselines(pl.concat(metrics).lazy())
+    )
 
 
 def reference_baselines() -> Baselines:

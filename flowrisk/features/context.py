@@ -37,6 +37,7 @@ class Context:
     legs: pl.LazyFrame
     baselines: Mapping[str, pl.DataFrame]
     edges: pl.LazyFrame  # distinct (a, b): entity a paid entity b at least EDGE_MIN EUR
+    entities: Sequence[str] | None = None  # the entities profiled (None: all)
 
     def frame(self, name: str) -> pl.LazyFrame:
         """A table, or an empty one with the right schema when the dataset lacks it."""
@@ -124,7 +125,12 @@ def make_context(
         .unique()
     )
     return Context(
-        frames=frames, as_of=as_of, legs=legs.cache(), baselines=baselines, edges=edges.cache()
+        frames=frames,
+        as_of=as_of,
+        legs=legs.cache(),
+        baselines=baselines,
+        edges=edges.cache(),
+        entities=list(entities) if entities is not None else None,
     )
 
 

@@ -101,3 +101,52 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     assert (tmp_path / "home" / "data" / "world" / "transactions.parquet").is_file()
     accepted = tmp_path / "home" / "data" / "validated" / "accepted" / "transactions.parquet"
     assert accepted.is_file()
+    assert "Strongest single feature per typology" in done.stdout
+    assert (tmp_path / "home" / "data" / "profiles.parquet").is_file()
+
+
+def test_features_command(small_world_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "profiles.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "features",
+            str(small_world_dir),
+            "--as-of",
+            "2025-12-01",
+            "--out",
+            str(out),
+            "--partitions",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    import polars as pl
+
+    from flowrisk.features import feature_names
+
+    profiles = pl.read_parquet(out)
+    assert profiles.height == 2_000 and profiles.columns[2:] == feature_names()
+    assert out.with_suffix(".baselines.json").is_file()
+    again = runner.invoke(
+        app,
+        [
+            "features",
+            str(small_world_dir),
+            "--as-of",
+            "2025-12-01",
+            "--out",
+            str(tmp_path / "b.parquet"),
+            "--baselines",
+            str(out.with_suffix(".baselines.json")),
+        ],
+    )
+    assert again.exit_code == 0
+    # equal up to the order of floating-point additions in parallel aggregations
+    from polars.testing import assert_frame_equal
+
+    assert_frame_equal(pl.read_parquet(tmp_path / "b.parquet"), profiles, rel_tol=1e-12)
+    bad = runner.invoke(
+        app, ["features", str(small_world_dir), "--as-of", "soon", "--out", str(out)]
+    )
+    assert bad.exit_code == 2 and "--as-of" in bad.stderr

@@ -116,6 +116,8 @@ def sector_metrics(ctx: Context) -> pl.LazyFrame:
         .filter(pl.col("entity_type") == "company")
         .select("entity_id", "sector_code", "employees", "declared_revenue")
     )
+    if ctx.entities is not None:
+        companies = companies.filter(pl.col("entity_id").is_in(ctx.entities))
     flows = ctx.legs.group_by("entity_id").agg(
         pl.col("amount").filter(INFLOW).sum().alias("inflow"),
         ratio(pl.col("amount").filter(DEPOSIT).sum(), pl.col("amount").filter(INFLOW).sum()).alias(

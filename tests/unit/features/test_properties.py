@@ -178,3 +178,11 @@ def test_partitioned_build_equals_one_build(
     )
     assert seen == [1, 2, 3, 4]
     assert_frame_equal(parts.sort("entity_id"), batch.sort("entity_id"))
+
+
+def test_baselines_fitted_in_partitions_are_the_same(
+    frames: dict[str, pl.LazyFrame], baselines: Baselines
+) -> None:
+    again = fit_baselines(frames, WORLD_AS_OF, partitions=3)
+    assert_frame_equal(again.sector, baselines.sector, check_row_order=False)
+    assert again.to_json() == Baselines.from_json(again.to_json()).to_json()
