@@ -72,6 +72,7 @@ def core_duckdb(folder: str) -> int:
             f"AS payees_{w}",
         ]
     con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
     sql = f"""
     WITH tx AS (
       SELECT * FROM read_parquet('{folder}/transactions.parquet')

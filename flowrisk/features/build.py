@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from flowrisk.errors import InvalidParameter
 from flowrisk.features.baselines import Baselines, reference_baselines
 from flowrisk.features.catalog import catalog, feature_names
 from flowrisk.features.context import HORIZON_DAYS, make_context
@@ -18,7 +19,7 @@ from flowrisk.features.families import FAMILIES
 
 __all__ = ["build_profiles", "frames_for_entities", "iter_profile_partitions", "partitions_for"]
 
-ROWS_PER_PARTITION = 10_000_000  # transactions per partition: about 7 GiB peak on 2 cores
+ROWS_PER_PARTITION = 10_000_000  # transactions per partition: about 5 GiB peak (RESULTS.md)
 
 ZERO_UNITS = {"EUR", "count", "flag"}  # an absent event is a zero, not an unknown
 
@@ -32,7 +33,7 @@ def build_profiles(
     """One row per entity (``entity_id``, ``entity_type``, then every catalog feature), using
     only events strictly before ``as_of``. ``entities`` restricts the rows returned."""
     if as_of.tzinfo is None:
-        raise ValueError("as_of must be timezone-aware (UTC)")
+        raise InvalidParameter("as_of", "must be timezone-aware (UTC)")
     wanted = list(entities) if entities is not None else None
     ctx = make_context(frames, as_of, (baselines or reference_baselines()).tables(), wanted)
     out = frames["entities"].select("entity_id", "entity_type")

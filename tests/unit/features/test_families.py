@@ -127,3 +127,12 @@ def test_catalog_is_well_formed() -> None:
         assert f.unit == "flag" or "{value" in f.template
         assert ("{baseline" in f.template) == (f.baseline is not None)
         f.template.format(value=1.0, baseline=1.0)
+
+
+def test_naive_as_of_is_refused() -> None:
+    from datetime import datetime
+
+    from flowrisk.errors import InvalidParameter
+
+    with pytest.raises(InvalidParameter, match="as_of"):
+        build_profiles(tiny_frames(), datetime(2025, 7, 1))
