@@ -14,15 +14,12 @@ from others, distinct payers and payees. Each engine reads the Parquet files its
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import os
-import platform
-import resource
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from _common import in_fresh_process, machine_line
 
 AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 WINDOWS = (30, 90, 365)
@@ -148,23 +145,9 @@ ENGINES = {"flowrisk profiles (58 features)": full_profiles, "polars core": core
            "duckdb core": core_duckdb, "pandas core": core_pandas}
 
 
-def _child(name: str, folder: str, queue: Any) -> None:
-    started = time.perf_counter()
-    rows = ENGINES[name](folder)
-    queue.put({"engine": name, "seconds": time.perf_counter() - started, "rows": rows,
-               "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2})
-
-
 def _measure(name: str, folder: str) -> dict[str, Any]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(name, folder, queue))
-    proc.start()
-    proc.join()
-    if proc.exitcode != 0:
-        return {"engine": name, "seconds": float("nan"), "rows": 0, "peak_gib": float("nan"),
-                "failed": f"exit code {proc.exitcode}"}
-    return queue.get()
+    out = in_fresh_process(ENGINES[name], folder)
+    return {"engine": name, "rows": out["result"] or 0, **out}
 
 
 def main() -> None:
@@ -172,6 +155,8 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=82_000)
     parser.add_argument("--no-pandas", action="store_true", help="skip pandas (100 M rows "
                         "do not fit its memory)")
+    parser.add_argument("--engines", default=None,
+                        help="comma-separated subset of: " + ", ".join(ENGINES))
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
     import duckdb
@@ -180,15 +165,15 @@ def main() -> None:
 
     from flowrisk.synth import WorldParams, generate_world
 
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cores; python "
-          f"{platform.python_version()}, polars {polars.__version__}, duckdb "
-          f"{duckdb.__version__}, pandas {pandas.__version__}")
+    print(machine_line(polars=polars.__version__, duckdb=duckdb.__version__,
+                       pandas=pandas.__version__))
     with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
         world = Path(workdir) / "world"
         manifest = generate_world(WorldParams(entities=args.entities, seed=42), world)
         print(f"world: {args.entities:,} entities, {manifest['rows']['transactions']:,} "
               f"transactions; as_of {AS_OF.date()}")
-        names = [n for n in ENGINES if not (args.no_pandas and n.startswith("pandas"))]
+        chosen = args.engines.split(",") if args.engines else list(ENGINES)
+        names = [n for n in chosen if not (args.no_pandas and n.startswith("pandas"))]
         results = [_measure(n, str(world)) for n in names]
     core = next(r for r in results if r["engine"] == "polars core")
     print("| engine | seconds | peak RSS GiB | entities | polars core / engine |")

@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import platform
 import resource
 import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _common import machine_line
 
 
 def _duckdb_floor(rows: int, accounts: int, out: Path) -> float:
@@ -54,7 +55,8 @@ def _duckdb_floor(rows: int, accounts: int, out: Path) -> float:
 
 
 def _measure(entities: int, workdir: str, queue: Any) -> None:
-    """Child process: generate, then run the floor, and report."""
+    """Child process: generate, then run the floor, and report. (Not the shared
+    ``in_fresh_process``: the peak memory must be read before the floor runs.)"""
     from flowrisk.synth import WorldParams, generate_world
 
     out = Path(workdir) / f"world_{entities}"
@@ -79,8 +81,7 @@ def main() -> None:
     import duckdb
     import polars
 
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cores; python "
-          f"{platform.python_version()}, polars {polars.__version__}, duckdb {duckdb.__version__}")
+    print(machine_line(polars=polars.__version__, duckdb=duckdb.__version__))
     print("| entities | transactions | seconds | entities/s | transactions/s | peak RSS GiB "
           "| files GiB | DuckDB floor s | ratio |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -13,38 +13,20 @@ through Great Expectations.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import os
-import platform
-import resource
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
+
+from _common import in_fresh_process, machine_line
 
 
-def _run(folder: str, engine: str, chunk_rows: int, queue: Any) -> None:
+def _validate(folder: str, engine: str, chunk_rows: int) -> dict[str, int]:
     from flowrisk.data_contracts import validate_dataset
 
     with tempfile.TemporaryDirectory() as out:
-        started = time.perf_counter()
         report = validate_dataset(folder, engine=engine, quarantine=out, chunk_rows=chunk_rows)
-        seconds = time.perf_counter() - started
-    rows = sum(t.rows_in for t in report.tables.values())
-    queue.put({"engine": engine, "seconds": seconds, "rows": rows,
-               "transactions": report.tables["transactions"].rows_in,
-               "rejected": report.rows_quarantined,
-               "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2})
-
-
-def _in_child(target: Any, *args: Any) -> dict[str, Any]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    child = ctx.Process(target=target, args=(*args, queue))
-    child.start()
-    result = queue.get()
-    child.join()
-    return result
+    return {"rows": sum(t.rows_in for t in report.tables.values()),
+            "transactions": report.tables["transactions"].rows_in,
+            "rejected": report.rows_quarantined}
 
 
 def main() -> None:
@@ -59,15 +41,17 @@ def main() -> None:
 
     from flowrisk.synth import WorldParams, generate_world
 
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cores; python "
-          f"{platform.python_version()}, polars {polars.__version__}, great-expectations "
-          f"{great_expectations.__version__}")
+    print(machine_line(polars=polars.__version__,
+                       **{"great-expectations": great_expectations.__version__}))
     with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
         world = Path(workdir) / "world"
         manifest = generate_world(WorldParams(entities=args.entities, seed=42), world)
         print(f"world: {args.entities:,} entities, {manifest['rows']['transactions']:,} "
               f"transactions, {sum(manifest['rows'].values()):,} rows in all tables")
-        results = {e: _in_child(_run, str(world), e, args.chunk_rows) for e in ("gx", "polars")}
+        results = {}
+        for engine in ("gx", "polars"):
+            out = in_fresh_process(_validate, str(world), engine, args.chunk_rows)
+            results[engine] = {"engine": engine, **out, **out["result"]}
     print("| engine | seconds | rows/s (all tables) | transactions/s | peak RSS GiB | "
           "rejected |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -352,13 +352,7 @@ def contracts(
     """Show the data contract of every table, generated from the suites."""
     from flowrisk.data_contracts.docs import contract_markdown
 
-    text = contract_markdown()
-    if markdown:
-        typer.echo(text, nl=False)
-    else:
-        from rich.markdown import Markdown
-
-        console.print(Markdown(text))
+    _show_markdown(contract_markdown(), markdown)
 
 
 @app.command("catalog")
@@ -368,14 +362,19 @@ def catalog_command(
     """Show the feature catalog of the current feature set."""
     from flowrisk.features.catalog import FEATURE_SET, FEATURE_SET_VERSION, catalog_markdown
 
-    text = catalog_markdown()
-    if markdown:
-        typer.echo(text, nl=False)
-    else:
-        from rich.markdown import Markdown
+    _show_markdown(catalog_markdown(), markdown, f"Feature set {FEATURE_SET} {FEATURE_SET_VERSION}")
 
-        console.print(f"Feature set {FEATURE_SET} {FEATURE_SET_VERSION}")
-        console.print(Markdown(text))
+
+def _show_markdown(text: str, raw: bool, title: str | None = None) -> None:
+    """Print generated Markdown as it is (for files) or rendered (for people)."""
+    if raw:
+        typer.echo(text, nl=False)
+        return
+    from rich.markdown import Markdown
+
+    if title:
+        console.print(title)
+    console.print(Markdown(text))
 
 
 def _parse_as_of(value: str) -> Any:
