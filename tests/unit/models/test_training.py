@@ -134,3 +134,25 @@ def test_evaluation_by_hand() -> None:
         "mule": {"positives": 1, "recall_at_1pct": 1.0},
         "crypto": {"positives": 1, "recall_at_1pct": 0.0},
     }
+
+
+def test_model_beats_raw_sums_baseline(world_dir: Path, split: Split) -> None:
+    from flowrisk.models.raw_baseline import raw_sums, raw_sums_scores
+
+    frames = read_dataset(world_dir)
+    with_raw = {}
+    for name, part in (("train", split.train), ("valid", split.valid), ("test", split.test)):
+        pieces = [
+            part.filter(pl.col("as_of") == d).join(raw_sums(frames, d), on="entity_id")
+            for d in part["as_of"].unique().sort()
+        ]
+        with_raw[name] = pl.concat(pieces)
+    raw = evaluate_scores(
+        raw_sums_scores(with_raw["train"], with_raw["valid"], with_raw["test"]),
+        with_raw["test"],
+        calibrated=False,
+    )
+    model, _ = fit_model(split, seed=7)
+    ours = evaluate_scores(model.predict(split.test), split.test)
+    assert raw["rows"] == ours["rows"]
+    assert ours["pr_auc"] > raw["pr_auc"]
