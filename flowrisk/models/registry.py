@@ -1,0 +1,146 @@
+"""MLflow: the model as a pyfunc that returns calibrated probabilities, logged with everything
+it needs to score (booster, calibration, bands, feature set, fitted baselines), registered as
+``flowrisk`` and promoted with aliases (never stages).
+
+This module is an edge: it talks to the tracking server or the SQLite store named by the
+settings. MLflow is imported lazily (it is slow to import).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from flowrisk.errors import ModelNotFound
+from flowrisk.features import Baselines
+from flowrisk.models.scorer import RiskModel
+
+__all__ = [
+    "MODEL_NAME",
+    "load_model",
+    "log_model",
+    "model_uri",
+    "set_alias",
+    "setup_tracking",
+]
+
+MODEL_NAME = "flowrisk"
+PIP_REQUIREMENTS = ["lightgbm>=4.3,<5", "numpy>=2,<3", "pandas>=2.2"]
+
+
+def setup_tracking(tracking_uri: str, experiment: str, artifact_root: Path | None) -> str:
+    """Point MLflow at ``tracking_uri`` and make sure ``experiment`` exists (with an explicit
+    artifact location under ``artifact_root`` for local stores). Returns the experiment id."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    existing = mlflow.get_experiment_by_name(experiment)
+    if existing is not None:
+        mlflow.set_experiment(experiment)
+        return str(existing.experiment_id)
+    location = (artifact_root / experiment).resolve().as_uri() if artifact_root else None
+    experiment_id = mlflow.create_experiment(experiment, artifact_location=location)
+    mlflow.set_experiment(experiment)
+    return str(experiment_id)
+
+
+def _pyfunc_class() -> Any:
+    from mlflow.pyfunc import PythonModel
+
+    class FlowriskModel(PythonModel):
+        """Pyfunc wrapper: feature columns in, calibrated probabilities out."""
+
+        def load_context(self, context: Any) -> None:
+            self.model = _read_bundle(Path(context.artifacts["bundle"]))
+
+        def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+            return self.model.predict(pl.from_pandas(model_input[self.model.features]))
+
+    return FlowriskModel
+
+
+def _write_bundle(model: RiskModel, baselines: Baselines, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    model.booster.save_model(str(folder / "booster.txt"))
+    meta = {
+        "calibration_x": model.calibration_x.tolist(),
+        "calibration_y": model.calibration_y.tolist(),
+        "thresholds": model.thresholds,
+        "features": model.features,
+        "feature_set": model.feature_set,
+        "feature_set_version": model.feature_set_version,
+    }
+    (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    (folder / "baselines.json").write_text(baselines.to_json(), encoding="utf-8")
+    return folder
+
+
+def _read_bundle(folder: Path) -> RiskModel:
+    import lightgbm as lgb
+
+    meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    return RiskModel(
+        booster=lgb.Booster(model_file=str(folder / "booster.txt")),
+        calibration_x=np.asarray(meta["calibration_x"]),
+        calibration_y=np.asarray(meta["calibration_y"]),
+        thresholds=meta["thresholds"],
+        features=meta["features"],
+        feature_set=meta["feature_set"],
+        feature_set_version=meta["feature_set_version"],
+    )
+
+
+def log_model(model: RiskModel, baselines: Baselines, input_example: Any) -> str:
+    """Log the model in the active run as a pyfunc and register it; returns the new version."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = _write_bundle(model, baselines, Path(tmp) / "bundle")
+        example = input_example[model.features]
+        signature = infer_signature(example, model.predict(pl.from_pandas(example)))
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=_pyfunc_class()(),
+            artifacts={"bundle": str(bundle)},
+            signature=signature,
+            input_example=example.head(5),
+            pip_requirements=PIP_REQUIREMENTS,
+            registered_model_name=MODEL_NAME,
+        )
+    return str(info.registered_model_version)
+
+
+def model_uri(version: str | None = None, alias: str = "champion") -> str:
+    """``models:/flowrisk/<version>`` or ``models:/flowrisk@<alias>``."""
+    return f"models:/{MODEL_NAME}/{version}" if version else f"models:/{MODEL_NAME}@{alias}"
+
+
+def set_alias(version: str, alias: str = "champion") -> None:
+    """Point ``alias`` at ``version`` of the registered model."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    try:
+        client.get_model_version(MODEL_NAME, version)
+    except MlflowException as exc:
+        raise ModelNotFound(f"{MODEL_NAME} version {version} does not exist") from exc
+    client.set_registered_model_alias(MODEL_NAME, alias, version)
+
+
+def load_model(uri: str) -> RiskModel:
+    """The scorer behind a registry URI (a version or an alias), with its bundle."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path = mlflow.artifacts.download_artifacts(artifact_uri=f"{uri}/artifacts/bundle")
+    except (MlflowException, OSError) as exc:
+        raise ModelNotFound(f"{uri}: no such model ({str(exc).splitlines()[0]})") from exc
+    return _read_bundle(Path(path))
