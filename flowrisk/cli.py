@@ -182,7 +182,8 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Seed (default: FLOWRISK_SEED or 42).")] = None,
 ) -> None:
     """The main job on embedded defaults: generate a world under FLOWRISK_HOME, validate it
-    (accepted and quarantined rows under data/validated) and build its entity profiles."""
+    (accepted and quarantined rows under data/validated), build its entity profiles, train a
+    model against the baselines and register it in MLflow (champion if it is the first)."""
     settings = get_settings()
     out = settings.data_dir / "world"
     params = _world_params(
@@ -207,6 +208,15 @@ def run(
         raise typer.Exit(1)
     console.rule("3. Build point-in-time entity profiles")
     _profile_world(validated / "accepted", manifest, settings.data_dir / "profiles.parquet")
+    console.rule("4. Train, evaluate against the baselines, register in MLflow")
+    result = _train(validated / "accepted", "flowrisk", params.seed, 0.01)
+    from flowrisk.models.registry import MODEL_NAME, list_versions, promote
+
+    if not any("champion" in v["aliases"] for v in list_versions(settings.tracking_uri)):
+        promote(settings.tracking_uri, result.version)
+        console.print(
+            f"{MODEL_NAME}@champion -> version {result.version} (first model)", highlight=False
+        )
 
 
 @app.command()
@@ -455,6 +465,126 @@ def features(
         f"{profiles.height:,} profiles x {len(feature_names())} features as of "
         f"{when.isoformat()} in {time.perf_counter() - started:.1f} s "
         f"({parts} partition{'s' if parts > 1 else ''}) -> {out}",
+        highlight=False,
+    )
+
+
+METRIC_COLUMNS = (
+    "pr_auc",
+    "roc_auc",
+    "recall_at_0.5pct",
+    "recall_at_1pct",
+    "recall_at_2pct",
+    "precision_at_1pct",
+)
+
+
+def _print_metrics(metrics: dict[str, dict[str, Any]], title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    table.add_column("model")
+    for col in METRIC_COLUMNS:
+        table.add_column(col.replace("_", " "), justify="right")
+    for name, values in metrics.items():
+        table.add_row(name, *(f"{values[c]:.3f}" for c in METRIC_COLUMNS))
+    console.print(table)
+    recall = metrics["flowrisk"].get("recall_per_typology", {})
+    if recall:
+        per = Table(title="flowrisk recall per typology at a 1% alert budget", title_justify="left")
+        for col in ("typology", "positives", "recall"):
+            per.add_column(col, justify="left" if col == "typology" else "right")
+        for typology, values in recall.items():
+            per.add_row(typology, str(values["positives"]), f"{values['recall_at_1pct']:.2f}")
+        console.print(per)
+
+
+def _train(dataset: Path, experiment: str, seed: int, alert_budget: float) -> Any:
+    from flowrisk.models.registry import MODEL_NAME
+    from flowrisk.models.training_run import train_and_register
+
+    settings = get_settings()
+    with Progress(
+        "[progress.description]{task.description}",
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("training", total=None)
+        result = train_and_register(
+            dataset,
+            tracking_uri=settings.tracking_uri,
+            artifact_root=settings.home / "mlartifacts" if settings.mlflow_uri is None else None,
+            experiment=experiment,
+            seed=seed,
+            alert_budget=alert_budget,
+            step=lambda text: bar.update(task, description=text),
+        )
+    _print_metrics(
+        result.metrics,
+        f"Held-out metrics (test snapshot {result.dates[-1]}, entities never trained on)",
+    )
+    console.print(
+        f"Registered {MODEL_NAME} version {result.version} (run {result.run_id}) in "
+        f"{settings.tracking_uri}",
+        highlight=False,
+    )
+    return result
+
+
+@app.command()
+@_exits
+def train(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder with labels.")],
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "flowrisk",
+    seed: Annotated[int, typer.Option(help="Seed of the split and of LightGBM.")] = 42,
+    alert_budget: Annotated[
+        float,
+        typer.Option(help="Share of entities analysts can open; sets the high and critical bands."),
+    ] = 0.01,
+) -> None:
+    """Train a risk model on point-in-time snapshots, evaluate it against the rule engine and
+    raw-sums LightGBM on held-out entities and time, log it to MLflow and register it."""
+    _train(dataset, experiment, seed, alert_budget)
+
+
+models_app = typer.Typer(
+    help="The model registry: list and promote versions.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+@_exits
+def models_list() -> None:
+    """Registered versions with their aliases and held-out PR-AUC."""
+    from flowrisk.models.registry import MODEL_NAME, list_versions
+
+    table = Table(title=f"{MODEL_NAME} in {get_settings().tracking_uri}", title_justify="left")
+    for col in ("version", "aliases", "PR-AUC", "recall at 1%", "created"):
+        table.add_column(col)
+    for v in list_versions(get_settings().tracking_uri):
+        table.add_row(
+            v["version"],
+            ", ".join(v["aliases"]) or "-",
+            f"{v['pr_auc']:.3f}" if v["pr_auc"] is not None else "-",
+            f"{v['recall_at_1pct']:.3f}" if v["recall_at_1pct"] is not None else "-",
+            v["created"],
+        )
+    console.print(table)
+
+
+@models_app.command("promote")
+@_exits
+def models_promote(
+    version: Annotated[str, typer.Argument(help="Version to make champion.")],
+    force: Annotated[bool, typer.Option(help="Promote even if worse than the champion.")] = False,
+) -> None:
+    """Point the champion alias at VERSION, unless it is worse than the current champion on
+    its held-out PR-AUC (then --force is needed)."""
+    from flowrisk.models.registry import MODEL_NAME, promote
+
+    previous = promote(get_settings().tracking_uri, version, force=force)
+    console.print(
+        f"{MODEL_NAME}@champion -> version {version}" + (f" (was {previous})" if previous else ""),
         highlight=False,
     )
 

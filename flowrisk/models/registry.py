@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import json
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from flowrisk.errors import ModelNotFound
+from flowrisk.errors import InvalidParameter, ModelNotFound
 from flowrisk.features import Baselines
 from flowrisk.models.scorer import RiskModel
 
 __all__ = [
     "MODEL_NAME",
+    "list_versions",
     "load_model",
     "log_model",
     "model_uri",
+    "promote",
     "set_alias",
     "setup_tracking",
 ]
@@ -144,3 +147,70 @@ def load_model(uri: str) -> RiskModel:
     except (MlflowException, OSError) as exc:
         raise ModelNotFound(f"{uri}: no such model ({str(exc).splitlines()[0]})") from exc
     return _read_bundle(Path(path))
+
+
+def _run_metric(client: Any, run_id: str | None, name: str) -> float | None:
+    if not run_id:
+        return None
+    value = client.get_run(run_id).data.metrics.get(name)
+    return float(value) if value is not None else None
+
+
+def list_versions(tracking_uri: str) -> list[dict[str, Any]]:
+    """Every registered version, newest first, with aliases and held-out metrics."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient()
+    out = []
+    versions = client.search_model_versions(f"name='{MODEL_NAME}'")
+    aliases: dict[str, list[str]] = {}
+    if versions:
+        for alias, version in (client.get_registered_model(MODEL_NAME).aliases or {}).items():
+            aliases.setdefault(str(version), []).append(alias)
+    for v in versions:
+        out.append(
+            {
+                "version": str(v.version),
+                "aliases": sorted(aliases.get(str(v.version), [])),
+                "pr_auc": _run_metric(client, v.run_id, "flowrisk.pr_auc"),
+                "recall_at_1pct": _run_metric(client, v.run_id, "flowrisk.recall_at_1pct"),
+                "created": datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).isoformat(
+                    timespec="seconds"
+                ),
+            }
+        )
+    return sorted(out, key=lambda v: int(v["version"]), reverse=True)
+
+
+def promote(
+    tracking_uri: str, version: str, *, force: bool = False, alias: str = "champion"
+) -> str | None:
+    """Make ``version`` the champion; refuse a challenger with a lower held-out PR-AUC than the
+    champion unless ``force``. Returns the previous champion's version."""
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient()
+    try:
+        challenger = client.get_model_version(MODEL_NAME, version)
+    except MlflowException as exc:
+        raise ModelNotFound(f"{MODEL_NAME} version {version} does not exist") from exc
+    try:
+        champion = client.get_model_version_by_alias(MODEL_NAME, alias)
+    except MlflowException:
+        champion = None
+    if champion is not None and not force and str(champion.version) != str(version):
+        new = _run_metric(client, challenger.run_id, "flowrisk.pr_auc")
+        old = _run_metric(client, champion.run_id, "flowrisk.pr_auc")
+        if new is not None and old is not None and new < old:
+            raise InvalidParameter(
+                "version",
+                f"{version} has held-out PR-AUC {new:.4f} below the champion "
+                f"(version {champion.version}, {old:.4f}); use --force to promote anyway",
+            )
+    client.set_registered_model_alias(MODEL_NAME, alias, version)
+    return str(champion.version) if champion is not None else None

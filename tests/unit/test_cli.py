@@ -150,3 +150,49 @@ def test_features_command(small_world_dir: Path, tmp_path: Path) -> None:
         app, ["features", str(small_world_dir), "--as-of", "soon", "--out", str(out)]
     )
     assert bad.exit_code == 2 and "--as-of" in bad.stderr
+
+
+def test_train_list_promote_through_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`flowrisk train` on a generated world registers versions in a real SQLite store;
+    `models promote` refuses a worse challenger unless forced."""
+    from flowrisk.config import get_settings
+    from flowrisk.synth import WorldParams, generate_world
+
+    monkeypatch.setenv("FLOWRISK_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    world = tmp_path / "world"
+    generate_world(WorldParams(entities=6_000, seed=8), world)
+    first = runner.invoke(app, ["train", str(world), "--seed", "1"])
+    assert first.exit_code == 0, first.output
+    assert "Registered flowrisk version 1" in first.output and "raw_sums" in first.output
+    assert runner.invoke(app, ["models", "promote", "1"]).exit_code == 0
+    second = runner.invoke(app, ["train", str(world), "--seed", "2"])
+    assert second.exit_code == 0
+    from flowrisk.models.registry import list_versions
+
+    versions = {v["version"]: v for v in list_versions(get_settings().tracking_uri)}
+    assert versions["1"]["aliases"] == ["champion"] and versions["2"]["aliases"] == []
+    better, worse = sorted(versions, key=lambda k: versions[k]["pr_auc"], reverse=True)
+    assert runner.invoke(app, ["models", "promote", better]).exit_code == 0
+    refused = runner.invoke(app, ["models", "promote", worse])
+    if versions[worse]["pr_auc"] < versions[better]["pr_auc"]:
+        assert refused.exit_code == 2 and "--force" in refused.stderr
+        forced = runner.invoke(app, ["models", "promote", worse, "--force"])
+        assert forced.exit_code == 0
+    else:  # equal held-out PR-AUC: nothing to refuse
+        assert refused.exit_code == 0
+    listing = runner.invoke(app, ["models", "list"])
+    assert "champion" in listing.output
+    missing = runner.invoke(app, ["models", "promote", "42"])
+    assert missing.exit_code == 1 and "version 42 does not exist" in missing.stderr
+    get_settings.cache_clear()
+
+
+def test_train_refuses_a_dataset_without_labels(tmp_path: Path, small_world_dir: Path) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(small_world_dir, data)
+    (data / "labels.parquet").unlink()
+    result = runner.invoke(app, ["train", str(data)])
+    assert result.exit_code == 2 and "labels" in result.stderr
