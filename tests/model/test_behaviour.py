@@ -1,0 +1,153 @@
+"""Behavioral tests of a trained model: it reacts to laundering, not to names or honest pay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from flowrisk.features import Baselines, build_profiles, fit_baselines, frames_for_entities
+from flowrisk.io import read_dataset
+from flowrisk.models import RiskModel, fit_model, snapshots, split_snapshots
+from flowrisk.synth import WorldParams, generate_world
+
+DATES = [datetime(2025, m, 1, tzinfo=UTC) for m in (8, 10, 12)]
+AS_OF = DATES[-1]
+
+
+@pytest.fixture(scope="module")
+def setup(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, pl.LazyFrame], Baselines, RiskModel, list[str]]:
+    folder = tmp_path_factory.mktemp("world")
+    generate_world(WorldParams(entities=6_000, seed=8), folder)
+    frames = {k: v.collect().lazy() for k, v in read_dataset(folder).items()}
+    baselines = fit_baselines(frames, DATES[0])
+    labels = pl.read_parquet(folder / "labels.parquet")
+    model, _ = fit_model(
+        split_snapshots(snapshots(frames, labels, DATES, baselines), seed=1), seed=2
+    )
+    honest = (
+        labels.filter(pl.col("label") == 0)
+        .join(
+            frames["entities"]
+            .collect()
+            .filter((pl.col("entity_type") == "person") & (pl.col("declared_income") > 20_000)),
+            on="entity_id",
+        )
+        .sort("entity_id")
+        .head(12)["entity_id"]
+        .to_list()
+    )
+    return frames, baselines, model, honest
+
+
+def _score(
+    frames: dict[str, pl.LazyFrame], baselines: Baselines, model: RiskModel, entity: str
+) -> float:
+    sub = frames_for_entities(frames, [entity], AS_OF)
+    profile = build_profiles(sub, AS_OF, baselines, entities=[entity]).collect()
+    return float(model.predict(profile)[0])
+
+
+def _add(frames: dict[str, pl.LazyFrame], rows: list[dict]) -> dict[str, pl.LazyFrame]:
+    tx = frames["transactions"].collect()
+    start = int(tx["txn_id"].max()) + 1
+    extra = pl.DataFrame([{**r, "txn_id": start + i} for i, r in enumerate(rows)], schema=tx.schema)
+    return {**frames, "transactions": pl.concat([tx, extra]).lazy()}
+
+
+def _primary(frames: dict[str, pl.LazyFrame], entity: str) -> str:
+    return (
+        frames["accounts"]
+        .filter(pl.col("entity_id") == entity)
+        .sort("account_id")
+        .collect()["account_id"][0]
+    )
+
+
+def test_structuring_raises_the_score(setup) -> None:
+    frames, baselines, model, honest = setup
+    raised = 0
+    rng = np.random.default_rng(0)
+    for entity in honest:
+        before = _score(frames, baselines, model, entity)
+        account = _primary(frames, entity)
+        rows = []
+        for month in range(3):  # three months of cash kept just under 10,000 EUR
+            for k in range(4):
+                rows.append(
+                    {
+                        "ts": AS_OF - timedelta(days=5 + 30 * month + 6 * k, hours=3),
+                        "src_account_id": None,
+                        "dst_account_id": account,
+                        "amount": 2_370.0 + 10 * k,
+                        "channel": "cash",
+                        "currency_original": "EUR",
+                        "branch_id": f"BR{int(rng.integers(0, 400)):04d}",
+                    }
+                )
+        after = _score(_add(frames, rows), baselines, model, entity)
+        raised += after > before
+    assert raised >= 0.8 * len(honest), f"only {raised} of {len(honest)} scores went up"
+
+
+def test_renaming_ids_leaves_the_score(setup) -> None:
+    frames, baselines, model, honest = setup
+    entity = honest[0]
+    before = _score(frames, baselines, model, entity)
+    accounts = frames["accounts"].filter(pl.col("entity_id") == entity).collect()["account_id"]
+    mapping = {a: f"RENAMED-{a}" for a in accounts}
+    renamed = {
+        **frames,
+        "entities": frames["entities"].with_columns(
+            pl.col("entity_id").replace(entity, "RENAMED-E")
+        ),
+        "accounts": frames["accounts"].with_columns(
+            pl.col("account_id").replace(mapping), pl.col("entity_id").replace(entity, "RENAMED-E")
+        ),
+        "transactions": frames["transactions"].with_columns(
+            pl.col("src_account_id").replace(mapping), pl.col("dst_account_id").replace(mapping)
+        ),
+    }
+    for name in ("assets", "reports"):
+        renamed[name] = frames[name].with_columns(pl.col("entity_id").replace(entity, "RENAMED-E"))
+    renamed["ownership"] = frames["ownership"].with_columns(
+        pl.col("owner_entity_id").replace(entity, "RENAMED-E"),
+        pl.col("owned_entity_id").replace(entity, "RENAMED-E"),
+    )
+    assert _score(renamed, baselines, model, "RENAMED-E") == pytest.approx(before, abs=1e-12)
+
+
+def test_honest_salary_does_not_raise_the_score(setup) -> None:
+    frames, baselines, model, honest = setup
+    employer = (
+        frames["accounts"]
+        .filter(pl.col("account_type") == "external")
+        .sort("account_id")
+        .collect()["account_id"][0]
+    )
+    raised = 0
+    for entity in honest:
+        before = _score(frames, baselines, model, entity)
+        income = (
+            frames["entities"].filter(pl.col("entity_id") == entity).collect()["declared_income"][0]
+        )
+        account = _primary(frames, entity)
+        rows = [
+            {
+                "ts": AS_OF - timedelta(days=3 + 30 * m),
+                "src_account_id": employer,
+                "dst_account_id": account,
+                "amount": round(income * 0.78 / 12 * 0.25, 2),
+                "channel": "wire",
+                "currency_original": "EUR",
+                "branch_id": None,
+            }
+            for m in range(6)
+        ]  # a second job paying a quarter of the main salary
+        after = _score(_add(frames, rows), baselines, model, entity)
+        raised += after > before + 0.01
+    assert raised <= 0.2 * len(honest), f"{raised} of {len(honest)} scores rose with honest pay"
