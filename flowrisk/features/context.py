@@ -109,6 +109,7 @@ def make_context(
         pl.concat(sides)
         .join(cp, on="cp_account", how="left")
         .with_columns(
+            (pl.col("amount") * 100).round(0).cast(pl.Int64).alias("cents"),
             ((pl.lit(as_of) - pl.col("ts")).dt.total_microseconds() / 86_400e6).alias("age_days"),
             (pl.col("cp_entity") == pl.col("entity_id")).fill_null(False).alias("is_self"),
             pl.col("cp_country").is_in(hr).fill_null(False).alias("cp_high_risk"),
@@ -138,6 +139,13 @@ def near(amount: pl.Expr, threshold: float) -> pl.Expr:
     """True for amounts just under ``threshold`` (the reference 'near threshold' band)."""
     lo = thresholds().near_threshold_fraction * threshold
     return (amount >= lo) & (amount < threshold)
+
+
+def total(mask: pl.Expr | None = None) -> pl.Expr:
+    """Sum of leg amounts (where ``mask``) in EUR, added up exactly in cents so that the result
+    does not depend on the order rows reach the aggregation (parallel engines vary it)."""
+    cents = pl.col("cents") if mask is None else pl.col("cents").filter(mask)
+    return cents.sum() / 100
 
 
 def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:

@@ -142,10 +142,9 @@ def test_features_command(small_world_dir: Path, tmp_path: Path) -> None:
         ],
     )
     assert again.exit_code == 0
-    # equal up to the order of floating-point additions in parallel aggregations
     from polars.testing import assert_frame_equal
 
-    assert_frame_equal(pl.read_parquet(tmp_path / "b.parquet"), profiles, rel_tol=1e-12)
+    assert_frame_equal(pl.read_parquet(tmp_path / "b.parquet"), profiles, check_exact=True)
     bad = runner.invoke(
         app, ["features", str(small_world_dir), "--as-of", "soon", "--out", str(out)]
     )

@@ -7,10 +7,11 @@ the reference sector profiles.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, ratio
+from flowrisk.features.context import Context, ratio, total
 from flowrisk.reference import sectors
 
 FEATURES = register(
@@ -119,13 +120,9 @@ def sector_metrics(ctx: Context) -> pl.LazyFrame:
     if ctx.entities is not None:
         companies = companies.filter(pl.col("entity_id").is_in(ctx.entities))
     flows = ctx.legs.group_by("entity_id").agg(
-        pl.col("amount").filter(INFLOW).sum().alias("inflow"),
-        ratio(pl.col("amount").filter(DEPOSIT).sum(), pl.col("amount").filter(INFLOW).sum()).alias(
-            "cash_share"
-        ),
-        ratio(pl.col("amount").filter(SUPPLIER).sum(), pl.col("amount").filter(INFLOW).sum()).alias(
-            "supplier_ratio"
-        ),
+        total(INFLOW).alias("inflow"),
+        ratio(total(DEPOSIT), total(INFLOW)).alias("cash_share"),
+        ratio(total(SUPPLIER), total(INFLOW)).alias("supplier_ratio"),
     )
     staff = pl.col("employees").cast(pl.Float64).clip(lower_bound=1)
     return companies.join(flows, on="entity_id", how="left").select(
@@ -140,23 +137,47 @@ def sector_metrics(ctx: Context) -> pl.LazyFrame:
     )
 
 
+def _centre_spread(values: pl.Series) -> tuple[float | None, float | None]:
+    """Median and sample standard deviation of the non-null values, added up in sorted order
+    (NumPy, sequential) so that the same values always give the same bits."""
+    x = np.sort(values.drop_nulls().drop_nans().to_numpy())
+    if len(x) == 0:
+        return None, None
+    return float(np.median(x)), float(np.std(x, ddof=1)) if len(x) > 1 else None
+
+
+METRICS = ("cash_share", "supplier_ratio", "log_inflow_pe", "log_revenue_pe")
+
+
 def fit_sector_baselines(metrics: pl.LazyFrame) -> pl.DataFrame:
     """Per sector: centre and spread of each metric, with the reference profiles as fallback."""
-    fitted = (
-        metrics.group_by("sector_code")
-        .agg(
-            pl.len().alias("companies"),
-            pl.col("cash_share").median().alias("cash_share_median"),
-            pl.col("cash_share").std().alias("cash_share_sd"),
-            pl.col("supplier_ratio").median().alias("supplier_ratio_median"),
-            pl.col("supplier_ratio").std().alias("supplier_ratio_sd"),
-            pl.col("log_inflow_pe").median().alias("log_inflow_pe_median"),
-            pl.col("log_inflow_pe").std().alias("log_inflow_pe_sd"),
-            pl.col("log_revenue_pe").median().alias("log_revenue_pe_median"),
-            pl.col("log_revenue_pe").std().alias("log_revenue_pe_sd"),
-        )
-        .collect()
-        .filter(pl.col("companies") >= MIN_SECTOR)
+    rows = []
+    for group in metrics.collect().sort("sector_code").partition_by("sector_code"):
+        if group.height < MIN_SECTOR:
+            continue
+        row: dict[str, object] = {"sector_code": group["sector_code"][0], "companies": group.height}
+        for metric in METRICS:
+            centre, spread = _centre_spread(group[metric])
+            row[f"{metric}_median"], row[f"{metric}_sd"] = centre, spread
+        rows.append(row)
+    fitted = pl.DataFrame(
+        rows,
+        schema={
+            "sector_code": pl.String,
+            "companies": pl.UInt32,
+            **{f"{m}_{k}": pl.Float64 for m in METRICS for k in ("median", "sd")},
+        },
+    ).select(
+        "sector_code",
+        "companies",
+        "cash_share_median",
+        "cash_share_sd",
+        "supplier_ratio_median",
+        "supplier_ratio_sd",
+        "log_inflow_pe_median",
+        "log_inflow_pe_sd",
+        "log_revenue_pe_median",
+        "log_revenue_pe_sd",
     )
     ref = (
         sectors()
@@ -183,6 +204,24 @@ def _z(value: str, centre: str, spread: str, floor: float) -> pl.Expr:
     return (pl.col(value) - pl.col(centre)) / pl.col(spread).fill_null(floor).clip(
         lower_bound=floor
     )
+
+
+SEASON_TYPE = pl.Struct({"biz_seasonality_gap_365d": pl.Float64, "biz_takings_cv_365d": pl.Float64})
+
+
+def _season_and_spread(months: dict[str, list[float]]) -> dict[str, float | None]:
+    """From one company's months in order: 1 - correlation of takings with the sector's seasons
+    (6 months or more) and the coefficient of variation of its cash months (3 or more). NumPy on
+    ordered arrays, so the same months always give the same bits."""
+    takings = np.asarray(months["takings"], dtype=np.float64)
+    factor = np.asarray([np.nan if f is None else f for f in months["factor"]], dtype=np.float64)
+    cash = np.asarray(months["cash"], dtype=np.float64)
+    gap = None
+    if len(takings) >= 6 and np.isfinite(factor).all() and takings.std() > 0 and factor.std() > 0:
+        gap = float(1 - np.corrcoef(takings, factor)[0, 1])
+    positive = cash[cash > 0]
+    cv = float(positive.std(ddof=1) / positive.mean()) if len(positive) >= 3 else None
+    return {"biz_seasonality_gap_365d": gap, "biz_takings_cv_365d": cv}
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
@@ -221,24 +260,21 @@ def compute(ctx: Context) -> pl.LazyFrame:
         ctx.legs.filter(INFLOW | DEPOSIT)
         .group_by("entity_id", pl.col("ts").dt.truncate("1mo").alias("m"))
         .agg(
-            pl.col("amount").filter(INFLOW).sum().alias("takings"),
-            pl.col("amount").filter(DEPOSIT).sum().alias("cash"),
+            total(INFLOW).alias("takings"),
+            total(DEPOSIT).alias("cash"),
         )
         .join(companies.select("entity_id", "sector_code"), on="entity_id")
         .with_columns(pl.col("m").dt.month().cast(pl.Int64).alias("month"))
         .join(season, on=["sector_code", "month"], how="left")
         .group_by("entity_id")
-        .agg(
-            pl.when(pl.len() >= 6)
-            .then(1 - pl.corr("takings", "factor"))
-            .alias("biz_seasonality_gap_365d"),
-            pl.when((pl.col("cash") > 0).sum() >= 3)
-            .then(
-                pl.col("cash").filter(pl.col("cash") > 0).std()
-                / pl.col("cash").filter(pl.col("cash") > 0).mean()
-            )
-            .alias("biz_takings_cv_365d"),
+        .agg(pl.col("takings", "factor", "cash").sort_by("m"))
+        .select(
+            "entity_id",
+            pl.struct("takings", "factor", "cash")
+            .map_elements(_season_and_spread, return_dtype=SEASON_TYPE)
+            .alias("s"),
         )
+        .unnest("s")
     )
     as_of_date = ctx.as_of.date()
     dates = companies.select(

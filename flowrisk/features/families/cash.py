@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, near, ratio, window
+from flowrisk.features.context import Context, near, ratio, total, window
 from flowrisk.reference import thresholds
 
 FEATURES = register(
@@ -123,18 +123,13 @@ def compute(ctx: Context) -> pl.LazyFrame:
     t = thresholds()
     amount = pl.col("amount")
     per_entity = ctx.legs.group_by("entity_id").agg(
-        *(
-            amount.filter(DEPOSIT & window(w)).sum().alias(f"cash_deposit_sum_{w}d")
-            for w in (30, 90, 365)
-        ),
+        *(total(DEPOSIT & window(w)).alias(f"cash_deposit_sum_{w}d") for w in (30, 90, 365)),
         (DEPOSIT & window(90)).sum().alias("cash_deposit_count_90d"),
-        amount.filter(WITHDRAWAL & window(90)).sum().alias("cash_withdrawal_sum_90d"),
-        ratio(
-            amount.filter(DEPOSIT & window(90)).sum(), amount.filter(INFLOW & window(90)).sum()
-        ).alias("cash_share_inflow_90d"),
-        ratio(amount.filter(DEPOSIT).sum(), amount.filter(INFLOW).sum()).alias(
-            "cash_share_inflow_365d"
+        total(WITHDRAWAL & window(90)).alias("cash_withdrawal_sum_90d"),
+        ratio(total(DEPOSIT & window(90)), total(INFLOW & window(90))).alias(
+            "cash_share_inflow_90d"
         ),
+        ratio(total(DEPOSIT), total(INFLOW)).alias("cash_share_inflow_365d"),
         (DEPOSIT & near(amount, t.remittance_cash_per_operation))
         .sum()
         .alias("cash_near_limit_deposits_365d"),
@@ -161,7 +156,7 @@ def compute(ctx: Context) -> pl.LazyFrame:
     months = (
         ctx.legs.filter(DEPOSIT)
         .group_by("entity_id", pl.col("ts").dt.truncate("1mo").alias("month"))
-        .agg(amount.sum().alias("total"))
+        .agg(total().alias("total"))
         .group_by("entity_id")
         .agg(near(pl.col("total"), t.cosi_cash_monthly).sum().alias("cash_near_cosi_months_365d"))
     )

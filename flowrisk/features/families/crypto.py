@@ -7,7 +7,7 @@ from datetime import timedelta
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import HORIZON_DAYS, Context, ratio
+from flowrisk.features.context import HORIZON_DAYS, Context, ratio, total
 
 FEATURES = register(
     Feature(
@@ -87,7 +87,6 @@ def _tagged(tags: pl.Expr, names: list[str]) -> pl.Expr:
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
-    amount = pl.col("amount")
     onramp = (
         ~pl.col("inbound")
         & pl.col("own_type").is_in(BANK_TYPES)
@@ -100,13 +99,13 @@ def compute(ctx: Context) -> pl.LazyFrame:
     )
     crypto = pl.col("channel") == "crypto"
     per_entity = ctx.legs.group_by("entity_id").agg(
-        amount.filter(onramp).sum().alias("crypto_onramp_sum_365d"),
-        amount.filter(offramp).sum().alias("crypto_offramp_sum_365d"),
+        total(onramp).alias("crypto_onramp_sum_365d"),
+        total(offramp).alias("crypto_offramp_sum_365d"),
         _tagged(pl.col("cp_tags"), RISKY).sum().alias("crypto_risky_hops_365d"),
         _tagged(pl.col("cp_tags"), GAMBLING).sum().alias("crypto_gambling_hops_365d"),
         ratio(
-            amount.filter(crypto & pl.col("currency_original").is_in(["USDT", "USDC"])).sum(),
-            amount.filter(crypto).sum(),
+            total(crypto & pl.col("currency_original").is_in(["USDT", "USDC"])),
+            total(crypto),
         ).alias("crypto_stablecoin_share_365d"),
     )
     # two hops: counterparties that themselves sent to or received from risky wallets

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, ratio, window
+from flowrisk.features.context import Context, ratio, total, window
 
 FEATURES = register(
     Feature(
@@ -86,16 +86,15 @@ OTHERS = ~pl.col("is_self")
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
-    amount = pl.col("amount")
     inflow = pl.col("inbound") & OTHERS
     outflow = ~pl.col("inbound") & OTHERS
     payer = pl.col("cp_account").filter(inflow & window(90) & pl.col("cp_account").is_not_null())
     per_entity = ctx.legs.group_by("entity_id").agg(
-        amount.filter(inflow & window(90)).sum().alias("flow_inflow_sum_90d"),
-        amount.filter(outflow & window(90)).sum().alias("flow_outflow_sum_90d"),
-        ratio(
-            amount.filter(outflow & window(90)).sum(), amount.filter(inflow & window(90)).sum()
-        ).alias("flow_out_in_ratio_90d"),
+        total(inflow & window(90)).alias("flow_inflow_sum_90d"),
+        total(outflow & window(90)).alias("flow_outflow_sum_90d"),
+        ratio(total(outflow & window(90)), total(inflow & window(90))).alias(
+            "flow_out_in_ratio_90d"
+        ),
         payer.n_unique().alias("flow_distinct_payers_90d"),
         pl.col("cp_account")
         .filter(outflow & window(90) & pl.col("cp_account").is_not_null())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, ratio
+from flowrisk.features.context import Context, ratio, total
 
 FEATURES = register(
     Feature(
@@ -49,18 +49,13 @@ FEATURES = register(
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
-    amount = pl.col("amount")
     others = ~pl.col("is_self")
     return (
         ctx.legs.filter(others)
         .group_by("entity_id")
         .agg(
-            ratio(amount.filter(pl.col("cp_high_risk")).sum(), amount.sum()).alias(
-                "geo_high_risk_share_365d"
-            ),
-            ratio(amount.filter(pl.col("cp_watched")).sum(), amount.sum()).alias(
-                "geo_watched_share_365d"
-            ),
+            ratio(total(pl.col("cp_high_risk")), total()).alias("geo_high_risk_share_365d"),
+            ratio(total(pl.col("cp_watched")), total()).alias("geo_watched_share_365d"),
             pl.col("cp_high_risk").sum().alias("geo_high_risk_count_365d"),
             pl.col("cp_country").drop_nulls().n_unique().alias("geo_distinct_countries_365d"),
         )

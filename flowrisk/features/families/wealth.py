@@ -7,7 +7,7 @@ from datetime import timedelta
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, ratio
+from flowrisk.features.context import Context, ratio, total
 
 FEATURES = register(
     Feature(
@@ -86,8 +86,12 @@ def compute(ctx: Context) -> pl.LazyFrame:
         (pl.col("acquired_at") < as_of) & (pl.col("acquired_at") >= as_of - timedelta(days=3 * 365))
     )
     direct = assets.group_by("entity_id").agg(
-        pl.col("value").sum().alias("wealth_assets_value_3y"),
-        pl.col("value").filter(pl.col("payment_method") == "cash").sum().alias("cash_direct"),
+        pl.col("value").sort().sum().alias("wealth_assets_value_3y"),
+        pl.col("value")
+        .filter(pl.col("payment_method") == "cash")
+        .sort()
+        .sum()
+        .alias("cash_direct"),
     )
     links = (
         ctx.frame("ownership")
@@ -102,20 +106,20 @@ def compute(ctx: Context) -> pl.LazyFrame:
         links.join(assets, left_on="owned_entity_id", right_on="entity_id")
         .group_by("entity_id")
         .agg(
-            pl.col("value").sum().alias("wealth_assets_via_links_3y"),
-            pl.col("value").filter(pl.col("payment_method") == "cash").sum().alias("cash_via"),
+            pl.col("value").sort().sum().alias("wealth_assets_via_links_3y"),
+            pl.col("value")
+            .filter(pl.col("payment_method") == "cash")
+            .sort()
+            .sum()
+            .alias("cash_via"),
         )
     )
     spend = ctx.legs.group_by("entity_id").agg(
-        pl.col("amount")
-        .filter(~pl.col("inbound") & (pl.col("channel") == "card"))
-        .sum()
-        .alias("card"),
-        pl.col("amount").filter(pl.col("inbound") & ~pl.col("is_self")).sum().alias("inflow"),
-        pl.col("amount")
-        .filter(pl.col("inbound") & (pl.col("channel") == "cash") & pl.col("cp_account").is_null())
-        .sum()
-        .alias("cash"),
+        total(~pl.col("inbound") & (pl.col("channel") == "card")).alias("card"),
+        total(pl.col("inbound") & ~pl.col("is_self")).alias("inflow"),
+        total(
+            pl.col("inbound") & (pl.col("channel") == "cash") & pl.col("cp_account").is_null()
+        ).alias("cash"),
     )
     income = pl.col("declared_income")
     persons = (
