@@ -53,6 +53,18 @@ def _exits(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _progress(transient: bool) -> Progress:
+    """A progress bar on stderr: description, bar, done/total, elapsed time."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=transient,
+    )
+
+
 def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
     """Parse ``NAME=VALUE`` options into a dict, naming the option on error."""
     out: dict[str, float] = {}
@@ -92,14 +104,7 @@ def _generate(params: Any, out: Path) -> dict[str, Any]:
     from flowrisk.synth.generate import check_output
 
     check_output(out)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-    ) as bar:
+    with _progress(transient=False) as bar:
         task = bar.add_task("generating entities", total=params.entities)
 
         def tick(done: int, total: int) -> None:
@@ -293,14 +298,7 @@ def _print_validation(report: Any) -> None:
 def _validate(dataset: Path, quarantine: Path | None, engine: str) -> Any:
     from flowrisk.data_contracts import validate_dataset
 
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
+    with _progress(transient=True) as bar:
         tasks: dict[str, Any] = {}
 
         def tick(table: str, done: int, total: int) -> None:
@@ -444,13 +442,7 @@ def features(
         if baselines
         else fit_baselines(frames, when, parts)
     )
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-    ) as bar:
+    with _progress(transient=False) as bar:
         task = bar.add_task("building profiles (entity partitions)", total=parts)
         chunks = list(
             iter_profile_partitions(
