@@ -39,6 +39,12 @@ PIP_REQUIREMENTS = ["lightgbm>=4.3,<5", "numpy>=2,<3", "pandas>=2.2"]
 def setup_tracking(tracking_uri: str, experiment: str, artifact_root: Path | None) -> str:
     """Point MLflow at ``tracking_uri`` and make sure ``experiment`` exists (with an explicit
     artifact location under ``artifact_root`` for local stores). Returns the experiment id."""
+    import os
+
+    # an unreachable server should fail in seconds, not after MLflow's minutes of retries
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri)

@@ -73,6 +73,16 @@ def train_and_register(
     """Train on ``dataset`` (which must carry labels), evaluate on the held-out split against
     the rule engine and raw-sums LightGBM, log everything to MLflow and register the model."""
     say = step or (lambda _: None)
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from flowrisk.models.registry import log_model, setup_tracking
+
+    say("connecting to MLflow")
+    try:  # fail before the expensive work when the tracking store cannot be reached
+        setup_tracking(tracking_uri, experiment, artifact_root)
+    except (MlflowException, OSError) as exc:
+        raise ConfigError(f"MLflow at {tracking_uri}: {str(exc).splitlines()[0]}") from exc
     frames = read_dataset(dataset)
     tables = read_dataset(dataset, tables=["entities", "accounts", "transactions", "labels"])
     if "labels" not in tables:
@@ -101,13 +111,7 @@ def train_and_register(
         calibrated=False,
     )
     say("logging to MLflow and registering")
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    from flowrisk.models.registry import log_model, setup_tracking
-
     try:
-        setup_tracking(tracking_uri, experiment, artifact_root)
         with mlflow.start_run() as run:
             mlflow.log_params(
                 {

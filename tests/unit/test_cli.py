@@ -195,3 +195,21 @@ def test_train_refuses_a_dataset_without_labels(tmp_path: Path, small_world_dir:
     (data / "labels.parquet").unlink()
     result = runner.invoke(app, ["train", str(data)])
     assert result.exit_code == 2 and "labels" in result.stderr
+
+
+def test_unreachable_tracking_server_is_one_line_and_fast(
+    small_world_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from flowrisk.config import get_settings
+
+    monkeypatch.setenv("FLOWRISK_MLFLOW_URI", "http://127.0.0.1:9")  # nothing listens there
+    get_settings.cache_clear()
+    started = time.perf_counter()
+    result = runner.invoke(app, ["train", str(small_world_dir)])
+    get_settings.cache_clear()
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "MLflow at http://127.0.0.1:9" in lines[0]
+    assert time.perf_counter() - started < 60
