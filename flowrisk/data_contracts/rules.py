@@ -26,7 +26,6 @@ __all__ = [
     "ContractContext",
     "Rule",
     "contract",
-    "dataset_rule",
     "violation",
 ]
 
@@ -38,7 +37,6 @@ ID_MAX = 64
 NAME_MAX = 512
 
 ROW_KINDS = ("not_null", "in_set", "between", "regex", "length", "a_not_after_b")
-DATASET_KINDS = ("unique", "reference", "parse", "timezone", "endpoints")
 
 
 @dataclass(frozen=True)
@@ -415,11 +413,6 @@ def contract(table: str, ctx: ContractContext) -> list[Rule]:
 def _list_regex(dtype: pl.DataType) -> str:
     values = "|".join(dtype.inner.categories)  # type: ignore[attr-defined]
     return rf"^(?:(?:{values})(?:\|(?:{values}))*)?$"
-
-
-def dataset_rule(rules: list[Rule], kind: str) -> list[Rule]:
-    """The rules of one dataset kind."""
-    return [r for r in rules if r.kind == kind]
 
 
 def violation(rule: Rule) -> pl.Expr:

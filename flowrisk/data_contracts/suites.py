@@ -125,30 +125,3 @@ class GxRunner:
                 rows.append(int(hit[ROW]))
                 names.append(name)
         return pl.DataFrame({ROW: rows, "rule": names}, schema={ROW: pl.Int64, "rule": pl.String})
-
-
-def suite_documents(rules_by_table: dict[str, list[Rule]]) -> dict[str, list[dict[str, Any]]]:
-    """The GX suites as plain dicts (expectation type, column, kwargs, rule): for docs."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for table, rules in rules_by_table.items():
-        docs = []
-        for rule in rules:
-            if rule.row_rule:
-                exp = expectation_of(rule)
-                docs.append(
-                    {
-                        "rule": rule.name,
-                        "expectation": exp.expectation_type,
-                        "description": rule.description,
-                    }
-                )
-            else:
-                docs.append(
-                    {
-                        "rule": rule.name,
-                        "expectation": f"polars:{rule.kind}",
-                        "description": rule.description,
-                    }
-                )
-        out[table] = docs
-    return out

@@ -16,7 +16,7 @@ from datetime import datetime
 import polars as pl
 
 from flowrisk.errors import InvalidParameter
-from flowrisk.features import Baselines, build_profiles, feature_names
+from flowrisk.features import Baselines, build_profiles
 
 __all__ = ["Split", "label_snapshot", "snapshots", "split_snapshots"]
 
@@ -113,8 +113,3 @@ def split_snapshots(
                 f"{frame.height}); generate or provide more labelled entities",
             )
     return parts
-
-
-def features_matrix(frame: pl.DataFrame) -> pl.DataFrame:
-    """The model's inputs, in catalog order."""
-    return frame.select(feature_names())

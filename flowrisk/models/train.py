@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from flowrisk.errors import InvalidParameter
 from flowrisk.features import feature_names
@@ -104,8 +103,3 @@ def fit_model(
         "params": config,
     }
     return model, facts
-
-
-def profiles_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Only what scoring needs (ids and features): labels never reach the scorer."""
-    return frame.select("entity_id", *feature_names())
