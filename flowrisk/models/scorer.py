@@ -55,12 +55,13 @@ class RiskModel:
 
     def score(self, profiles: pl.DataFrame) -> pl.DataFrame:
         """``entity_id``, ``probability``, ``score`` (0-100) and ``band`` per profile."""
-        p = self.predict(profiles)
+        raw = self.raw(profiles)
+        p = self.calibrate(raw)
         return pl.DataFrame(
             {
                 "entity_id": profiles["entity_id"],
                 "probability": p,
                 "score": np.round(100 * p, 1),
-                "band": pl.Series(self.band(p).astype(str)).cast(pl.Enum(BANDS)),
+                "band": pl.Series(self.band(raw).astype(str)).cast(pl.Enum(BANDS)),
             }
         )
