@@ -84,7 +84,53 @@ def person_income(rng: np.random.Generator, world: World, ents: np.ndarray) -> l
     day_lo = np.where(retiree, 7, 24)
     ts = when(rng, world, m, day_lo, day_lo + 3)
     amount = _net_month(world, e) * rng.normal(1.0, 0.03, len(e))
-    out.append(Txns.make(world.employer[e], world.acc_primary[e], ts, amount, "wire"))
+    # honest pay is not one flat line all year: some change employer (with a raise), take up a
+    # second job or get a bonus; without them any new regular payer would look like a mule's
+    working = paid[world.arch[paid] != Arch.RETIREE]
+    other_employer = world.employer[rng.choice(working, len(paid))] if len(working) else None
+    switch = np.where(
+        (world.arch[paid] != Arch.RETIREE) & (rng.random(len(paid)) < 0.08),
+        rng.integers(1, max(world.months, 2), len(paid)),
+        world.months,
+    )
+    raise_ = rng.uniform(1.0, 1.15, len(paid))
+    i = np.searchsorted(paid, e)
+    moved = m >= switch[i]
+    src = world.employer[e]
+    if other_employer is not None:
+        src = np.where(moved, other_employer[i], src)
+    out.append(
+        Txns.make(src, world.acc_primary[e], ts, amount * np.where(moved, raise_[i], 1.0), "wire")
+    )
+    if len(working):
+        second = working[rng.random(len(working)) < 0.10]
+        start = rng.integers(0, world.months, len(second))
+        share = rng.uniform(0.1, 0.4, len(second))
+        payer = world.employer[rng.choice(working, len(second))]
+        e, m = monthly(world, second)
+        j = np.searchsorted(second, e)
+        on = m >= start[j]
+        e, m, j = e[on], m[on], j[on]
+        out.append(
+            Txns.make(
+                payer[j],
+                world.acc_primary[e],
+                when(rng, world, m, 0, 10),
+                _net_month(world, e) * share[j] * rng.normal(1.0, 0.05, len(e)),
+                "wire",
+            )
+        )
+        bonus = working[rng.random(len(working)) < 0.35]
+        month = rng.integers(0, world.months, len(bonus))
+        out.append(
+            Txns.make(
+                world.employer[bonus],
+                world.acc_primary[bonus],
+                when(rng, world, month, 20, 28),
+                _net_month(world, bonus) * rng.uniform(0.5, 1.5, len(bonus)),
+                "wire",
+            )
+        )
 
     students = ents[arch == Arch.STUDENT]
     e, m = monthly(world, students)
