@@ -461,38 +461,62 @@ def features(
     )
 
 
-METRIC_COLUMNS = (
-    "pr_auc",
-    "roc_auc",
-    "recall_at_0.5pct",
-    "recall_at_1pct",
-    "recall_at_2pct",
-    "precision_at_1pct",
-)
-
-
 def _print_metrics(metrics: dict[str, dict[str, Any]], title: str) -> None:
+    """Headline metrics, one row per model, then recall per typology, one column per model."""
+    from flowrisk.models.card import typology_recall
+    from flowrisk.models.evaluate import HEADLINE
+
     table = Table(title=title, title_justify="left")
     table.add_column("model")
-    for col in METRIC_COLUMNS:
-        table.add_column(col.replace("_", " "), justify="right")
+    for label in HEADLINE.values():
+        table.add_column(label, justify="right")
     for name, values in metrics.items():
-        table.add_row(name, *(f"{values[c]:.3f}" for c in METRIC_COLUMNS))
+        table.add_row(name, *(f"{values[c]:.3f}" for c in HEADLINE))
     console.print(table)
-    recall = metrics["flowrisk"].get("recall_per_typology", {})
-    if recall:
-        per = Table(title="flowrisk recall per typology at a 1% alert budget", title_justify="left")
-        for col in ("typology", "positives", "recall"):
-            per.add_column(col, justify="left" if col == "typology" else "right")
-        for typology, values in recall.items():
-            per.add_row(typology, str(values["positives"]), f"{values['recall_at_1pct']:.2f}")
+    first = next(iter(metrics.values()))["recall_per_typology"]
+    if first:
+        per = Table(title="Recall per typology at a 1% alert budget", title_justify="left")
+        per.add_column("typology")
+        per.add_column("positives", justify="right")
+        for name in metrics:
+            per.add_column(name, justify="right")
+        for typology, values in first.items():
+            per.add_row(
+                typology,
+                str(values["positives"]),
+                *(f"{typology_recall(m, typology):.2f}" for m in metrics.values()),
+            )
         console.print(per)
 
 
-def _train(dataset: Path, experiment: str, seed: int, alert_budget: float) -> Any:
+def _read_params(path: Path | None) -> dict[str, Any]:
+    """LightGBM overrides from a JSON or TOML file (a flat table of name = value)."""
+    import tomllib
+
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidParameter("--params", f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidParameter("--params", f"{path} must hold a table of name = value")
+    return data
+
+
+def _train(
+    dataset: Path,
+    experiment: str,
+    seed: int,
+    alert_budget: float,
+    params: dict[str, Any] | None = None,
+) -> Any:
     from flowrisk.models.registry import MODEL_NAME
+    from flowrisk.models.train import check_params
     from flowrisk.models.training_run import train_and_register
 
+    params = check_params(params or {})  # before the slow work
     settings = get_settings()
     with Progress(
         "[progress.description]{task.description}",
@@ -508,6 +532,7 @@ def _train(dataset: Path, experiment: str, seed: int, alert_budget: float) -> An
             experiment=experiment,
             seed=seed,
             alert_budget=alert_budget,
+            params=params,
             step=lambda text: bar.update(task, description=text),
         )
     _print_metrics(
@@ -516,7 +541,7 @@ def _train(dataset: Path, experiment: str, seed: int, alert_budget: float) -> An
     )
     console.print(
         f"Registered {MODEL_NAME} version {result.version} (run {result.run_id}) in "
-        f"{settings.tracking_uri}",
+        f"{settings.tracking_uri}, with its model card, charts (plots/) and held-out data.",
         highlight=False,
     )
     return result
@@ -532,14 +557,18 @@ def train(
         float,
         typer.Option(help="Share of entities analysts can open; sets the high and critical bands."),
     ] = 0.01,
+    params: Annotated[
+        Path | None,
+        typer.Option(help="JSON or TOML file of LightGBM parameters overriding the defaults."),
+    ] = None,
 ) -> None:
     """Train a risk model on point-in-time snapshots, evaluate it against the rule engine and
     raw-sums LightGBM on held-out entities and time, log it to MLflow and register it."""
-    _train(dataset, experiment, seed, alert_budget)
+    _train(dataset, experiment, seed, alert_budget, _read_params(params))
 
 
 models_app = typer.Typer(
-    help="The model registry: list and promote versions.", no_args_is_help=True
+    help="The model registry: list, compare and promote versions.", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
 
@@ -571,7 +600,7 @@ def models_promote(
     force: Annotated[bool, typer.Option(help="Promote even if worse than the champion.")] = False,
 ) -> None:
     """Point the champion alias at VERSION, unless it is worse than the current champion on
-    its held-out PR-AUC (then --force is needed)."""
+    the same held-out data (VERSION's own; then --force is needed)."""
     from flowrisk.models.registry import MODEL_NAME, promote
 
     previous = promote(get_settings().tracking_uri, version, force=force)
@@ -579,6 +608,33 @@ def models_promote(
         f"{MODEL_NAME}@champion -> version {version}" + (f" (was {previous})" if previous else ""),
         highlight=False,
     )
+
+
+@models_app.command("compare")
+@_exits
+def models_compare(
+    a: Annotated[str, typer.Argument(help="A version number or alias (e.g. champion).")],
+    b: Annotated[str, typer.Argument(help="Another version number or alias.")],
+    heldout_of: Annotated[
+        str | None,
+        typer.Option(help="Whose held-out data to score both on (default: B's)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score two versions on the same held-out data and show their metrics side by side."""
+    from flowrisk.models.registry import compare
+
+    result = compare(get_settings().tracking_uri, a, b, heldout_of=heldout_of)
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    _print_metrics(
+        {f"version {v}": m for v, m in result["metrics"].items()},
+        f"Held-out data of version {result['heldout_of']}: {result['rows']:,} entities, "
+        f"{result['positives']:,} positive",
+    )
+    if result["warning"]:
+        err_console.print(f"[yellow]warning:[/] {result['warning']}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -10,9 +10,17 @@ import polars as pl
 
 from flowrisk.schema import TYPOLOGIES
 
-__all__ = ["BUDGETS", "evaluate_scores"]
+__all__ = ["BUDGETS", "HEADLINE", "evaluate_scores"]
 
 BUDGETS = (0.005, 0.01, 0.02)
+HEADLINE = {  # metric -> column title, in the order tables show them
+    "pr_auc": "PR-AUC",
+    "roc_auc": "ROC-AUC",
+    "recall_at_0.5pct": "recall @0.5%",
+    "recall_at_1pct": "recall @1%",
+    "recall_at_2pct": "recall @2%",
+    "precision_at_1pct": "precision @1%",
+}
 
 
 def _at_budget(

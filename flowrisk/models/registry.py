@@ -23,6 +23,7 @@ from flowrisk.models.scorer import RiskModel
 
 __all__ = [
     "MODEL_NAME",
+    "compare",
     "list_versions",
     "load_model",
     "log_model",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 MODEL_NAME = "flowrisk"
+HELDOUT_ARTIFACT = "heldout/profiles.parquet"  # the test split's labelled profiles, per run
 PIP_REQUIREMENTS = ["lightgbm>=4.3,<5", "numpy>=2,<3", "pandas>=2.2"]
 
 
@@ -190,33 +192,104 @@ def list_versions(tracking_uri: str) -> list[dict[str, Any]]:
     return sorted(out, key=lambda v: int(v["version"]), reverse=True)
 
 
+def _version(client: Any, ref: str) -> Any:
+    """A model version by number or by alias (``champion``, ``@champion``)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        if ref.isdigit():
+            return client.get_model_version(MODEL_NAME, ref)
+        return client.get_model_version_by_alias(MODEL_NAME, ref.lstrip("@"))
+    except MlflowException as exc:
+        what = f"version {ref}" if ref.isdigit() else f"alias {ref.lstrip('@')!r}"
+        raise ModelNotFound(f"{MODEL_NAME} {what} does not exist") from exc
+
+
+def heldout(client: Any, version: Any) -> pl.DataFrame:
+    """The held-out profiles (features, label, typologies) logged with ``version``'s run."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path = mlflow.artifacts.download_artifacts(
+            run_id=version.run_id, artifact_path=HELDOUT_ARTIFACT
+        )
+    except (MlflowException, OSError) as exc:
+        raise ModelNotFound(
+            f"{MODEL_NAME} version {version.version} has no held-out data ({HELDOUT_ARTIFACT})"
+        ) from exc
+    return pl.read_parquet(path)
+
+
+def compare(tracking_uri: str, a: str, b: str, *, heldout_of: str | None = None) -> dict[str, Any]:
+    """Both versions scored on the same held-out profiles (those logged with ``heldout_of``,
+    default ``b``, the challenger): metrics side by side, and a warning when the two were trained
+    on different datasets (one may then have trained on the other's held-out entities)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from flowrisk.models.evaluate import evaluate_scores
+
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient()
+    versions = {ref: _version(client, ref) for ref in (a, b)}
+    source = versions.get(heldout_of or b) or _version(client, heldout_of or b)
+    data = heldout(client, source)
+    metrics: dict[str, dict[str, Any]] = {}
+    for version in versions.values():
+        model = load_model(model_uri(version=str(version.version)))
+        missing = sorted(set(model.features) - set(data.columns))
+        if missing:
+            raise InvalidParameter(
+                "heldout_of",
+                f"version {source.version}'s held-out data lacks features of version "
+                f"{version.version} ({', '.join(missing[:3])}...)",
+            )
+        metrics[str(version.version)] = evaluate_scores(model.predict(data), data)
+    digests = {
+        str(v.version): client.get_run(v.run_id).data.params.get("dataset_digest")
+        for v in versions.values()
+    }
+    same = len(set(digests.values())) == 1 and None not in digests.values()
+    return {
+        "heldout_of": str(source.version),
+        "rows": data.height,
+        "positives": int(data["label"].sum()),
+        "metrics": metrics,
+        "warning": None
+        if same
+        else "the versions were trained on different datasets (or one predates dataset "
+        "digests): one may have trained on entities of this held-out set",
+    }
+
+
 def promote(
     tracking_uri: str, version: str, *, force: bool = False, alias: str = "champion"
 ) -> str | None:
-    """Make ``version`` the champion; refuse a challenger with a lower held-out PR-AUC than the
-    champion unless ``force``. Returns the previous champion's version."""
+    """Make ``version`` the champion; refuse a challenger whose PR-AUC, on its own held-out
+    profiles, is below the champion's on the same profiles, unless ``force``. Returns the
+    previous champion's version."""
     import mlflow
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient()
-    try:
-        challenger = client.get_model_version(MODEL_NAME, version)
-    except MlflowException as exc:
-        raise ModelNotFound(f"{MODEL_NAME} version {version} does not exist") from exc
+    challenger = _version(client, version)
     try:
         champion = client.get_model_version_by_alias(MODEL_NAME, alias)
     except MlflowException:
         champion = None
-    if champion is not None and not force and str(champion.version) != str(version):
-        new = _run_metric(client, challenger.run_id, "flowrisk.pr_auc")
-        old = _run_metric(client, champion.run_id, "flowrisk.pr_auc")
-        if new is not None and old is not None and new < old:
+    if champion is not None and not force and str(champion.version) != str(challenger.version):
+        result = compare(tracking_uri, str(champion.version), str(challenger.version))
+        new = result["metrics"][str(challenger.version)]["pr_auc"]
+        old = result["metrics"][str(champion.version)]["pr_auc"]
+        if new < old:
             raise InvalidParameter(
                 "version",
-                f"{version} has held-out PR-AUC {new:.4f} below the champion "
-                f"(version {champion.version}, {old:.4f}); use --force to promote anyway",
+                f"{challenger.version} has PR-AUC {new:.4f} on its held-out data, below the "
+                f"champion (version {champion.version}, {old:.4f} on the same data); "
+                "use --force to promote anyway",
             )
-    client.set_registered_model_alias(MODEL_NAME, alias, version)
+    client.set_registered_model_alias(MODEL_NAME, alias, str(challenger.version))
     return str(champion.version) if champion is not None else None

@@ -13,7 +13,7 @@ from flowrisk.features import feature_names
 from flowrisk.models.dataset import Split
 from flowrisk.models.scorer import RiskModel
 
-__all__ = ["DEFAULT_PARAMS", "MIN_POSITIVES", "band_thresholds", "fit_model"]
+__all__ = ["DEFAULT_PARAMS", "MIN_POSITIVES", "band_thresholds", "check_params", "fit_model"]
 
 MIN_POSITIVES = 20  # fewer positives in training than this cannot give a usable model
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -45,6 +45,32 @@ def band_thresholds(valid_scores: np.ndarray, alert_budget: float) -> dict[str, 
     return {"medium": medium, "high": high, "critical": critical}
 
 
+OWN_PARAMS = {"seed", "scale_pos_weight", "metric"}  # set by fit_model itself
+
+
+def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """LightGBM overrides a user supplied, refused by name when LightGBM does not know them
+    (it would silently ignore a misspelt one), when flowrisk sets them, or when they would
+    stop the model from being a binary classifier."""
+    import lightgbm.basic
+
+    try:
+        aliases = lightgbm.basic._ConfigAliases._get_all_param_aliases()
+        known = set(aliases) | {a for names in aliases.values() for a in names}
+    except AttributeError:  # a LightGBM without the alias table: let LightGBM judge
+        known = set(params)
+    for name, value in params.items():
+        if name not in known:
+            raise InvalidParameter("params", f"{name!r} is not a LightGBM parameter")
+        if name in OWN_PARAMS:
+            raise InvalidParameter("params", f"{name!r} is set by flowrisk; use its own option")
+        if not isinstance(value, str | int | float | bool):
+            raise InvalidParameter("params", f"{name!r} must be a number, string or boolean")
+    if params.get("objective", "binary") != "binary":
+        raise InvalidParameter("params", "objective must stay 'binary'")
+    return dict(params)
+
+
 def fit_model(
     split: Split,
     params: Mapping[str, Any] | None = None,
@@ -58,6 +84,7 @@ def fit_model(
     import lightgbm as lgb
     from sklearn.isotonic import IsotonicRegression
 
+    params = check_params(params or {})
     positives = int(split.train["label"].sum())
     if positives < MIN_POSITIVES:
         raise InvalidParameter(
@@ -72,20 +99,23 @@ def fit_model(
     weight = float((len(y_train) - positives) / positives)
     config = {
         **DEFAULT_PARAMS,
-        **(params or {}),
+        **params,
         "seed": seed,
         "scale_pos_weight": min(weight, 100.0),
         "metric": "average_precision",
     }
     train_set = lgb.Dataset(x_train, y_train, feature_name=names, free_raw_data=True)
     valid_set = lgb.Dataset(x_valid, y_valid, reference=train_set)
-    booster = lgb.train(
-        config,
-        train_set,
-        num_boost_round=NUM_BOOST_ROUND,
-        valid_sets=[valid_set],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
-    )
+    try:
+        booster = lgb.train(
+            config,
+            train_set,
+            num_boost_round=NUM_BOOST_ROUND,
+            valid_sets=[valid_set],
+            callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
+        )
+    except lgb.basic.LightGBMError as exc:
+        raise InvalidParameter("params", str(exc)) from exc
     raw_valid = np.asarray(booster.predict(x_valid, num_iteration=booster.best_iteration))
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
     iso.fit(raw_valid, y_valid)

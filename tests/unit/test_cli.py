@@ -165,9 +165,17 @@ def test_train_list_promote_through_sqlite(tmp_path: Path, monkeypatch: pytest.M
     assert first.exit_code == 0, first.output
     assert "Registered flowrisk version 1" in first.output and "raw_sums" in first.output
     assert runner.invoke(app, ["models", "promote", "1"]).exit_code == 0
-    second = runner.invoke(app, ["train", str(world), "--seed", "2"])
+    (tmp_path / "params.toml").write_text("num_leaves = 15\n", encoding="utf-8")
+    second = runner.invoke(
+        app, ["train", str(world), "--seed", "2", "--params", str(tmp_path / "params.toml")]
+    )
     assert second.exit_code == 0
+    from mlflow import MlflowClient
+
     from flowrisk.models.registry import list_versions
+
+    card = MlflowClient(get_settings().tracking_uri).get_model_version("flowrisk", "2").description
+    assert card.startswith("# flowrisk model, version 2") and "num_leaves=15" in card
 
     versions = {v["version"]: v for v in list_versions(get_settings().tracking_uri)}
     assert versions["1"]["aliases"] == ["champion"] and versions["2"]["aliases"] == []
@@ -184,7 +192,40 @@ def test_train_list_promote_through_sqlite(tmp_path: Path, monkeypatch: pytest.M
     assert "champion" in listing.output
     missing = runner.invoke(app, ["models", "promote", "42"])
     assert missing.exit_code == 1 and "version 42 does not exist" in missing.stderr
+    compared = runner.invoke(app, ["models", "compare", "1", "2", "--json"])
+    assert compared.exit_code == 0, compared.output
+    side_by_side = json.loads(compared.stdout)
+    assert side_by_side["heldout_of"] == "2" and side_by_side["warning"] is None
+    assert set(side_by_side["metrics"]) == {"1", "2"}
+    # the split does not follow the model seed: each version's logged held-out PR-AUC is the
+    # one compare recomputes on the shared held-out data
+    for v in ("1", "2"):
+        assert side_by_side["metrics"][v]["pr_auc"] == pytest.approx(versions[v]["pr_auc"])
+    table = runner.invoke(app, ["models", "compare", "champion", "1"])
+    assert table.exit_code == 0 and "version 1" in table.output and "mule" in table.output
+    unknown = runner.invoke(app, ["models", "compare", "1", "@nope"])
+    assert unknown.exit_code == 1 and "alias 'nope' does not exist" in unknown.stderr
     get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "message"),
+    [
+        ('{"num_leave": 15}', ".json", "'num_leave' is not a LightGBM parameter"),
+        ('{"seed": 3}', ".json", "'seed' is set by flowrisk"),
+        ('objective = "regression"', ".toml", "objective must stay 'binary'"),
+        ("[1, 2]", ".json", "must hold a table"),
+        ("num_leaves = ", ".toml", "cannot read"),
+    ],
+)
+def test_bad_training_params_are_refused_by_name(
+    small_world_dir: Path, tmp_path: Path, content: str, suffix: str, message: str
+) -> None:
+    path = tmp_path / f"params{suffix}"
+    path.write_text(content, encoding="utf-8")
+    result = runner.invoke(app, ["train", str(small_world_dir), "--params", str(path)])
+    assert result.exit_code == 2
+    assert "params" in result.stderr and message in result.stderr
 
 
 def test_train_refuses_a_dataset_without_labels(tmp_path: Path, small_world_dir: Path) -> None:

@@ -1,0 +1,46 @@
+"""The model card renders every model's metrics and names the typologies a model misses."""
+
+from __future__ import annotations
+
+from flowrisk.models.card import model_card
+
+
+def _metrics(pr_auc: float, recall: dict[str, float]) -> dict:
+    return {
+        "pr_auc": pr_auc,
+        "roc_auc": 0.9,
+        "recall_at_0.5pct": 0.1,
+        "recall_at_1pct": 0.2,
+        "recall_at_2pct": 0.3,
+        "precision_at_1pct": 0.8,
+        "brier": 0.01,
+        "calibration_error": 0.002,
+        "recall_per_typology": {
+            t: {"positives": 10, "recall_at_1pct": r} for t, r in recall.items()
+        },
+    }
+
+
+def test_card_tables_and_weaknesses() -> None:
+    card = model_card(
+        version="3",
+        run_id="abc",
+        metrics={
+            "flowrisk": _metrics(0.912, {"mule": 0.5, "crypto": 0.0}),
+            "rules": _metrics(0.301, {"mule": 0.1}),
+        },
+        split={"train": {"rows": 10, "entities": 5, "positives": 2}},
+        dates=["2025-01-01", "2025-03-01"],
+        params={"num_leaves": 31},
+        top_features=[("cash_deposit_sum_30d", 0.25)],
+        dataset="data/world",
+        dataset_digest="ff00",
+        feature_set="v1 1.0.0",
+    )
+    assert card.startswith("# flowrisk model, version 3")
+    assert "| flowrisk | 0.912 |" in card and "| rules | 0.301 |" in card
+    assert "| crypto | 10 | 0.00 | 0.00 |" in card  # absent from the rules' typologies: 0
+    assert "| mule | 10 | 0.50 | 0.10 |" in card
+    assert "finds no held-out entity of: crypto" in card
+    assert "1. `cash_deposit_sum_30d` (25.0% of gain)" in card
+    assert "num_leaves=31" in card and "ff00" in card
