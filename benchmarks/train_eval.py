@@ -6,6 +6,8 @@ Markdown tables for benchmarks/RESULTS.md: headline metrics per model and recall
 
     python benchmarks/train_eval.py --entities 50000 --seed 7
     python benchmarks/train_eval.py --entities 50000 --seed 7 --prevalence-scale 0.25
+    python benchmarks/train_eval.py --entities 50000 --seed 7 --prevalence-scale 0.25 \
+        --intensity-scale 0.4
 """
 
 from __future__ import annotations
@@ -37,13 +39,20 @@ def main() -> None:
         default=1.0,
         help="Multiply every typology's default prevalence (1 = about 3%% of entities).",
     )
+    parser.add_argument(
+        "--intensity-scale",
+        type=float,
+        default=1.0,
+        help="Multiply every typology's intensity (0.5 = schemes half as marked).",
+    )
     args = parser.parse_args()
     import lightgbm
     import polars
 
     base = WorldParams(entities=args.entities, seed=args.seed)
     params = base.with_overrides(
-        prevalence={n: t.prevalence * args.prevalence_scale for n, t in base.typologies.items()}
+        prevalence={n: t.prevalence * args.prevalence_scale for n, t in base.typologies.items()},
+        intensity={n: t.intensity * args.intensity_scale for n, t in base.typologies.items()},
     )
     with tempfile.TemporaryDirectory() as tmp:
         world = Path(tmp) / "world"
@@ -64,7 +73,8 @@ def main() -> None:
     print(f"{date.today().isoformat()}; {machine}")
     print(
         f"\nWorld: {args.entities:,} entities, seed {args.seed}, prevalence x "
-        f"{args.prevalence_scale:g}; generated in {generated:.0f} s, trained and evaluated "
+        f"{args.prevalence_scale:g}, intensity x {args.intensity_scale:g}; generated in "
+        f"{generated:.0f} s, trained and evaluated "
         f"(3 models, charts, registry) in {trained:.0f} s. Snapshots {', '.join(result.dates)}; "
         f"held-out: {test['rows']:,} entities never trained on, {test['positives']:,} positive "
         f"({test['positives'] / test['rows']:.2%}) at {result.dates[-1]}.\n"

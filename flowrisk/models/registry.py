@@ -9,6 +9,7 @@ settings. MLflow is imported lazily (it is slow to import).
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from flowrisk.models.scorer import RiskModel
 __all__ = [
     "MODEL_NAME",
     "compare",
+    "connect",
     "list_versions",
     "load_model",
     "log_model",
@@ -38,18 +40,40 @@ HELDOUT_ARTIFACT = "heldout/profiles.parquet"  # the test split's labelled profi
 PIP_REQUIREMENTS = ["lightgbm>=4.3,<5", "numpy>=2,<3", "pandas>=2.2"]
 
 
-def setup_tracking(tracking_uri: str, experiment: str, artifact_root: Path | None) -> str:
-    """Point MLflow at ``tracking_uri`` and make sure ``experiment`` exists (with an explicit
-    artifact location under ``artifact_root`` for local stores). Returns the experiment id."""
+class _Chatter(logging.Filter):
+    """Drops MLflow's routine INFO lines and its warning about pickled model classes (the
+    pyfunc class is flowrisk's own code), which would bury flowrisk's output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING and "CloudPickle" not in record.getMessage()
+
+
+def connect(tracking_uri: str) -> None:
+    """Point MLflow at ``tracking_uri``, failing in seconds on an unreachable server (not after
+    minutes of retries), with only MLflow's warnings and errors shown."""
     import os
 
-    # an unreachable server should fail in seconds, not after MLflow's minutes of retries
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     import mlflow
 
+    for name in ("mlflow", "alembic"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _Chatter) for f in logger.filters):
+            logger.addFilter(_Chatter())
+        for handler in logger.handlers:
+            if not any(isinstance(f, _Chatter) for f in handler.filters):
+                handler.addFilter(_Chatter())
     mlflow.set_tracking_uri(tracking_uri)
+
+
+def setup_tracking(tracking_uri: str, experiment: str, artifact_root: Path | None) -> str:
+    """Point MLflow at ``tracking_uri`` and make sure ``experiment`` exists (with an explicit
+    artifact location under ``artifact_root`` for local stores). Returns the experiment id."""
+    import mlflow
+
+    connect(tracking_uri)
     existing = mlflow.get_experiment_by_name(experiment)
     if existing is not None:
         mlflow.set_experiment(experiment)
@@ -166,10 +190,9 @@ def _run_metric(client: Any, run_id: str | None, name: str) -> float | None:
 
 def list_versions(tracking_uri: str) -> list[dict[str, Any]]:
     """Every registered version, newest first, with aliases and held-out metrics."""
-    import mlflow
     from mlflow import MlflowClient
 
-    mlflow.set_tracking_uri(tracking_uri)
+    connect(tracking_uri)
     client = MlflowClient()
     out = []
     versions = client.search_model_versions(f"name='{MODEL_NAME}'")
@@ -225,12 +248,11 @@ def compare(tracking_uri: str, a: str, b: str, *, heldout_of: str | None = None)
     """Both versions scored on the same held-out profiles (those logged with ``heldout_of``,
     default ``b``, the challenger): metrics side by side, and a warning when the two were trained
     on different datasets (one may then have trained on the other's held-out entities)."""
-    import mlflow
     from mlflow import MlflowClient
 
     from flowrisk.models.evaluate import evaluate_scores
 
-    mlflow.set_tracking_uri(tracking_uri)
+    connect(tracking_uri)
     client = MlflowClient()
     versions = {ref: _version(client, ref) for ref in (a, b)}
     source = versions.get(heldout_of or b) or _version(client, heldout_of or b)
@@ -269,11 +291,10 @@ def promote(
     """Make ``version`` the champion; refuse a challenger whose PR-AUC, on its own held-out
     profiles, is below the champion's on the same profiles, unless ``force``. Returns the
     previous champion's version."""
-    import mlflow
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    mlflow.set_tracking_uri(tracking_uri)
+    connect(tracking_uri)
     client = MlflowClient()
     challenger = _version(client, version)
     try:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from flowrisk.errors import InvalidParameter
 from flowrisk.features import feature_names
@@ -86,10 +87,11 @@ def fit_model(
 
     params = check_params(params or {})
     positives = int(split.train["label"].sum())
-    if positives < MIN_POSITIVES:
+    entities = split.train.filter(pl.col("label") == 1)["entity_id"].n_unique()
+    if entities < MIN_POSITIVES:
         raise InvalidParameter(
             "labels",
-            f"only {positives} positive entities to train on; at least {MIN_POSITIVES} are needed",
+            f"only {entities} positive entities to train on; at least {MIN_POSITIVES} are needed",
         )
     names = feature_names()
     x_train = split.train.select(names).to_numpy().astype(np.float64)

@@ -238,6 +238,33 @@ def test_train_refuses_a_dataset_without_labels(tmp_path: Path, small_world_dir:
     assert result.exit_code == 2 and "labels" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("keep", "message"),
+    [(0, "only one class"), (12, "only 0 positive|positive entities to train on")],
+)
+def test_train_refuses_labels_without_enough_positives(
+    tmp_path: Path, small_world_dir: Path, keep: int, message: str
+) -> None:
+    """No positive at all, or a handful: one line naming the labels, exit 2, nothing logged."""
+    import re
+    import shutil
+
+    import polars as pl
+
+    data = tmp_path / "data"
+    shutil.copytree(small_world_dir, data)
+    labels = pl.read_parquet(data / "labels.parquet")
+    positive = (pl.col("label") == 1) & (pl.int_range(pl.len()).over("label") < keep)
+    labels.with_columns(
+        pl.when(positive).then(1).otherwise(0).cast(pl.Int8).alias("label")
+    ).write_parquet(data / "labels.parquet")
+    env = {"FLOWRISK_HOME": str(tmp_path / "home")}
+    result = runner.invoke(app, ["train", str(data)], env=env)
+    assert result.exit_code == 2, result.output
+    (line,) = [x for x in result.stderr.splitlines() if x.strip()]
+    assert line.startswith("error: labels:") and re.search(message, line)
+
+
 def test_unreachable_tracking_server_is_one_line_and_fast(
     small_world_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
