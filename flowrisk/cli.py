@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from flowrisk.config import get_settings
-from flowrisk.errors import DatasetError, FlowriskError, InvalidParameter
+from flowrisk.errors import DatasetError, EntityNotFound, FlowriskError, InvalidParameter
 from flowrisk.schema import TYPOLOGIES
 
 app = typer.Typer(
@@ -39,7 +39,7 @@ def _exits(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (InvalidParameter, DatasetError) as exc:
+        except (InvalidParameter, DatasetError, EntityNotFound) as exc:
             err_console.print(
                 f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
             )
@@ -635,6 +635,128 @@ def models_compare(
     )
     if result["warning"]:
         err_console.print(f"[yellow]warning:[/] {result['warning']}", highlight=False)
+
+
+def _bundle(model: str | None) -> Any:
+    """The registered model to score with (default: the champion) and its baselines."""
+    from flowrisk.models.registry import connect, load_bundle, model_uri
+
+    connect(get_settings().tracking_uri)
+    return load_bundle(model or model_uri())
+
+
+def _scoring_date(dataset: Path, as_of: str | None) -> Any:
+    """``--as-of``, or the first month start after the dataset's last transaction."""
+    from flowrisk.io import read_dataset
+    from flowrisk.models.training_run import snapshot_dates
+
+    if as_of:
+        return _parse_as_of(as_of)
+    return snapshot_dates(read_dataset(dataset, tables=["transactions"]), 1)[0]
+
+
+MODEL_HELP = "Registry URI of the model, e.g. models:/flowrisk/3 (default: the champion)."
+AS_OF_HELP = "Score as of this date (default: the first month start after the last transaction)."
+
+
+@app.command()
+@_exits
+def score(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: <FLOWRISK_HOME>/scores).")
+    ] = None,
+    explain: Annotated[
+        str, typer.Option(help="Which entities to explain: alerts (high, critical), all, none.")
+    ] = "alerts",
+    as_of: Annotated[str | None, typer.Option(help=AS_OF_HELP)] = None,
+    partitions: Annotated[
+        int | None, typer.Option(help="Entity partitions (default: ~10M transactions each).")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="local, or dask (with --scheduler).")] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://127.0.0.1:8786.")
+    ] = None,
+) -> None:
+    """Score every entity of DATASET with a progress bar, explain the alerts, and write
+    scores.parquet, explanations.parquet and run.json."""
+    from flowrisk.models.batch import score_dataset
+
+    if engine not in ("local", "dask"):
+        raise InvalidParameter("--engine", f"must be local or dask, got {engine!r}")
+    if explain not in ("alerts", "all", "none"):
+        raise InvalidParameter("--explain", f"must be alerts, all or none, got {explain!r}")
+    bundle = _bundle(model)
+    when = _scoring_date(dataset, as_of)
+    target = out or get_settings().home / "scores"
+    with _progress(transient=False) as bar:
+        task = bar.add_task("scoring partitions", total=None)
+        run = score_dataset(
+            dataset,
+            bundle.model,
+            bundle.baselines,
+            target,
+            as_of=when,
+            model_uri=bundle.uri,
+            model_version=bundle.version,
+            explain_mode=explain,  # type: ignore[arg-type]
+            partitions=partitions,
+            engine=engine,  # type: ignore[arg-type]
+            scheduler=scheduler,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    bands = ", ".join(f"{n:,} {band}" for band, n in run.bands.items())
+    console.print(
+        f"Scored {run.entities:,} entities as of {when.date()} with {bundle.uri} (version "
+        f"{bundle.version}) in {run.seconds:.1f} s: {bands}; {run.explained:,} explained -> "
+        f"{target}",
+        highlight=False,
+    )
+
+
+def _explained(dataset: Path, entity_id: str, model: str | None, as_of: str | None) -> Any:
+    """One entity's explanation row, its frames, date and bundle (explain and report)."""
+    import polars as pl
+
+    from flowrisk.features import build_profiles
+    from flowrisk.io import read_dataset
+    from flowrisk.models.batch import explain_entities
+
+    bundle = _bundle(model)
+    when = _scoring_date(dataset, as_of)
+    frames = read_dataset(dataset)
+    known = frames["entities"].filter(pl.col("entity_id") == entity_id).collect()
+    if known.is_empty():
+        raise EntityNotFound(f"{entity_id}: no such entity in {dataset}")
+    profile = build_profiles(frames, when, bundle.baselines, entities=[entity_id]).collect()
+    row = explain_entities(frames, profile, when, bundle.model, bundle.baselines).row(
+        0, named=True
+    )
+    return row, frames, when, bundle
+
+
+@app.command("explain")
+@_exits
+def explain_command(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    entity_id: Annotated[str, typer.Argument(help="The entity to explain.")],
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
+    as_of: Annotated[str | None, typer.Option(help=AS_OF_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Why ENTITY_ID scores what it scores: reasons with values, baselines and evidence."""
+    from flowrisk.models.explain import reason_lines
+
+    row, _, when, bundle = _explained(dataset, entity_id, model, as_of)
+    if as_json:
+        console.print_json(json.dumps({**row, "as_of": when.isoformat()}, default=str))
+        return
+    console.print(
+        f"As of {when.date()}, model {bundle.uri} (version {bundle.version})", highlight=False
+    )
+    for line in reason_lines(row):
+        console.print(escape(line), highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console entry point

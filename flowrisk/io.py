@@ -21,6 +21,7 @@ from flowrisk.schema import REQUIRED_TABLES, TABLES, TIMESTAMP, TableSpec
 
 __all__ = [
     "MANIFEST_NAME",
+    "ParquetSink",
     "TableWriter",
     "conform",
     "read_dataset",
@@ -140,43 +141,51 @@ def write_table(frame: pl.DataFrame, folder: Path, table: str) -> Path:
     return writer.path
 
 
-class TableWriter:
-    """Append frames to one table's Parquet file, one row group per write, in bounded memory.
+class ParquetSink:
+    """Append frames to one Parquet file with a fixed schema, one row group per write, in bounded
+    memory; output bytes depend only on the frames written."""
 
-    Used by the generator to stream worlds far larger than memory; output bytes depend only on
-    the frames written.
-    """
-
-    def __init__(self, folder: Path, table: str) -> None:
-        self.spec = TABLES[table]
-        self.path = Path(folder) / f"{table}.parquet"
+    def __init__(self, path: Path, schema: pl.Schema) -> None:
+        self.path = Path(path)
+        self.schema = schema
         self.rows = 0
-        self._arrow_schema = self.spec.empty().to_arrow().schema
+        self._arrow_schema = schema.to_frame().to_arrow().schema
         self._writer: pq.ParquetWriter | None = None
 
-    def write(self, frame: pl.DataFrame) -> None:
-        """Append ``frame`` (cast to the table's schema) as one row group."""
-        frame = frame.select(pl.col(c).cast(t, strict=True) for c, t in self.spec.schema.items())
-        table = frame.to_arrow().cast(self._arrow_schema)
+    def _open(self) -> pq.ParquetWriter:
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = pq.ParquetWriter(self.path, self._arrow_schema, **_PARQUET_OPTIONS)
-        self._writer.write_table(table, row_group_size=max(len(table), 1))
+        return self._writer
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Append ``frame`` (cast to the schema) as one row group."""
+        frame = frame.select(pl.col(c).cast(t, strict=True) for c, t in self.schema.items())
+        table = frame.to_arrow().cast(self._arrow_schema)
+        self._open().write_table(table, row_group_size=max(len(table), 1))
         self.rows += frame.height
 
     def close(self) -> None:
-        """Finish the file; a table that received no rows is written empty."""
+        """Finish the file; a sink that received no rows is written empty."""
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.path, self._arrow_schema, **_PARQUET_OPTIONS)
-            self._writer.write_table(pa.Table.from_pylist([], schema=self._arrow_schema))
+            self._open().write_table(pa.Table.from_pylist([], schema=self._arrow_schema))
+        assert self._writer is not None
         self._writer.close()
 
-    def __enter__(self) -> TableWriter:
+    def __enter__(self) -> ParquetSink:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class TableWriter(ParquetSink):
+    """Stream one table of the data model to ``folder/<table>.parquet`` (the generator writes
+    worlds far larger than memory this way)."""
+
+    def __init__(self, folder: Path, table: str) -> None:
+        self.spec = TABLES[table]
+        super().__init__(Path(folder) / f"{table}.parquet", self.spec.empty().schema)
 
 
 def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> Path:

@@ -7,6 +7,7 @@
 from flowrisk.features.baselines import Baselines, fit_baselines, reference_baselines
 from flowrisk.features.build import (
     build_profiles,
+    entity_partitions,
     frames_for_entities,
     iter_profile_partitions,
     partitions_for,
@@ -26,6 +27,7 @@ __all__ = [
     "Feature",
     "build_profiles",
     "catalog",
+    "entity_partitions",
     "feature_names",
     "fit_baselines",
     "frames_for_entities",

@@ -29,6 +29,17 @@ class Baselines:
     def tables(self) -> dict[str, pl.DataFrame]:
         return {"sector": self.sector}
 
+    def sector_reference(self) -> pl.DataFrame:
+        """Per sector, the values the catalog's ``baseline`` names refer to, in the units an
+        analyst reads (shares, EUR per employee)."""
+        return self.sector.select(
+            "sector_code",
+            "cash_share_median",
+            "supplier_ratio_median",
+            pl.col("log_inflow_pe_median").exp().alias("inflow_per_employee_median"),
+            pl.col("log_revenue_pe_median").exp().alias("revenue_per_employee_median"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of,

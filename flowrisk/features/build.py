@@ -17,7 +17,13 @@ from flowrisk.features.catalog import catalog, feature_names
 from flowrisk.features.context import HORIZON_DAYS, make_context
 from flowrisk.features.families import FAMILIES
 
-__all__ = ["build_profiles", "frames_for_entities", "iter_profile_partitions", "partitions_for"]
+__all__ = [
+    "build_profiles",
+    "entity_partitions",
+    "frames_for_entities",
+    "iter_profile_partitions",
+    "partitions_for",
+]
 
 ROWS_PER_PARTITION = 10_000_000  # transactions per partition: about 5 GiB peak (RESULTS.md)
 
@@ -116,6 +122,14 @@ def frames_for_entities(
     return {k: (v.collect().lazy()) for k, v in out.items()}
 
 
+def entity_partitions(frames: Mapping[str, pl.LazyFrame], partitions: int) -> list[pl.Series]:
+    """Entity ids split into ``partitions`` groups by a hash of the id (stable for a given
+    Polars version, so every process agrees on the groups)."""
+    ids = frames["entities"].select("entity_id").collect()["entity_id"]
+    bucket = ids.hash(seed=7) % partitions
+    return [ids.filter(bucket == p) for p in range(partitions)]
+
+
 def iter_profile_partitions(
     frames: Mapping[str, pl.LazyFrame],
     as_of: datetime,
@@ -126,10 +140,7 @@ def iter_profile_partitions(
     """Profiles of every entity, built partition by partition (entities split by a hash of
     their id) so that memory stays bounded on large datasets. Each partition reads the whole
     transaction table but keeps only its entities' legs; round trips still see every entity."""
-    ids = frames["entities"].select("entity_id").collect()["entity_id"]
-    bucket = ids.hash(seed=7) % partitions
-    for p in range(partitions):
-        members = ids.filter(bucket == p)
+    for p, members in enumerate(entity_partitions(frames, partitions)):
         if len(members):
             yield build_profiles(frames, as_of, baselines, entities=members.to_list()).collect(
                 engine="streaming"

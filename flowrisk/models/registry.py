@@ -8,9 +8,12 @@ settings. MLflow is imported lazily (it is slow to import).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +27,11 @@ from flowrisk.models.scorer import RiskModel
 
 __all__ = [
     "MODEL_NAME",
+    "Bundle",
     "compare",
     "connect",
     "list_versions",
+    "load_bundle",
     "load_model",
     "log_model",
     "model_uri",
@@ -56,6 +61,7 @@ def connect(tracking_uri: str) -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     for name in ("mlflow", "alembic"):
@@ -109,6 +115,7 @@ def _write_bundle(model: RiskModel, baselines: Baselines, folder: Path) -> Path:
         "features": model.features,
         "feature_set": model.feature_set,
         "feature_set_version": model.feature_set_version,
+        "peers": model.peers,
     }
     (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     (folder / "baselines.json").write_text(baselines.to_json(), encoding="utf-8")
@@ -127,6 +134,10 @@ def _read_bundle(folder: Path) -> RiskModel:
         features=meta["features"],
         feature_set=meta["feature_set"],
         feature_set_version=meta["feature_set_version"],
+        peers={
+            kind: {f: (float(m), float(p)) for f, (m, p) in stats.items()}
+            for kind, stats in meta.get("peers", {}).items()
+        },
     )
 
 
@@ -139,15 +150,17 @@ def log_model(model: RiskModel, baselines: Baselines, input_example: Any) -> str
         bundle = _write_bundle(model, baselines, Path(tmp) / "bundle")
         example = input_example[model.features]
         signature = infer_signature(example, model.predict(pl.from_pandas(example)))
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=_pyfunc_class()(),
-            artifacts={"bundle": str(bundle)},
-            signature=signature,
-            input_example=example.head(5),
-            pip_requirements=PIP_REQUIREMENTS,
-            registered_model_name=MODEL_NAME,
-        )
+        # MLflow prints "Successfully registered model ..." itself; flowrisk reports the version
+        with contextlib.redirect_stderr(io.StringIO()):
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=_pyfunc_class()(),
+                artifacts={"bundle": str(bundle)},
+                signature=signature,
+                input_example=example.head(5),
+                pip_requirements=PIP_REQUIREMENTS,
+                registered_model_name=MODEL_NAME,
+            )
     return str(info.registered_model_version)
 
 
@@ -169,8 +182,18 @@ def set_alias(version: str, alias: str = "champion") -> None:
     client.set_registered_model_alias(MODEL_NAME, alias, version)
 
 
-def load_model(uri: str) -> RiskModel:
-    """The scorer behind a registry URI (a version or an alias), with its bundle."""
+@dataclass(frozen=True)
+class Bundle:
+    """A registered model with everything scoring needs: the scorer, the fitted baselines and
+    which version it is."""
+
+    model: RiskModel
+    baselines: Baselines
+    uri: str
+    version: str | None
+
+
+def _download_bundle(uri: str) -> Path:
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -178,7 +201,29 @@ def load_model(uri: str) -> RiskModel:
         path = mlflow.artifacts.download_artifacts(artifact_uri=f"{uri}/artifacts/bundle")
     except (MlflowException, OSError) as exc:
         raise ModelNotFound(f"{uri}: no such model ({str(exc).splitlines()[0]})") from exc
-    return _read_bundle(Path(path))
+    return Path(path)
+
+
+def load_model(uri: str) -> RiskModel:
+    """The scorer behind a registry URI (a version or an alias), with its bundle."""
+    return _read_bundle(_download_bundle(uri))
+
+
+def load_bundle(uri: str) -> Bundle:
+    """The scorer, its baselines and its version number behind a registry URI."""
+    from mlflow import MlflowClient
+
+    folder = _download_bundle(uri)
+    ref = uri.removeprefix(f"models:/{MODEL_NAME}")
+    version = ref.lstrip("/") if ref.startswith("/") else None
+    if ref.startswith("@"):
+        version = str(MlflowClient().get_model_version_by_alias(MODEL_NAME, ref[1:]).version)
+    return Bundle(
+        model=_read_bundle(folder),
+        baselines=Baselines.from_json((folder / "baselines.json").read_text(encoding="utf-8")),
+        uri=uri,
+        version=version,
+    )
 
 
 def _run_metric(client: Any, run_id: str | None, name: str) -> float | None:

@@ -31,6 +31,9 @@ class RiskModel:
     features: list[str] = field(default_factory=feature_names)
     feature_set: str = FEATURE_SET
     feature_set_version: str = FEATURE_SET_VERSION
+    # honest peers at training time: entity type -> feature -> (median, 90th percentile); the
+    # baseline a reason compares an entity's value with
+    peers: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
 
     def raw(self, profiles: pl.DataFrame) -> np.ndarray:
         """LightGBM's probability before calibration."""

@@ -14,7 +14,14 @@ from flowrisk.features import feature_names
 from flowrisk.models.dataset import Split
 from flowrisk.models.scorer import RiskModel
 
-__all__ = ["DEFAULT_PARAMS", "MIN_POSITIVES", "band_thresholds", "check_params", "fit_model"]
+__all__ = [
+    "DEFAULT_PARAMS",
+    "MIN_POSITIVES",
+    "band_thresholds",
+    "check_params",
+    "fit_model",
+    "peer_statistics",
+]
 
 MIN_POSITIVES = 20  # fewer positives in training than this cannot give a usable model
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -70,6 +77,25 @@ def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
     if params.get("objective", "binary") != "binary":
         raise InvalidParameter("params", "objective must stay 'binary'")
     return dict(params)
+
+
+def peer_statistics(
+    profiles: pl.DataFrame, features: list[str]
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Median and 90th percentile of each feature among honest entities of each type (missing
+    values left out): what a reason compares an entity with ("peers: median ...")."""
+    honest = profiles.filter(pl.col("label") == 0)
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for kind in sorted(honest["entity_type"].unique().to_list()):
+        rows = honest.filter(pl.col("entity_type") == kind)
+        stats = rows.select(
+            *(pl.col(f).median().alias(f"{f}|m") for f in features),
+            *(pl.col(f).quantile(0.9, "linear").alias(f"{f}|p") for f in features),
+        ).row(0, named=True)
+        out[kind] = {
+            f: (stats[f"{f}|m"], stats[f"{f}|p"]) for f in features if stats[f"{f}|m"] is not None
+        }
+    return out
 
 
 def fit_model(
@@ -128,6 +154,8 @@ def fit_model(
         thresholds={},
     )
     model.thresholds = band_thresholds(raw_valid, alert_budget)
+    last = split.train["as_of"].max()
+    model.peers = peer_statistics(split.train.filter(pl.col("as_of") == last), names)
     facts = {
         "best_iteration": int(booster.best_iteration),
         "train_positives": positives,

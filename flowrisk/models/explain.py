@@ -1,0 +1,283 @@
+"""Explained scores: exact TreeSHAP contributions (LightGBM ``pred_contrib``) turned into reasons
+an analyst can put in a case file.
+
+Each reason is one feature that pushed the score up (or, among the strongest, pulled it down),
+rendered from its catalog template with the entity's value and a baseline: the sector median
+for the business features that have one, otherwise the median and 90th percentile of honest
+peers of the same entity type at training time. Features group into families, families into
+typology tags; evidence (transaction, asset and report ids) comes from the red flags of the same
+family. Pure: the inputs are frames already in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from flowrisk.features import Baselines, Feature, catalog
+from flowrisk.models.scorer import BANDS, RiskModel
+
+__all__ = [
+    "EXPLANATION_SCHEMA",
+    "REASON",
+    "contributions",
+    "explain",
+    "format_value",
+]
+
+# features whose evidence is one red flag's (other reasons take their family's evidence, on the
+# family's strongest reason only, so an analyst does not read the same ids five times)
+FEATURE_FLAG = {
+    "cash_near_cosi_months_365d": "cash_just_under_cosi",
+    "cash_near_limit_deposits_365d": "cash_just_under_1000",
+    "crypto_risky_hops_365d": "risky_wallets",
+    "geo_high_risk_share_365d": "high_risk_jurisdictions",
+    "geo_high_risk_count_365d": "high_risk_jurisdictions",
+    "net_cycles_365d": "round_trips",
+    "flow_out_in_ratio_90d": "pass_through",
+    "flow_distinct_payers_90d": "pass_through",
+    "reports_declarants_365d": "several_declarants",
+    "reports_declarants_total": "several_declarants",
+    "wealth_assets_to_income_3y": "assets_over_income",
+    "wealth_assets_value_3y": "assets_over_income",
+}
+TOP_UP = 5  # reasons that raised the score
+TOP_DOWN = 3  # strongest reasons that lowered it
+TAG_MIN = 0.2  # a family must add at least this much log-odds to tag its typology
+MAX_TAGS = 3
+
+REASON = pl.Struct(
+    {
+        "family": pl.String,
+        "typology": pl.String,
+        "feature": pl.String,
+        "direction": pl.String,  # "raises" or "lowers"
+        "contribution": pl.Float64,  # log-odds
+        "value": pl.Float64,
+        "baseline": pl.Float64,
+        "baseline_kind": pl.String,  # "sector median" or "peer median"
+        "text": pl.String,
+        "evidence": pl.List(pl.String),
+    }
+)
+RED_FLAG = pl.Struct(
+    {"flag": pl.String, "family": pl.String, "text": pl.String, "evidence": pl.List(pl.String)}
+)
+EXPLANATION_SCHEMA = pl.Schema(
+    {  # type: ignore[arg-type]
+        "entity_id": pl.String,
+        "probability": pl.Float64,
+        "score": pl.Float64,
+        "band": pl.Enum(BANDS),
+        "raw_log_odds": pl.Float64,
+        "bias": pl.Float64,
+        "tags": pl.List(pl.String),
+        "reasons": pl.List(REASON),
+        "red_flags": pl.List(RED_FLAG),
+    }
+)
+
+
+def format_value(value: float, unit: str) -> str:
+    """A feature value as an analyst reads it, by unit."""
+    match unit:
+        case "EUR":
+            return f"{value:,.0f} EUR"
+        case "share":
+            return f"{value:.0%}"
+        case "count":
+            return f"{value:,.0f}"
+        case "z":
+            return f"{value:+.1f} sd"
+        case "years":
+            return f"{value:.1f} years"
+        case "hours":
+            return f"{value:,.0f} h"
+        case "flag":
+            return "yes" if value >= 0.5 else "no"
+        case _:
+            return f"{value:,.2f}"
+
+
+def contributions(model: RiskModel, profiles: pl.DataFrame) -> np.ndarray:
+    """Exact TreeSHAP contributions in log-odds, one column per feature then the bias; each row
+    adds up to the booster's raw (log-odds) score."""
+    x = profiles.select(model.features).to_numpy().astype(np.float64)
+    return np.asarray(model.booster.predict(x, pred_contrib=True, num_threads=1))
+
+
+def _render(
+    feature: Feature,
+    value: float,
+    kind: str,
+    peers: tuple[float, float] | None,
+    sector: float | None,
+) -> tuple[str, float | None, str | None]:
+    """Text, baseline and its kind for one feature value."""
+    if feature.baseline and sector is not None and np.isfinite(sector):
+        return feature.template.format(value=value, baseline=sector), sector, "sector median"
+    if feature.baseline:  # sector unknown: say what the value is without the sector wording
+        text = f"{feature.description}: {format_value(value, feature.unit)}"
+    else:
+        text = feature.template.format(value=value)
+    if peers is None:
+        return f"{text} (no peer baseline in this model)", None, None
+    median, p90 = peers
+    peer = "companies" if kind == "company" else "people"
+    return (
+        f"{text}; honest {peer}: median {format_value(median, feature.unit)}, 90th percentile "
+        f"{format_value(p90, feature.unit)}",
+        median,
+        "peer median",
+    )
+
+
+def _evidence(
+    feature: Feature,
+    raises: bool,
+    by_flag: Mapping[str, list[str]],
+    by_family: Mapping[str, list[str]],
+    cited: set[str],
+) -> list[str]:
+    """Evidence ids for one reason: its own red flag's, else its family's on the family's first
+    reason (``cited`` remembers which families have had theirs)."""
+    if not raises:
+        return []
+    flag = FEATURE_FLAG.get(feature.name)
+    if flag is not None and flag in by_flag:
+        return list(by_flag[flag])
+    if feature.family in cited:
+        return []
+    cited.add(feature.family)
+    return list(by_family.get(feature.family, []))
+
+
+def explain(
+    model: RiskModel,
+    profiles: pl.DataFrame,
+    *,
+    baselines: Baselines | None = None,
+    sectors: pl.DataFrame | None = None,
+    red_flags: pl.DataFrame | None = None,
+    top_up: int = TOP_UP,
+    top_down: int = TOP_DOWN,
+) -> pl.DataFrame:
+    """Scores with reasons for every profile row (see ``EXPLANATION_SCHEMA``).
+
+    ``sectors`` (``entity_id``, ``sector_code``) and ``baselines`` give the sector medians;
+    ``red_flags`` (``entity_id``, ``flag``, ``family``, ``text``, ``evidence``) are attached to
+    the entity and, as evidence, to its reasons of the same family."""
+    features = {f.name: f for f in catalog()}
+    names = model.features
+    contrib = contributions(model, profiles)
+    raw_log_odds = contrib.sum(axis=1)
+    raw = model.raw(profiles)  # the scorer's own numbers, so that explained == scored
+    probability = model.calibrate(raw)
+    bands = model.band(raw)
+    values = profiles.select(names).to_numpy().astype(np.float64)
+    kinds = profiles["entity_type"].to_list()
+    ids = profiles["entity_id"].to_list()
+
+    sector_of: dict[str, str] = {}
+    if sectors is not None:
+        sector_of = dict(
+            sectors.drop_nulls("sector_code").select("entity_id", "sector_code").iter_rows()
+        )
+    sector_values: dict[str, dict[str, Any]] = {}
+    if baselines is not None:
+        sector_values = {
+            row["sector_code"]: row for row in baselines.sector_reference().iter_rows(named=True)
+        }
+    flags_of: dict[str, list[dict[str, Any]]] = {}
+    if red_flags is not None:
+        for row in red_flags.iter_rows(named=True):
+            flags_of.setdefault(row["entity_id"], []).append(
+                {k: row[k] for k in ("flag", "family", "text", "evidence")}
+            )
+
+    families = [features[n].family for n in names]
+    family_names = sorted(set(families))
+    member = np.array([[f == fam for f in families] for fam in family_names], dtype=np.float64)
+    family_sum = contrib[:, :-1] @ member.T  # entities x families
+
+    rows = []
+    for i, entity in enumerate(ids):
+        flags = flags_of.get(entity, [])
+        by_family: dict[str, list[str]] = {}
+        for flag in flags:
+            by_family.setdefault(flag["family"], []).extend(flag["evidence"])
+        by_flag = {flag["flag"]: flag["evidence"] for flag in flags}
+        order = np.argsort(-family_sum[i], kind="stable")
+        tags = [
+            features[names[families.index(family_names[j])]].typology
+            for j in order[:MAX_TAGS]
+            if family_sum[i, j] >= TAG_MIN
+        ]
+        c = contrib[i, :-1]
+        known = np.isfinite(values[i])
+        up = [j for j in np.argsort(-c, kind="stable") if c[j] > 0 and known[j]][:top_up]
+        rank = {family_names[j]: r for r, j in enumerate(order)}  # grouped by family, strongest
+        up.sort(key=lambda j: (rank[families[j]], -c[j]))  # family first
+        down = [j for j in np.argsort(c, kind="stable") if c[j] < 0 and known[j]][:top_down]
+        sector = sector_values.get(sector_of.get(entity, ""), {})
+        reasons = []
+        cited: set[str] = set()
+        for j in up + down:
+            feature = features[names[j]]
+            text, baseline, kind = _render(
+                feature,
+                float(values[i, j]),
+                kinds[i],
+                model.peers.get(kinds[i], {}).get(feature.name),
+                sector.get(feature.baseline) if feature.baseline else None,
+            )
+            reasons.append(
+                {
+                    "family": feature.family,
+                    "typology": feature.typology,
+                    "feature": feature.name,
+                    "direction": "raises" if c[j] > 0 else "lowers",
+                    "contribution": float(c[j]),
+                    "value": float(values[i, j]),
+                    "baseline": baseline,
+                    "baseline_kind": kind,
+                    "text": text,
+                    "evidence": _evidence(feature, c[j] > 0, by_flag, by_family, cited),
+                }
+            )
+        rows.append(
+            {
+                "entity_id": entity,
+                "probability": float(probability[i]),
+                "score": round(100 * float(probability[i]), 1),
+                "band": str(bands[i]),
+                "raw_log_odds": float(raw_log_odds[i]),
+                "bias": float(contrib[i, -1]),
+                "tags": tags,
+                "reasons": reasons,
+                "red_flags": flags,
+            }
+        )
+    return pl.DataFrame(rows, schema=EXPLANATION_SCHEMA)
+
+
+def reason_lines(explanation: Mapping[str, Any], evidence_shown: int = 5) -> Sequence[str]:
+    """One entity's explanation as lines of text (terminal, logs)."""
+    out = [
+        f"{explanation['entity_id']}: score {explanation['score']:.1f} "
+        f"({explanation['band']}), typologies: {', '.join(explanation['tags']) or 'none'}"
+    ]
+    for reason in explanation["reasons"]:
+        sign = "+" if reason["direction"] == "raises" else "-"
+        line = f"  {sign} [{reason['family']}] {reason['text']}"
+        if reason["evidence"]:
+            shown = ", ".join(reason["evidence"][:evidence_shown])
+            more = len(reason["evidence"]) - evidence_shown
+            line += f" (evidence: {shown}{f' and {more} more' if more > 0 else ''})"
+        out.append(line)
+    for flag in explanation["red_flags"]:
+        out.append(f"  ! {flag['text']}")
+    return out
