@@ -730,9 +730,7 @@ def _explained(dataset: Path, entity_id: str, model: str | None, as_of: str | No
     if known.is_empty():
         raise EntityNotFound(f"{entity_id}: no such entity in {dataset}")
     profile = build_profiles(frames, when, bundle.baselines, entities=[entity_id]).collect()
-    row = explain_entities(frames, profile, when, bundle.model, bundle.baselines).row(
-        0, named=True
-    )
+    row = explain_entities(frames, profile, when, bundle.model, bundle.baselines).row(0, named=True)
     return row, frames, when, bundle
 
 
@@ -757,6 +755,36 @@ def explain_command(
     )
     for line in reason_lines(row):
         console.print(escape(line), highlight=False, soft_wrap=True)
+
+
+@app.command()
+@_exits
+def report(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    entity_id: Annotated[str, typer.Argument(help="The entity to report on.")],
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
+    as_of: Annotated[str | None, typer.Option(help=AS_OF_HELP)] = None,
+) -> None:
+    """Write a self-contained HTML case report on ENTITY_ID: score, band, reasons with their
+    evidence, contribution chart, monthly flows, counterparties and owners."""
+    from flowrisk.models.report import case_report, entity_facts
+
+    row, frames, when, bundle = _explained(dataset, entity_id, model, as_of)
+    page = case_report(
+        row,
+        entity_facts(frames, entity_id, when),
+        as_of=when,
+        model=f"{bundle.uri} (version {bundle.version})",
+    )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidParameter("--out", f"cannot write {out}: {exc.strerror}") from None
+    console.print(
+        f"{entity_id}: score {row['score']:.1f} ({row['band']}) -> {out}", highlight=False
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -12,10 +12,13 @@ import numpy as np
 
 __all__ = [
     "calibration_curve",
+    "contribution_chart",
     "feature_importance",
+    "monthly_flows",
     "pr_curve",
     "recall_per_typology",
     "shap_summary",
+    "to_svg",
     "write_charts",
 ]
 
@@ -213,3 +216,55 @@ def write_charts(
                 raise ValueError(f"unknown chart format {fmt!r}")
             paths.append(path)
     return paths
+
+
+def contribution_chart(reasons: Sequence[Mapping[str, Any]]) -> Any:
+    """One entity's reasons as bars of their contribution (log-odds): red raises, blue lowers."""
+    alt = _alt()
+    rows = [
+        {
+            "reason": f"{r['feature']} = {r['value']:,.4g}",
+            "family": r["family"],
+            "contribution": r["contribution"],
+            "direction": r["direction"],
+        }
+        for r in reasons
+    ]
+    return (
+        alt.Chart(alt.Data(values=rows), title="What moved this score")
+        .mark_bar()
+        .encode(
+            x=alt.X("contribution:Q", title="contribution to the score (log-odds)"),
+            y=alt.Y("reason:N", sort=None, title=None),
+            color=alt.Color(
+                "direction:N",
+                scale=alt.Scale(domain=["raises", "lowers"], range=["#c0392b", "#2e86c1"]),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
+            tooltip=["family:N", "contribution:Q"],
+        )
+        .properties(width=WIDTH - 180, height=22 * max(len(rows), 1))
+    )
+
+
+def monthly_flows(flows: Sequence[Mapping[str, Any]]) -> Any:
+    """Money in (above zero) and out (below) per month, stacked by channel; rows carry
+    ``month`` (YYYY-MM), ``channel`` and ``amount`` (EUR, negative for money out)."""
+    alt = _alt()
+    return (
+        alt.Chart(alt.Data(values=list(flows)), title="Monthly flows by channel (out below zero)")
+        .mark_bar()
+        .encode(
+            x=alt.X("month:O", title=None),
+            y=alt.Y("sum(amount):Q", title="EUR", axis=alt.Axis(format="~s")),
+            color=alt.Color("channel:N", legend=alt.Legend(orient="bottom", title=None)),
+        )
+        .properties(width=WIDTH, height=260)
+    )
+
+
+def to_svg(chart: Any) -> str:
+    """A chart as inline SVG text (for self-contained HTML)."""
+    import vl_convert as vlc
+
+    return str(vlc.vegalite_to_svg(chart.to_json()))

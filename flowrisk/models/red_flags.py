@@ -205,13 +205,16 @@ def red_flags(
         .agg(
             (pl.col("cents").filter(pl.col("inbound")).sum() / 100).alias("in"),
             (pl.col("cents").filter(~pl.col("inbound")).sum() / 100).alias("out"),
-            pl.col("cp_account").filter(pl.col("inbound")).n_unique().alias("payers"),
+            pl.col("cp_account")
+            .filter(pl.col("inbound") & pl.col("cp_account").is_not_null())
+            .n_unique()
+            .alias("payers"),
             _txn_ids(pl.col("inbound")).alias("evidence"),
         )
         .filter(
             (pl.col("in") >= 10_000)
             & (pl.col("payers") >= 5)
-            & (pl.col("out") >= 0.9 * pl.col("in"))
+            & pl.col("out").is_between(0.9 * pl.col("in"), 1.1 * pl.col("in"))
         )
     )
     parts.append(
@@ -220,7 +223,7 @@ def red_flags(
             "pass_through",
             "flow",
             pl.format(
-                "{} received from {} payers in 90 days and {} sent on",
+                "{} received from {} payers in 90 days and {} sent on (90-110 %)",
                 _eur("in"),
                 "payers",
                 _eur("out"),
@@ -268,7 +271,7 @@ def red_flags(
             .alias("evidence"),
         )
         .join(income, on="entity_id", how="left")
-        .filter(pl.col("total") > 3 * pl.col("declared_income").fill_null(0).clip(lower_bound=1))
+        .filter(pl.col("total") > 3 * pl.col("declared_income"))  # people: those with an income
     )
     parts.append(
         _flag(
