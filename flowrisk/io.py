@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flowrisk.errors import DatasetError, DatasetNotFound, SchemaMismatch
@@ -168,7 +167,7 @@ class ParquetSink:
     def close(self) -> None:
         """Finish the file; a sink that received no rows is written empty."""
         if self._writer is None:
-            self._open().write_table(pa.Table.from_pylist([], schema=self._arrow_schema))
+            self._open().write_table(self.schema.to_frame().to_arrow().cast(self._arrow_schema))
         assert self._writer is not None
         self._writer.close()
 

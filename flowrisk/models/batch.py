@@ -123,19 +123,29 @@ def _local(
         yield score_partition(dataset, members, *args)
 
 
-def _dask(
-    dataset: str, parts: list[list[str]], args: tuple[Any, ...], scheduler: str
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+def _client(scheduler: str) -> Any:
+    """A Dask client, failing in seconds with the address named when nothing answers there."""
+    import socket
+    from urllib.parse import urlsplit
+
     try:
         from distributed import Client
     except ImportError as exc:
         raise InvalidParameter(
             "engine", "dask needs the distributed package: pip install 'flowrisk[dask]'"
         ) from exc
+    address = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
     try:
-        client = Client(scheduler, timeout=30)
-    except (OSError, TimeoutError) as exc:
+        if address.hostname and address.port:
+            socket.create_connection((address.hostname, address.port), timeout=5).close()
+        return Client(scheduler, timeout=30)
+    except (OSError, TimeoutError, ValueError) as exc:
         raise InvalidParameter("scheduler", f"no Dask scheduler at {scheduler}: {exc}") from exc
+
+
+def _dask(
+    client: Any, dataset: str, parts: list[list[str]], args: tuple[Any, ...]
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     try:
         as_of, model, baselines, mode = args
         shared = client.scatter([model, baselines], broadcast=True)
@@ -177,7 +187,7 @@ def score_dataset(
     parts = [p.to_list() for p in entity_partitions(frames, count) if len(p)]
     args = (as_of, model, baselines, explain_mode)
     results = (
-        _dask(str(dataset), parts, args, scheduler or "")
+        _dask(_client(scheduler or ""), str(dataset), parts, args)
         if engine == "dask"
         else _local(str(dataset), parts, args)
     )

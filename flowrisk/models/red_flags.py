@@ -48,7 +48,8 @@ def _txn_ids(mask: pl.Expr | None = None) -> pl.Expr:
     amount = pl.col("amount")
     if mask is not None:
         ids, amount = ids.filter(mask), amount.filter(mask)
-    return ids.sort_by(amount, descending=True).head(MAX_EVIDENCE)
+    txn = pl.col("txn_id") if mask is None else pl.col("txn_id").filter(mask)
+    return ids.sort_by(amount, txn, descending=[True, False]).head(MAX_EVIDENCE)  # ties: by id
 
 
 def _flag(frame: pl.LazyFrame, flag: str, family: str, text: pl.Expr) -> pl.LazyFrame:
@@ -266,7 +267,7 @@ def red_flags(
             pl.col("value").sum().alias("total"),
             pl.len().alias("n"),
             pl.format("asset:{}", pl.col("asset_id"))
-            .sort_by(pl.col("value"), descending=True)
+            .sort_by(pl.col("value"), pl.col("asset_id"), descending=[True, False])
             .head(MAX_EVIDENCE)
             .alias("evidence"),
         )

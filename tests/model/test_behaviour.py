@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
 import pytest
 
-from flowrisk.features import Baselines, build_profiles, fit_baselines, frames_for_entities
-from flowrisk.io import read_dataset
-from flowrisk.models import RiskModel, fit_model, snapshots, split_snapshots
-from flowrisk.synth import WorldParams, generate_world
+from flowrisk.features import Baselines, build_profiles, frames_for_entities
+from flowrisk.models import RiskModel
+from tests.conftest import TRAIN_DATES, TrainedWorld
 
-DATES = [datetime(2025, m, 1, tzinfo=UTC) for m in (8, 10, 12)]
-AS_OF = DATES[-1]
+AS_OF = TRAIN_DATES[-1]
 
 
 @pytest.fixture(scope="module")
 def setup(
-    tmp_path_factory: pytest.TempPathFactory,
+    trained_world: TrainedWorld,
 ) -> tuple[dict[str, pl.LazyFrame], Baselines, RiskModel, list[str]]:
-    folder = tmp_path_factory.mktemp("world")
-    generate_world(WorldParams(entities=6_000, seed=8), folder)
-    frames = {k: v.collect().lazy() for k, v in read_dataset(folder).items()}
-    baselines = fit_baselines(frames, DATES[0])
-    labels = pl.read_parquet(folder / "labels.parquet")
-    model, _ = fit_model(
-        split_snapshots(snapshots(frames, labels, DATES, baselines), seed=1), seed=2
-    )
+    t = trained_world
     honest = (
-        labels.filter(pl.col("label") == 0)
+        t.labels.filter(pl.col("label") == 0)
         .join(
-            frames["entities"]
+            t.frames["entities"]
             .collect()
             .filter((pl.col("entity_type") == "person") & (pl.col("declared_income") > 20_000)),
             on="entity_id",
@@ -41,7 +32,7 @@ def setup(
         .head(30)["entity_id"]
         .to_list()
     )
-    return frames, baselines, model, honest
+    return t.frames, t.baselines, t.model, honest
 
 
 def _score(

@@ -3,32 +3,20 @@ alias and loaded back, giving the scorer's own probabilities."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
 from flowrisk.errors import ModelNotFound
-from flowrisk.features import Baselines, fit_baselines
-from flowrisk.io import read_dataset
-from flowrisk.models import RiskModel, Split, fit_model, snapshots, split_snapshots
-from flowrisk.synth import WorldParams, generate_world
-
-DATES = [datetime(2025, m, 1, tzinfo=UTC) for m in (8, 10, 12)]
+from flowrisk.features import Baselines
+from flowrisk.models import RiskModel, Split
+from tests.conftest import TrainedWorld
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[RiskModel, Baselines, Split]:
-    folder = tmp_path_factory.mktemp("world")
-    generate_world(WorldParams(entities=6_000, seed=8), folder)
-    frames = read_dataset(folder)
-    baselines = fit_baselines(frames, DATES[0])
-    data = snapshots(frames, pl.read_parquet(folder / "labels.parquet"), DATES, baselines)
-    split = split_snapshots(data, seed=1)
-    model, _ = fit_model(split, seed=2)
-    return model, baselines, split
+def trained(trained_world: TrainedWorld) -> tuple[RiskModel, Baselines, Split]:
+    return trained_world.model, trained_world.baselines, trained_world.split
 
 
 def test_log_register_promote_load(
