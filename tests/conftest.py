@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# two test workers share two cores: OpenMP threads that spin while waiting (LightGBM's default)
+# would starve the other worker
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path

@@ -4,9 +4,12 @@ an analyst can put in a case file.
 Each reason is one feature that pushed the score up (or, among the strongest, pulled it down),
 rendered from its catalog template with the entity's value and a baseline: the sector median
 for the business features that have one, otherwise the median and 90th percentile of honest
-peers of the same entity type at training time. Features group into families, families into
-typology tags; evidence (transaction, asset and report ids) comes from the red flags of the same
-family. Pure: the inputs are frames already in memory.
+peers of the same entity type at training time. Typology tags say what kind of scheme the entity
+resembles: the families whose features stand out most against honest peers, plus red flags (the
+model's contributions alone would tag almost every launderer a mule: correlated features let
+the trees reach a risky entity through whichever family splits first). Evidence (transaction,
+asset and report ids) comes from the red flags of the same family. Pure: the inputs are frames
+already in memory.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from flowrisk.features import Baselines, Feature, catalog
+from flowrisk.features.catalog import FAMILY_TYPOLOGY
 from flowrisk.models.scorer import BANDS, RiskModel
 
 __all__ = [
@@ -46,8 +50,8 @@ FEATURE_FLAG = {
 }
 TOP_UP = 5  # reasons that raised the score
 TOP_DOWN = 3  # strongest reasons that lowered it
-TAG_MIN = 0.2  # a family must add at least this much log-odds to tag its typology
 MAX_TAGS = 3
+FLAG_WEIGHT = 0.5  # a red flag counts as half a family's features standing out
 
 REASON = pl.Struct(
     {
@@ -135,6 +139,25 @@ def _render(
     )
 
 
+def _stand_out(
+    model: RiskModel, values: np.ndarray, kinds: Sequence[str], features: Sequence[Feature]
+) -> np.ndarray:
+    """True where a value stands out against honest peers of the same entity type: above their
+    90th percentile for a feature where higher is riskier, below their median where lower is."""
+    out = np.zeros(values.shape, dtype=np.float64)
+    for kind in set(kinds):
+        rows = np.array([k == kind for k in kinds])
+        peers = model.peers.get(kind, {})
+        for j, f in enumerate(features):
+            if f.name not in peers or f.direction == 0:
+                continue
+            median, p90 = peers[f.name]
+            v = values[rows, j]
+            hit = v > p90 if f.direction > 0 else v < median
+            out[rows, j] = np.where(np.isfinite(v), hit, False)
+    return out
+
+
 def _evidence(
     feature: Feature,
     raises: bool,
@@ -201,7 +224,16 @@ def explain(
     families = [features[n].family for n in names]
     family_names = sorted(set(families))
     member = np.array([[f == fam for f in families] for fam in family_names], dtype=np.float64)
-    family_sum = contrib[:, :-1] @ member.T  # entities x families
+    family_sum = contrib[:, :-1] @ member.T  # entities x families: the model's push
+    standing = _stand_out(model, values, kinds, [features[n] for n in names]) @ member.T
+    standing /= member.sum(axis=1)  # share of each family's features beyond honest peers
+    flag_count = np.array(
+        [
+            [sum(f["family"] == fam for f in flags_of.get(e, [])) for fam in family_names]
+            for e in ids
+        ]
+    ).reshape(len(ids), len(family_names))
+    tag_score = standing + FLAG_WEIGHT * flag_count
 
     rows = []
     for i, entity in enumerate(ids):
@@ -210,12 +242,12 @@ def explain(
         for flag in flags:
             by_family.setdefault(flag["family"], []).extend(flag["evidence"])
         by_flag = {flag["flag"]: flag["evidence"] for flag in flags}
-        order = np.argsort(-family_sum[i], kind="stable")
         tags = [
-            features[names[families.index(family_names[j])]].typology
-            for j in order[:MAX_TAGS]
-            if family_sum[i, j] >= TAG_MIN
+            FAMILY_TYPOLOGY[family_names[j]]
+            for j in np.argsort(-tag_score[i], kind="stable")[:MAX_TAGS]
+            if tag_score[i, j] > 0
         ]
+        order = np.argsort(-family_sum[i], kind="stable")
         c = contrib[i, :-1]
         known = np.isfinite(values[i])
         up = [j for j in np.argsort(-c, kind="stable") if c[j] > 0 and known[j]][:top_up]

@@ -45,9 +45,8 @@ def test_scores_equal_one_shot_and_one_entity_scoring(
     assert scores["probability"].to_list() == once["probability"].to_list()
     assert scores["band"].to_list() == once["band"].to_list()
     # the API's path: one entity's neighbourhood only
-    for entity in scores.filter(pl.col("band") == "critical")["entity_id"].head(5).to_list() + [
-        scores["entity_id"][0]
-    ]:
+    critical = scores.filter(pl.col("band") == "critical")["entity_id"].head(5).to_list()
+    for entity in [*critical, scores["entity_id"][0]]:
         sub = frames_for_entities(t.frames, [entity], t.as_of)
         alone = t.model.score(build_profiles(sub, t.as_of, t.baselines, [entity]).collect())
         expected = scores.filter(pl.col("entity_id") == entity)
