@@ -188,7 +188,9 @@ def run(
 ) -> None:
     """The main job on embedded defaults: generate a world under FLOWRISK_HOME, validate it
     (accepted and quarantined rows under data/validated), build its entity profiles, train a
-    model against the baselines and register it in MLflow (champion if it is the first)."""
+    model against the baselines and register it in MLflow (champion if it is the first),
+    score every entity with the champion, print the top alerts with their reasons and write
+    a case report on the riskiest."""
     settings = get_settings()
     out = settings.data_dir / "world"
     params = _world_params(
@@ -222,6 +224,34 @@ def run(
         console.print(
             f"{MODEL_NAME}@champion -> version {result.version} (first model)", highlight=False
         )
+    console.rule("5. Score every entity with the champion, explain the alerts")
+    accepted = validated / "accepted"
+    scored = _score(accepted, None, settings.home / "scores")
+    _print_top_alerts(Path(scored.out) / "explanations.parquet", 5)
+    console.rule("6. Case report on the riskiest entity")
+    import polars as pl
+
+    explained = pl.read_parquet(Path(scored.out) / "explanations.parquet")
+    if explained.is_empty():
+        console.print("No entity reached the high band: no case report.")
+        return
+    top = explained.sort(["raw_log_odds", "entity_id"], descending=[True, False])["entity_id"][0]
+    _report(accepted, top, settings.home / "reports" / f"{top}.html", None, None)
+
+
+def _print_top_alerts(explanations: Path, count: int) -> None:
+    """The ``count`` highest-scored explained entities with their reasons."""
+    import polars as pl
+
+    from flowrisk.models.explain import reason_lines
+
+    frame = pl.read_parquet(explanations).sort(  # raw: calibrated scores tie at the top
+        ["raw_log_odds", "entity_id"], descending=[True, False]
+    )
+    console.print(f"Top {min(count, frame.height)} alerts of {frame.height:,}:", highlight=False)
+    for row in frame.head(count).iter_rows(named=True):
+        for line in reason_lines(row, evidence_shown=3):
+            console.print(escape(line), highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -681,12 +711,26 @@ def score(
 ) -> None:
     """Score every entity of DATASET with a progress bar, explain the alerts, and write
     scores.parquet, explanations.parquet and run.json."""
-    from flowrisk.models.batch import score_dataset
-
     if engine not in ("local", "dask"):
         raise InvalidParameter("--engine", f"must be local or dask, got {engine!r}")
     if explain not in ("alerts", "all", "none"):
         raise InvalidParameter("--explain", f"must be alerts, all or none, got {explain!r}")
+    _score(dataset, model, out, explain, as_of, partitions, engine, scheduler)
+
+
+def _score(
+    dataset: Path,
+    model: str | None,
+    out: Path | None,
+    explain: str = "alerts",
+    as_of: str | None = None,
+    partitions: int | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+) -> Any:
+    """Batch-score with a progress bar and print the band counts; returns the run."""
+    from flowrisk.models.batch import score_dataset
+
     bundle = _bundle(model)
     when = _scoring_date(dataset, as_of)
     target = out or get_settings().home / "scores"
@@ -713,6 +757,7 @@ def score(
         f"{target}",
         highlight=False,
     )
+    return run
 
 
 def _explained(dataset: Path, entity_id: str, model: str | None, as_of: str | None) -> Any:
@@ -768,6 +813,10 @@ def report(
 ) -> None:
     """Write a self-contained HTML case report on ENTITY_ID: score, band, reasons with their
     evidence, contribution chart, monthly flows, counterparties and owners."""
+    _report(dataset, entity_id, out, model, as_of)
+
+
+def _report(dataset: Path, entity_id: str, out: Path, model: str | None, as_of: str | None) -> None:
     from flowrisk.models.report import case_report, entity_facts
 
     row, frames, when, bundle = _explained(dataset, entity_id, model, as_of)

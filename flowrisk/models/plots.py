@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from flowrisk.errors import InvalidParameter
+
 __all__ = [
     "calibration_curve",
     "contribution_chart",
@@ -23,6 +25,8 @@ __all__ = [
 ]
 
 WIDTH = 520
+LABEL_LIMIT = 320  # pixels of a feature name before Vega-Lite cuts it with an ellipsis
+MISSING = "#bbbbbb"
 
 
 def _alt() -> Any:
@@ -93,7 +97,14 @@ def calibration_curve(
     chart = alt.layer(
         diagonal,
         line.mark_line(),
-        line.mark_circle(opacity=1).encode(size=alt.Size("entities:Q", title="entities in bin")),
+        line.mark_circle(opacity=1).encode(
+            size=alt.Size(
+                "entities:Q",
+                title="entities in bin",
+                scale=alt.Scale(zero=False, range=[30, 400]),  # the small top bins stay visible
+            ),
+            tooltip=["predicted:Q", "observed:Q", "entities:Q"],
+        ),
         title="Calibration (bins finer among the highest scores)",
     )
     return chart.properties(width=WIDTH, height=int(WIDTH * 0.7))
@@ -110,7 +121,7 @@ def feature_importance(names: Sequence[str], gain: np.ndarray, top: int = 20) ->
         .mark_bar()
         .encode(
             x=alt.X("share:Q", title="share of total gain", axis=alt.Axis(format="%")),
-            y=alt.Y("feature:N", sort=None, title=None),
+            y=alt.Y("feature:N", sort=None, title="feature", axis=alt.Axis(labelLimit=LABEL_LIMIT)),
         )
         .properties(width=WIDTH - 200, height=16 * len(rows))
     )
@@ -124,7 +135,9 @@ def shap_summary(
     max_points: int = 2000,
 ) -> Any:
     """SHAP summary: for the ``top`` features by mean |contribution|, each entity's contribution
-    (log-odds) coloured by where its value ranks in the column (missing values grey)."""
+    (log-odds) coloured by where its value ranks in the column, low blue to high red, missing
+    grey; rows are subsampled (seeded) to ``max_points``, and each feature's points travel as
+    one row of arrays flattened by Vega-Lite, which keeps the spec small and quick to validate."""
     alt = _alt()
     rng = np.random.default_rng(0)
     rows_idx = rng.permutation(len(contributions))[:max_points]
@@ -139,31 +152,36 @@ def shap_summary(
         if known.any():
             ranks = np.argsort(np.argsort(column[known], kind="stable"), kind="stable")
             rank[known] = ranks / max(known.sum() - 1, 1)
-        jitter = rng.uniform(-0.35, 0.35, len(column))
-        rows += [
+        rows.append(
             {
                 "feature": names[i],
-                "contribution": float(c),
-                "value_rank": None if np.isnan(r) else float(r),
-                "jitter": float(j),
+                "contribution": contrib[:, i].round(4).tolist(),
+                "value_rank": [None if np.isnan(r) else round(float(r), 3) for r in rank],
+                "jitter": rng.uniform(-0.35, 0.35, len(column)).round(3).tolist(),
             }
-            for c, r, j in zip(contrib[:, i], rank, jitter, strict=True)
-        ]
+        )
     return (
         alt.Chart(alt.Data(values=rows), title="SHAP summary: what pushed held-out scores")
+        .transform_flatten(["contribution", "value_rank", "jitter"])
         .mark_circle(size=9, opacity=0.6)
         .encode(
             x=alt.X("contribution:Q", title="contribution to the score (log-odds)"),
-            y=alt.Y("feature:N", sort=[names[i] for i in order], title=None),
+            y=alt.Y(
+                "feature:N",
+                sort=[names[i] for i in order],
+                title="feature",
+                axis=alt.Axis(labelLimit=LABEL_LIMIT),
+            ),
             yOffset=alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-0.5, 0.5])),
             color=alt.Color(
                 "value_rank:Q",
-                title="feature value (rank)",
-                scale=alt.Scale(scheme="blueorange"),
+                title=["feature value (rank)", "grey: missing"],
+                scale=alt.Scale(range=["#008bfb", "#ff0052"]),
                 legend=alt.Legend(format="%"),
             ),
         )
         .properties(width=WIDTH - 120, height=24 * len(order))
+        .configure_scale(invalid={"color": {"value": MISSING}})  # missing values drawn grey
     )
 
 
@@ -187,9 +205,10 @@ def recall_per_typology(recall: Mapping[str, Mapping[str, Mapping[str, Any]]]) -
         yOffset="model:N",
         x=alt.X("recall:Q", title="recall at a 1% alert budget", scale=alt.Scale(domain=[0, 1])),
     )
-    bars = base.mark_bar().encode(color=alt.Color("model:N", legend=alt.Legend(orient="bottom")))
+    color = alt.Color("model:N", legend=alt.Legend(orient="bottom"))
+    bars = base.mark_bar().encode(color=color, tooltip=["typology:N", "model:N", "recall:Q"])
     labels = base.mark_text(align="left", dx=3, fontSize=9).encode(
-        text=alt.Text("recall:Q", format=".2f")
+        text=alt.Text("recall:Q", format=".2f"), color=color
     )
     return alt.layer(bars, labels, title="Recall per typology").properties(
         width=WIDTH - 140, height=18 * len(rows) + 10
@@ -202,6 +221,9 @@ def write_charts(
     """Render each chart to ``folder/<name>.<format>`` (PNG at twice the size, or SVG)."""
     import vl_convert as vlc
 
+    unknown = set(formats) - {"png", "svg"}
+    if unknown:
+        raise InvalidParameter("formats", f"unknown {sorted(unknown)}; use png or svg")
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, chart in charts.items():
@@ -210,10 +232,8 @@ def write_charts(
             path = folder / f"{name}.{fmt}"
             if fmt == "png":
                 path.write_bytes(vlc.vegalite_to_png(spec, scale=2))
-            elif fmt == "svg":
-                path.write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
             else:
-                raise ValueError(f"unknown chart format {fmt!r}")
+                path.write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
             paths.append(path)
     return paths
 

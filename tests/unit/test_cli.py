@@ -92,7 +92,7 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -103,6 +103,48 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     assert accepted.is_file()
     assert "Strongest single feature per typology" in done.stdout
     assert (tmp_path / "home" / "data" / "profiles.parquet").is_file()
+    assert "Registered flowrisk version 1" in done.stdout and "champion -> version 1" in done.stdout
+    assert "Scored 1,500 entities" in done.stdout and "Top " in done.stdout
+    (report,) = (tmp_path / "home" / "reports").glob("*.html")
+    assert report.stem in done.stdout and "<svg" in report.read_text(encoding="utf-8")
+
+    # the other scoring commands, on the champion the main job registered
+    import polars as pl
+
+    def flowrisk(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flowrisk", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    data = str(tmp_path / "home" / "data" / "validated" / "accepted")
+    out = tmp_path / "all"
+    scored = flowrisk("score", data, "--out", str(out), "--explain", "all", "--partitions", "2")
+    assert scored.returncode == 0, scored.stderr
+    explained = pl.read_parquet(out / "explanations.parquet")
+    assert explained.height == pl.read_parquet(out / "scores.parquet").height == 1_500
+    assert json.loads((out / "run.json").read_text())["partitions"] == 2
+    entity = report.stem
+    text = flowrisk("explain", data, entity)
+    assert text.returncode == 0 and entity in text.stdout and "median" in text.stdout
+    as_json = json.loads(flowrisk("explain", data, entity, "--json").stdout)
+    assert as_json["entity_id"] == entity and as_json["reasons"]
+    page = tmp_path / "case.html"
+    assert flowrisk("report", data, entity, "--out", str(page)).returncode == 0
+    assert entity in page.read_text(encoding="utf-8")
+    for args, named in [
+        (("explain", data, "NOBODY"), "NOBODY"),
+        (("score", data, "--engine", "spark"), "--engine"),
+        (("score", data, "--explain", "some"), "--explain"),
+        (("score", data, "--model", "models:/flowrisk/9"), "models:/flowrisk/9"),
+    ]:
+        bad = flowrisk(*args)
+        lines = [x for x in bad.stderr.splitlines() if x.startswith("error:")]
+        assert bad.returncode in (1, 2) and len(lines) == 1 and named in lines[0], bad.stderr
 
 
 def test_features_command(small_world_dir: Path, tmp_path: Path) -> None:
