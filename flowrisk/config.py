@@ -30,6 +30,15 @@ class Settings(BaseSettings):
         default=None, description="Audit database URL; default is a SQLite file under home."
     )
     seed: int = Field(default=42, ge=0, description="Default seed for generation and training.")
+    api_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="Largest request body the API accepts (413)."
+    )
+    api_max_transactions: int = Field(
+        default=10_000, ge=1, description="Most transactions in one scoring request (413)."
+    )
+    api_batch_max: int = Field(
+        default=100, ge=1, description="Most entities in one POST /v1/scores:batch (413)."
+    )
 
     @field_validator("home")
     @classmethod

@@ -41,6 +41,7 @@ class InvalidParameter(FlowriskError, ValueError):
 
     def __init__(self, name: str, message: str) -> None:
         self.name = name
+        self.message = message
         super().__init__(f"{name}: {message}")
 
 

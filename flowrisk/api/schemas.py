@@ -1,0 +1,199 @@
+"""Request and response models of the scoring service. Requests carry the data contracts'
+constraints (ids of 1 to 64 characters, positive finite amounts under the contracts' ceiling,
+known enum values, ISO country codes, timezone-aware times) with strict types: no booleans or
+strings as numbers, no NaN or infinity; lists and strings are bounded."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from flowrisk.data_contracts.rules import AMOUNT_CEILING, ID_MAX, NAME_MAX
+from flowrisk.models.scorer import BANDS
+
+__all__ = [
+    "AccountIn",
+    "AssetIn",
+    "BatchRequest",
+    "BatchResponse",
+    "EntityIn",
+    "ModelInfo",
+    "OwnershipIn",
+    "Problem",
+    "ReportIn",
+    "ScoreRequest",
+    "ScoreResponse",
+    "TransactionIn",
+]
+
+MAX_ACCOUNTS = 500
+MAX_ASSETS = 500
+MAX_REPORTS = 500
+MAX_OWNERSHIP = 500
+
+Id = Annotated[StrictStr, Field(min_length=1, max_length=ID_MAX, pattern=r"^[^\s]+$")]
+Country = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$")]
+Money = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1e12)]
+Amount = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=AMOUNT_CEILING)]
+
+
+class _In(BaseModel):
+    # numbers and booleans are strict field by field (no "12" or true as a number); dates and
+    # times still parse from their ISO strings
+    model_config = ConfigDict(extra="forbid")
+
+
+class EntityIn(_In):
+    entity_id: Id
+    entity_type: Literal["person", "company"]
+    name: Annotated[str, Field(max_length=NAME_MAX)] | None = None
+    country: Country
+    birth_year: Annotated[StrictInt, Field(ge=1900, le=2100)] | None = None
+    registration_date: date | None = None
+    closure_date: date | None = None
+    sector_code: Annotated[str, Field(pattern=r"^\d{2}\.\d{1,2}[A-Z]?$")] | None = None
+    employees: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
+    declared_income: Money | None = None
+    declared_revenue: Money | None = None
+    is_pep: StrictBool | None = None
+
+
+class AccountIn(_In):
+    account_id: Id
+    entity_id: Id | None = None  # null: a counterparty outside the dataset
+    institution_id: Id | None = None
+    account_type: Literal[
+        "current", "savings", "business", "crypto_exchange", "crypto_wallet", "external"
+    ]
+    country: Country | None = None
+    opened_at: date | None = None
+    risk_tags: Annotated[
+        list[Literal["mixer", "darknet", "sanctioned", "gambling", "high_risk_exchange"]],
+        Field(max_length=5),
+    ] = []
+
+
+class TransactionIn(_In):
+    txn_id: Annotated[StrictInt, Field(ge=0, le=2**62)]
+    ts: AwareDatetime
+    src_account_id: Id | None = None  # null: cash paid in
+    dst_account_id: Id | None = None  # null: cash taken out
+    amount: Amount
+    channel: Literal["cash", "wire", "instant", "card", "cheque", "crypto", "remittance"]
+    currency_original: Annotated[str, Field(pattern=r"^[A-Z0-9]{3,5}$")] = "EUR"
+    branch_id: Id | None = None
+
+
+class AssetIn(_In):
+    asset_id: Id
+    entity_id: Id
+    asset_type: Literal["real_estate", "vehicle", "luxury_goods", "boat", "other"]
+    acquired_at: date
+    value: Amount
+    payment_method: Literal["cash", "loan", "transfer", "crypto"]
+
+
+class OwnershipIn(_In):
+    owner_entity_id: Id
+    owned_entity_id: Id
+    role: Literal["beneficial_owner", "director", "shareholder", "relative"]
+    share_pct: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=100)] | None = None
+    since: date | None = None
+
+
+class ReportIn(_In):
+    report_id: Id
+    entity_id: Id
+    declarant_id: Id
+    reported_at: AwareDatetime
+    category: Literal[
+        "suspicious_activity",
+        "cash_threshold",
+        "remittance_threshold",
+        "crypto_activity",
+        "asset_purchase",
+    ]
+
+
+class ScoreRequest(_In):
+    """Everything known about one entity, scored as of ``as_of`` (events strictly before)."""
+
+    as_of: AwareDatetime
+    entity: EntityIn
+    accounts: Annotated[list[AccountIn], Field(min_length=1, max_length=MAX_ACCOUNTS)]
+    # bounded by the request-size limit and, with a 413, by FLOWRISK_API_MAX_TRANSACTIONS
+    transactions: list[TransactionIn]
+    assets: Annotated[list[AssetIn], Field(max_length=MAX_ASSETS)] = []
+    ownership: Annotated[list[OwnershipIn], Field(max_length=MAX_OWNERSHIP)] = []
+    reports: Annotated[list[ReportIn], Field(max_length=MAX_REPORTS)] = []
+
+
+class BatchRequest(_In):
+    items: Annotated[list[ScoreRequest], Field(min_length=1, max_length=1_000)]
+
+
+class Reason(BaseModel):
+    family: str
+    typology: str
+    feature: str
+    direction: Literal["raises", "lowers"]
+    contribution: float
+    value: float
+    baseline: float | None
+    baseline_kind: str | None
+    text: str
+    evidence: list[str]
+
+
+class RedFlag(BaseModel):
+    flag: str
+    family: str
+    text: str
+    evidence: list[str]
+
+
+class ScoreResponse(BaseModel):
+    entity_id: str
+    as_of: datetime
+    probability: float = Field(ge=0, le=1)
+    score: float = Field(ge=0, le=100, description="0-100: the calibrated probability x 100")
+    band: Literal[BANDS]  # type: ignore[valid-type]
+    tags: list[str] = Field(description="Typologies the entity resembles, strongest first")
+    reasons: list[Reason] | None = Field(
+        None, description="Absent when the request asked for no explanation"
+    )
+    red_flags: list[RedFlag] | None = None
+    model_version: str | None
+
+
+class BatchResponse(BaseModel):
+    items: list[ScoreResponse]
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ModelInfo(BaseModel):
+    name: str
+    uri: str
+    version: str | None
+    alias: str | None
+    feature_set: str
+    feature_set_version: str
+    loaded_at: datetime
+    heldout_metrics: dict[str, float]
