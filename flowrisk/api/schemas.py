@@ -5,12 +5,22 @@ strings as numbers, no NaN or infinity; lists and strings are bounded."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
-from flowrisk.data_contracts.rules import AMOUNT_CEILING, ID_MAX, NAME_MAX
+from flowrisk.data_contracts.rules import AMOUNT_CEILING, EARLIEST, ID_MAX, NAME_MAX
 from flowrisk.models.scorer import BANDS
 
 __all__ = [
@@ -35,6 +45,30 @@ MAX_OWNERSHIP = 500
 
 Id = Annotated[StrictStr, Field(min_length=1, max_length=ID_MAX, pattern=r"^[^\s]+$")]
 Country = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$")]
+
+
+def _past_date(value: date) -> date:
+    if value > datetime.now(UTC).date():
+        raise ValueError("is in the future")
+    return value
+
+
+def _past_time(value: datetime) -> datetime:
+    if value < EARLIEST:
+        raise ValueError(f"is before {EARLIEST.date()}, when no flowrisk dataset starts")
+    if value > datetime.now(UTC):
+        raise ValueError("is in the future")
+    return value
+
+
+def _past_year(value: int) -> int:
+    if value > datetime.now(UTC).year:
+        raise ValueError("is after this year")
+    return value
+
+
+PastDate = Annotated[date, AfterValidator(_past_date)]
+PastTime = Annotated[AwareDatetime, AfterValidator(_past_time)]
 Money = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1e12)]
 Amount = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=AMOUNT_CEILING)]
 
@@ -50,14 +84,24 @@ class EntityIn(_In):
     entity_type: Literal["person", "company"]
     name: Annotated[str, Field(max_length=NAME_MAX)] | None = None
     country: Country
-    birth_year: Annotated[StrictInt, Field(ge=1900, le=2100)] | None = None
-    registration_date: date | None = None
+    birth_year: Annotated[StrictInt, Field(ge=1900), AfterValidator(_past_year)] | None = None
+    registration_date: PastDate | None = None
     closure_date: date | None = None
     sector_code: Annotated[str, Field(pattern=r"^\d{2}\.\d{1,2}[A-Z]?$")] | None = None
     employees: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
     declared_income: Money | None = None
     declared_revenue: Money | None = None
     is_pep: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _closed_after_registered(self) -> EntityIn:
+        if (
+            self.closure_date
+            and self.registration_date
+            and self.closure_date < self.registration_date
+        ):
+            raise ValueError("closure_date is before registration_date")
+        return self
 
 
 class AccountIn(_In):
@@ -68,7 +112,7 @@ class AccountIn(_In):
         "current", "savings", "business", "crypto_exchange", "crypto_wallet", "external"
     ]
     country: Country | None = None
-    opened_at: date | None = None
+    opened_at: PastDate | None = None
     risk_tags: Annotated[
         list[Literal["mixer", "darknet", "sanctioned", "gambling", "high_risk_exchange"]],
         Field(max_length=5),
@@ -77,7 +121,7 @@ class AccountIn(_In):
 
 class TransactionIn(_In):
     txn_id: Annotated[StrictInt, Field(ge=0, le=2**62)]
-    ts: AwareDatetime
+    ts: PastTime
     src_account_id: Id | None = None  # null: cash paid in
     dst_account_id: Id | None = None  # null: cash taken out
     amount: Amount
@@ -90,7 +134,7 @@ class AssetIn(_In):
     asset_id: Id
     entity_id: Id
     asset_type: Literal["real_estate", "vehicle", "luxury_goods", "boat", "other"]
-    acquired_at: date
+    acquired_at: PastDate
     value: Amount
     payment_method: Literal["cash", "loan", "transfer", "crypto"]
 
@@ -107,7 +151,7 @@ class ReportIn(_In):
     report_id: Id
     entity_id: Id
     declarant_id: Id
-    reported_at: AwareDatetime
+    reported_at: PastTime
     category: Literal[
         "suspicious_activity",
         "cash_threshold",

@@ -73,11 +73,31 @@ def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:
             if value in seen:
                 raise InvalidParameter(f"{name}[{i}].{key}", f"duplicate {key} {value!r}")
             seen.add(value)
+    listed = {a.account_id for a in request.accounts}
     for i, t in enumerate(request.transactions):
-        if t.src_account_id not in owned and t.dst_account_id not in owned:
-            raise InvalidParameter(f"transactions[{i}]", f"neither account belongs to {entity}")
         if t.src_account_id is None and t.dst_account_id is None:
             raise InvalidParameter(f"transactions[{i}]", "src and dst cannot both be cash")
+        for side in ("src_account_id", "dst_account_id"):
+            account = getattr(t, side)
+            if account is not None and account not in listed:
+                raise InvalidParameter(
+                    f"transactions[{i}].{side}", f"{account!r} is not among the accounts"
+                )
+        if t.src_account_id not in owned and t.dst_account_id not in owned:
+            raise InvalidParameter(f"transactions[{i}]", f"neither account belongs to {entity}")
+    holders = [("assets", i, a.entity_id) for i, a in enumerate(request.assets)]
+    holders += [("reports", i, r.entity_id) for i, r in enumerate(request.reports)]
+    for name, i, holder in holders:
+        if holder != entity:
+            raise InvalidParameter(f"{name}[{i}].entity_id", f"must be {entity}")
+    links: set[tuple[str, str, str]] = set()
+    for i, o in enumerate(request.ownership):
+        if entity not in (o.owner_entity_id, o.owned_entity_id):
+            raise InvalidParameter(f"ownership[{i}]", f"the link does not involve {entity}")
+        link = (o.owner_entity_id, o.owned_entity_id, o.role)
+        if link in links:
+            raise InvalidParameter(f"ownership[{i}]", f"duplicate link {link}")
+        links.add(link)
 
     def frame(table: str, rows: list[dict[str, Any]]) -> pl.LazyFrame:
         schema = TABLES[table].empty().schema
