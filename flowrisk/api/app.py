@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -297,7 +298,8 @@ def create_app(config: ApiConfig) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _problem(exc.status_code, str(exc.detail), None, request.url.path)
+        title = HTTPStatus(exc.status_code).phrase
+        return _problem(exc.status_code, title, str(exc.detail), request.url.path)
 
     @app.exception_handler(FlowriskError)
     async def _flowrisk(request: Request, exc: FlowriskError) -> JSONResponse:
@@ -362,6 +364,16 @@ def create_app(config: ApiConfig) -> FastAPI:
                 f"{len(body.items):,} entities; at most {config.batch_max:,} per batch",
                 field="items",
             )
+        seen: set[str] = set()
+        for i, item in enumerate(body.items):
+            if item.entity.entity_id in seen:
+                raise ApiProblem(
+                    400,
+                    "Bad request",
+                    f"entity {item.entity.entity_id} is in the batch twice",
+                    field=f"items[{i}].entity.entity_id",
+                )
+            seen.add(item.entity.entity_id)
         results = [_score_request(request, item, explain) for item in body.items]
         request.state.results = results
         return {"items": results}
