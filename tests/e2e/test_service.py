@@ -1,0 +1,208 @@
+"""The service as operators run it: `flowrisk serve` (uvicorn) in a subprocess on 127.0.0.1,
+with a model registered in a real MLflow SQLite store and keys created by `flowrisk keys`;
+then scoring, a model reload, the audit trail read back, and a schemathesis run against the
+live OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import TrainedWorld
+from tests.unit.api.payloads import payload_for
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+STARTUP_SECONDS = 90
+
+
+@dataclass
+class Live:
+    url: str
+    env: dict[str, str]
+    analyst: str
+    admin: str
+    home: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "flowrisk"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _request(
+    url: str, method: str = "GET", headers: dict[str, str] | None = None, body: Any = None
+) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"content-type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as reply:
+            return reply.status, json.loads(reply.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def live(trained_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    import mlflow
+
+    from flowrisk.models.registry import log_model, set_alias, setup_tracking
+
+    t = trained_world
+    home = tmp_path_factory.mktemp("service_home")
+    tracking = f"sqlite:///{home / 'mlflow.db'}"
+    previous = mlflow.get_tracking_uri()
+    try:
+        setup_tracking(tracking, "flowrisk", home / "mlartifacts")
+        for _ in range(2):  # versions 1 and 2, champion -> 1
+            with mlflow.start_run():
+                mlflow.log_metric("flowrisk.pr_auc", 0.9)
+                version = log_model(t.model, t.baselines, t.split.test.to_pandas())
+        set_alias("1")
+    finally:
+        mlflow.set_tracking_uri(previous)
+    env = {**os.environ, "FLOWRISK_HOME": str(home)}
+    env.pop("FLOWRISK_MLFLOW_URI", None)
+    env.pop("FLOWRISK_DATABASE_URL", None)
+    keys = {}
+    for role in ("analyst", "admin"):
+        made = _cli(env, "keys", "create", "--role", role)
+        assert made.returncode == 0, made.stderr
+        keys[role] = made.stdout.strip().splitlines()[-1]
+    port = _free_port()
+    log = (home / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [str(BIN / "flowrisk"), "serve", "--port", str(port), "--dataset", str(t.folder)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"flowrisk serve exited: {(home / 'server.log').read_text()[-2000:]}")
+            try:
+                if _request(f"{url}/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"not ready in {STARTUP_SECONDS} s")
+            time.sleep(0.5)
+        assert version == "2"
+        yield Live(url, env, keys["analyst"], keys["admin"], home)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=20)
+        log.close()
+
+
+def test_score_reload_and_read_the_audit_trail(live: Live, trained_world: TrainedWorld) -> None:
+    t = trained_world
+    entity = t.labels.filter(t.labels["label"] == 1)["entity_id"][0]
+    analyst = {"X-API-Key": live.analyst, "X-Purpose": "case E2E-7"}
+    status, body = _request(f"{live.url}/v1/entities/{entity}/score", headers=analyst)
+    assert status == 200 and body["model_version"] == "1" and body["reasons"]
+    status, posted = _request(
+        f"{live.url}/v1/scores", "POST", analyst, payload_for(t.frames, entity, t.as_of)
+    )
+    assert status == 200 and posted["entity_id"] == entity
+    assert _request(f"{live.url}/v1/model/reload", "POST", analyst)[0] == 403
+    import mlflow
+
+    from flowrisk.models.registry import set_alias
+
+    previous = mlflow.get_tracking_uri()
+    try:
+        mlflow.set_tracking_uri(f"sqlite:///{live.home / 'mlflow.db'}")
+        set_alias("2")
+    finally:
+        mlflow.set_tracking_uri(previous)
+    status, info = _request(f"{live.url}/v1/model/reload", "POST", {"X-API-Key": live.admin})
+    assert status == 200 and info["version"] == "2" and info["heldout_metrics"]["pr_auc"] == 0.9
+    status, again = _request(f"{live.url}/v1/entities/{entity}/score", headers=analyst)
+    assert status == 200 and again["model_version"] == "2"
+    assert (
+        _request(f"{live.url}/v1/entities/{entity}/score", headers={"X-API-Key": live.analyst})[0]
+        == 400
+    )
+    out = live.home / "audit.csv"
+    exported = _cli(live.env, "audit", "export", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    lines = out.read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:]]
+    mine = [r for r in rows if r["entity_id"] == entity]
+    assert [r["status"] for r in mine] == ["200", "200", "200", "400"]
+    assert [r["model_version"] for r in mine[:3]] == ["1", "1", "2"]
+    assert all(r["purpose"] == "case E2E-7" for r in mine[:3])
+    metrics = urllib.request.urlopen(f"{live.url}/metrics", timeout=10).read().decode()
+    assert 'flowrisk_model_info{version="2"} 1.0' in metrics
+
+
+def test_schemathesis_finds_no_server_error_or_undocumented_response(live: Live) -> None:
+    """Generated requests (valid and invalid) against every operation of the live service."""
+    run = subprocess.run(
+        [
+            str(BIN / "schemathesis"),
+            "run",
+            f"{live.url}/openapi.json",
+            "--header",
+            f"X-API-Key: {live.admin}",
+            "--header",
+            "X-Purpose: schemathesis",
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,"
+            "response_schema_conformance",
+            "--max-examples",
+            "25",
+            "--seed",
+            "1",
+            "--exclude-path",
+            "/v1/model/reload",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    print(run.stdout[-3000:])
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
