@@ -909,5 +909,116 @@ def audit_export(
     console.print(f"{count:,} audit rows from {store.safe_url} -> {out}", highlight=False)
 
 
+import_app = typer.Typer(
+    help="Import public AML research formats as datasets (through the data contracts).",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
+
+
+def _imported(tables: dict[str, Any], out: Path, source: dict[str, Any]) -> None:
+    from flowrisk.importers import write_imported
+
+    report = write_imported(tables, out, source)
+    _print_validation(report)
+    console.print(
+        f"{report.rows_quarantined:,} rows quarantined"
+        + (f" (with their rules in {out / 'quarantine'})" if report.rows_quarantined else "")
+        + f"; dataset in {out}",
+        highlight=False,
+    )
+
+
+@import_app.command("amlsim")
+@_exits
+def import_amlsim(
+    source: Annotated[Path, typer.Argument(help="AMLSim output folder or .tgz archive.")],
+    out: Annotated[Path, typer.Option(help="Dataset folder to write.")],
+    start: Annotated[str, typer.Option(help="Date of simulation step 0.")] = "2025-01-01",
+    country: Annotated[str, typer.Option(help="Placeholder country (AMLSim has none).")] = "FR",
+) -> None:
+    """Import IBM AMLSim nodes.csv and transactions.csv (accounts as entities, transfers as
+    wires, steps as days, isFraud as labels)."""
+    from datetime import date
+
+    from flowrisk.importers.amlsim import amlsim_tables
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        raise InvalidParameter("--start", f"{start!r} is not an ISO date") from None
+    tables = amlsim_tables(source, start=first, country=country)
+    _imported(tables, out, {"format": "amlsim", "path": source.name, "start": start})
+
+
+@import_app.command("amlworld")
+@_exits
+def import_amlworld(
+    source: Annotated[
+        Path, typer.Argument(help="AMLworld transactions CSV (e.g. HI-Small_Trans.csv).")
+    ],
+    out: Annotated[Path, typer.Option(help="Dataset folder to write.")],
+    country: Annotated[str, typer.Option(help="Placeholder country (the files have none).")] = "FR",
+) -> None:
+    """Import an IBM AMLworld transaction file (currencies converted to EUR, payment formats
+    mapped to channels, transaction labels kept, account-level labels derived)."""
+    from flowrisk.importers.amlworld import amlworld_tables
+
+    tables = amlworld_tables(source, country=country)
+    _imported(tables, out, {"format": "amlworld", "path": source.name})
+
+
+@app.command()
+@_exits
+def benchmark(
+    dataset: Annotated[Path, typer.Argument(help="Labelled dataset folder.")],
+    seed: Annotated[int, typer.Option(help="Seed of the split and of LightGBM.")] = 42,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """flowrisk against LightGBM on Snap ML graph features, same temporal and entity split."""
+    import polars as pl
+
+    from flowrisk.io import read_dataset
+    from flowrisk.models.external_bench import compare_on_dataset
+
+    frames = {k: v.collect().lazy() for k, v in read_dataset(dataset).items()}
+    tables = read_dataset(dataset, tables=["entities", "accounts", "transactions", "labels"])
+    if "labels" not in tables:
+        raise InvalidParameter(
+            "labels", f"{dataset} has no labels.parquet: the benchmark needs them"
+        )
+    labels: pl.DataFrame = tables["labels"].collect()
+    with Progress(
+        "[progress.description]{task.description}",
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("benchmark", total=None)
+        result = compare_on_dataset(
+            frames, labels, seed=seed, step=lambda text: bar.update(task, description=text)
+        )
+    if as_json:
+        console.print_json(json.dumps(result, default=str))
+        return
+    table = Table(
+        title=f"Held-out entities of {dataset.name} at {result['dates'][-1][:10]} "
+        f"({result['split']['test']['positives']} positive of "
+        f"{result['split']['test']['rows']:,})",
+        title_justify="left",
+    )
+    for col in ("model", "PR-AUC", "ROC-AUC", "minority F1", "recall @1%", "precision @1%"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for name, m in result["metrics"].items():
+        table.add_row(
+            name,
+            *(
+                f"{m[k]:.3f}"
+                for k in ("pr_auc", "roc_auc", "f1_minority", "recall_at_1pct", "precision_at_1pct")
+            ),
+        )
+    console.print(table)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
