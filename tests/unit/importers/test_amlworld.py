@@ -1,0 +1,120 @@
+"""AMLworld import on files written in the exact format: every payment format, several
+currencies converted with the documented rates, malformed rows quarantined (never dropped),
+transaction labels kept and account-level labels derived."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from flowrisk.cli import app
+from flowrisk.importers.amlworld import CHANNELS, EUR_PER_UNIT
+
+runner = CliRunner()
+HEADER = (
+    "Timestamp,From Bank,Account,To Bank,Account,Amount Received,Receiving Currency,"
+    "Amount Paid,Payment Currency,Payment Format,Is Laundering"
+)
+GOOD = [
+    "2022/09/01 00:20,10,8000EBD30,10,8000EBD30,3697.34,US Dollar,3697.34,US Dollar,Reinvestment,0",
+    "2022/09/01 00:20,3208,8000F4580,1,8000F5340,0.01,US Dollar,0.01,US Dollar,Cheque,0",
+    "2022/09/01 00:02,12,8000F5030,12,8000F5030,2806.97,Euro,2806.97,Euro,Cash,0",
+    "2022/09/01 00:03,1,8000F5AD0,1,8000EBAC0,6162.44,Yen,6162.44,Yen,ACH,1",
+    "2022/09/01 00:08,1,8000EBAC0,20,80020C5B0,14.26,UK Pound,14.26,UK Pound,Credit Card,0",
+    "2022/09/02 10:08,20,80020C5B0,1,8000EBAC0,0.5,Bitcoin,0.5,Bitcoin,Bitcoin,1",
+    "2022/09/02 11:00,1,8000EBAC0,3208,8000F4580,120000,Yuan,120000,Yuan,Wire,0",
+    "2022/09/03 09:15,12,8000F5030,10,8000EBD30,5000,Rupee,5000,Rupee,Wire,0",
+]
+BAD = [
+    "2022/13/45 25:61,1,8000EBAC0,1,8000F5AD0,10,Euro,10,Euro,Wire,0",  # no such time
+    "2022/09/03 09:15,1,8000EBAC0,1,8000F5AD0,ten,Euro,ten,Euro,Wire,0",  # unreadable amount
+    "2022/09/03 09:15,1,8000EBAC0,1,8000F5AD0,10,Dinar,10,Dinar,Wire,0",  # unknown currency
+    "2022/09/03 09:15,1,8000EBAC0,1,8000F5AD0,10,Euro,10,Euro,Pigeon,0",  # unknown format
+    "2022/09/03 09:15,1,8000EBAC0,1,8000F5AD0,-10,Euro,-10,Euro,Wire,0",  # negative amount
+]
+
+
+@pytest.fixture
+def imported(tmp_path: Path) -> Path:
+    source = tmp_path / "HI-Tiny_Trans.csv"
+    source.write_text("\n".join([HEADER, *GOOD, *BAD]) + "\n", encoding="utf-8")
+    out = tmp_path / "ds"
+    result = runner.invoke(app, ["import", "amlworld", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "5 rows quarantined" in result.output
+    return out
+
+
+def test_every_payment_format_and_currency(imported: Path) -> None:
+    assert {line.split(",")[9] for line in GOOD} == set(CHANNELS)  # the sample covers them
+    tx = pl.read_parquet(imported / "transactions.parquet").sort("txn_id")
+    assert tx.height == len(GOOD)
+    assert tx["channel"].cast(pl.String).to_list() == [
+        "wire",
+        "cheque",
+        "cash",
+        "wire",
+        "card",
+        "crypto",
+        "wire",
+        "wire",
+    ]
+    assert tx["currency_original"].to_list() == [
+        "USD",
+        "USD",
+        "EUR",
+        "JPY",
+        "GBP",
+        "BTC",
+        "CNY",
+        "INR",
+    ]
+    rate = {code: r for code, r in EUR_PER_UNIT.values()}
+    assert tx["amount"].to_list() == [
+        round(3697.34 * rate["USD"], 2),
+        round(0.01 * rate["USD"], 2),
+        2806.97,
+        round(6162.44 * rate["JPY"], 2),
+        round(14.26 * rate["GBP"], 2),
+        round(0.5 * rate["BTC"], 2),
+        round(120000 * rate["CNY"], 2),
+        round(5000 * rate["INR"], 2),
+    ]
+    assert tx["ts"][0].isoformat() == "2022-09-01T00:20:00+00:00"
+    assert tx["src_account_id"][1] == "3208:8000F4580" and tx["dst_account_id"][1] == "1:8000F5340"
+
+
+def test_malformed_rows_are_quarantined_with_their_rule(imported: Path) -> None:
+    rejected = pl.read_parquet(imported / "quarantine" / "transactions.parquet").sort("txn_id")
+    assert rejected["txn_id"].to_list() == list(range(len(GOOD), len(GOOD) + len(BAD)))
+    rules = [set(r) for r in rejected["_rules"]]
+    assert "transactions.ts.not_null" in rules[0]
+    assert "transactions.amount.not_null" in rules[1]
+    assert "transactions.amount.not_null" in rules[2]  # no rate for the currency
+    assert "transactions.currency_original.code" in rules[2]
+    assert "transactions.channel.known" in rules[3]
+    assert "transactions.amount.range" in rules[4]
+    manifest = json.loads((imported / "manifest.json").read_text())
+    assert manifest["quarantined"] == len(BAD) and manifest["rows"]["transactions"] == len(GOOD)
+
+
+def test_labels_per_transaction_and_per_account(imported: Path) -> None:
+    tl = pl.read_parquet(imported / "transaction_labels.parquet").sort("txn_id")
+    assert tl["txn_id"].to_list() == [3, 5]  # the two rows marked Is Laundering = 1
+    labels = pl.read_parquet(imported / "labels.parquet")
+    positive = set(labels.filter(pl.col("label") == 1)["entity_id"])
+    assert positive == {"E-1:8000F5AD0", "E-1:8000EBAC0", "E-20:80020C5B0"}
+    dated = labels.filter(pl.col("entity_id") == "E-20:80020C5B0")["label_date"][0]
+    assert str(dated) == "2022-09-02"
+    assert labels.height == pl.read_parquet(imported / "entities.parquet").height
+
+
+def test_a_file_without_the_columns_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "wrong.csv"
+    source.write_text("a,b\n1,2\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", "amlworld", str(source), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "missing column 'Timestamp'" in result.stderr
