@@ -979,7 +979,7 @@ def benchmark(
     import polars as pl
 
     from flowrisk.io import read_dataset
-    from flowrisk.models.external_bench import compare_on_dataset
+    from flowrisk.models.external_bench import compare_on_dataset, compare_transactions
 
     frames = {k: v.collect().lazy() for k, v in read_dataset(dataset).items()}
     tables = read_dataset(dataset, tables=["entities", "accounts", "transactions", "labels"])
@@ -988,6 +988,9 @@ def benchmark(
             "labels", f"{dataset} has no labels.parquet: the benchmark needs them"
         )
     labels: pl.DataFrame = tables["labels"].collect()
+    txn_labels = read_dataset(
+        dataset, tables=["entities", "accounts", "transactions", "transaction_labels"]
+    ).get("transaction_labels")
     with Progress(
         "[progress.description]{task.description}",
         TimeElapsedColumn(),
@@ -998,6 +1001,14 @@ def benchmark(
         result = compare_on_dataset(
             frames, labels, seed=seed, step=lambda text: bar.update(task, description=text)
         )
+        tx_labels = txn_labels.collect() if txn_labels is not None else None
+        if tx_labels is not None and tx_labels.height:
+            result["transactions"] = compare_transactions(
+                frames,
+                tx_labels,
+                seed=seed,
+                step=lambda text: bar.update(task, description=text),
+            )
     if as_json:
         console.print_json(json.dumps(result, default=str))
         return
@@ -1018,6 +1029,20 @@ def benchmark(
             ),
         )
     console.print(table)
+    if "transactions" in result:
+        per = result["transactions"]
+        first = next(iter(per["metrics"].values()))
+        txn = Table(
+            title=f"Transaction level (60/20/20 in time; test from "
+            f"{per['split']['test_start'][:10]}: {first['test_positives']} laundering "
+            f"of {first['test_rows']:,})",
+            title_justify="left",
+        )
+        for col in ("model", "PR-AUC", "minority F1"):
+            txn.add_column(col, justify="left" if col == "model" else "right")
+        for name, m in per["metrics"].items():
+            txn.add_row(name, f"{m['pr_auc']:.3f}", f"{m['f1_minority']:.3f}")
+        console.print(txn)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -118,3 +118,46 @@ def test_a_file_without_the_columns_is_refused(tmp_path: Path) -> None:
     source.write_text("a,b\n1,2\n", encoding="utf-8")
     result = runner.invoke(app, ["import", "amlworld", str(source), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "missing column 'Timestamp'" in result.stderr
+
+
+@pytest.mark.slow
+def test_transaction_level_protocol_on_a_written_file(tmp_path: Path) -> None:
+    """60/20/20 in time, both models, on an AMLworld-format file with fan-in laundering."""
+    import random
+    from datetime import datetime, timedelta
+
+    from flowrisk.importers import write_imported
+    from flowrisk.importers.amlworld import amlworld_tables
+    from flowrisk.io import read_dataset
+    from flowrisk.models.external_bench import compare_transactions
+
+    rng = random.Random(5)
+    start = datetime(2022, 9, 1)
+    accounts = [f"{rng.randint(1, 30)},8{i:08X}" for i in range(300)]
+    lines = [HEADER]
+    for _ in range(4_000):
+        a, b = rng.sample(accounts, 2)
+        when = start + timedelta(minutes=rng.randint(0, 60 * 24 * 40))
+        amount = round(rng.lognormvariate(6, 1), 2)
+        fmt = rng.choice(["Cheque", "Credit Card", "ACH", "Wire", "Cash"])
+        lines.append(f"{when:%Y/%m/%d %H:%M},{a},{b},{amount},Euro,{amount},Euro,{fmt},0")
+    for _ in range(60):  # fan-in: five senders to one collector within two hours
+        collector, *senders = rng.sample(accounts, 6)
+        when = start + timedelta(minutes=rng.randint(0, 60 * 24 * 40))
+        for k, sender in enumerate(senders):
+            t = when + timedelta(minutes=20 * k)
+            lines.append(
+                f"{t:%Y/%m/%d %H:%M},{sender},{collector},9500,US Dollar,9500,US Dollar,ACH,1"
+            )
+    source = tmp_path / "trans.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_imported(amlworld_tables(source), tmp_path / "ds", {"format": "amlworld"})
+    tables = read_dataset(
+        tmp_path / "ds", tables=["entities", "accounts", "transactions", "transaction_labels"]
+    )
+    frames = {k: v.collect().lazy() for k, v in tables.items() if k != "transaction_labels"}
+    result = compare_transactions(frames, tables["transaction_labels"].collect())
+    assert set(result["metrics"]) == {"flowrisk", "snapml_graph_lightgbm"}
+    for m in result["metrics"].values():
+        assert m["test_positives"] > 10 and 0 <= m["pr_auc"] <= 1 and 0 <= m["f1_minority"] <= 1
+    assert result["split"]["valid_start"] < result["split"]["test_start"]
