@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TrainedWorld
+from tests.servers import free_port, serving
 from tests.unit.api.payloads import payload_for
 
 pytestmark = pytest.mark.slow
@@ -36,12 +34,6 @@ class Live:
     analyst: str
     admin: str
     home: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -99,40 +91,12 @@ def live(trained_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory) 
         made = _cli(env, "keys", "create", "--role", role)
         assert made.returncode == 0, made.stderr
         keys[role] = made.stdout.strip().splitlines()[-1]
-    port = _free_port()
-    log = (home / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(BIN / "flowrisk"), "serve", "--port", str(port), "--dataset", str(t.folder)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"flowrisk serve exited: {(home / 'server.log').read_text()[-2000:]}")
-            try:
-                if _request(f"{url}/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"not ready in {STARTUP_SECONDS} s")
-            time.sleep(0.5)
+    command = [str(BIN / "flowrisk"), "serve", "--port", str(port), "--dataset", str(t.folder)]
+    with serving(command, f"{url}/readyz", home / "server.log", seconds=STARTUP_SECONDS, env=env):
         assert version == "2"
         yield Live(url, env, keys["analyst"], keys["admin"], home)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=20)
-        log.close()
 
 
 def test_score_reload_and_read_the_audit_trail(live: Live, trained_world: TrainedWorld) -> None:
