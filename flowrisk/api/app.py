@@ -9,6 +9,7 @@ import hashlib
 import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
@@ -87,23 +88,17 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": Problem, "description": text[c], "content": {PROBLEM: {}}} for c in codes}
 
 
+@dataclass(frozen=True)
 class ApiConfig:
-    """What one service instance serves: the model URI, the optional dataset and limits."""
+    """What one service instance serves: the model holder, the audit store, the optional
+    dataset for entity lookups, and the limits."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        holder: ModelHolder,
-        dataset: DatasetSource | None = None,
-        max_body_bytes: int = 8 * 1024 * 1024,
-        max_transactions: int = 10_000,
-        batch_max: int = 100,
-    ) -> None:
-        self.store, self.holder, self.dataset = store, holder, dataset
-        self.max_body_bytes = max_body_bytes
-        self.max_transactions = max_transactions
-        self.batch_max = batch_max
+    store: Store
+    holder: ModelHolder
+    dataset: DatasetSource | None = None
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_transactions: int = 10_000
+    batch_max: int = 100
 
 
 def _audit_middleware(app: ASGI, config: ApiConfig, metrics: Metrics) -> ASGI:
