@@ -1018,8 +1018,9 @@ def benchmark(
         f"{result['split']['test']['rows']:,})",
         title_justify="left",
     )
-    for col in ("model", "PR-AUC", "ROC-AUC", "minority F1", "recall @1%", "precision @1%"):
-        table.add_column(col, justify="left" if col == "model" else "right")
+    table.add_column("model", no_wrap=True)
+    for col in ("PR-AUC", "ROC-AUC", "minority F1", "recall @1%", "precision @1%"):
+        table.add_column(col, justify="right")
     for name, m in result["metrics"].items():
         table.add_row(
             name,

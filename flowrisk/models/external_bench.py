@@ -1,7 +1,8 @@
 """flowrisk against the baseline of the AML literature on any labelled dataset: per-transaction
 graph features from IBM Snap ML's ``GraphFeaturePreprocessor`` (fan-in/out, degrees,
 scatter-gather, temporal cycles, vertex statistics) fed to LightGBM, on the same temporal and
-entity split as flowrisk's own model, at entity level.
+entity split as flowrisk's own model, at entity level; and both feature sets together, which
+says whether flowrisk's features add to the graph patterns.
 
 Entity level: both models see point-in-time snapshots (four dates spread over the last 60 % of
 the dataset's period); the test snapshot is the last date and its entities were never trained
@@ -192,21 +193,27 @@ def compare_on_dataset(
     graph_cols = [c for c in graph.columns if c not in ("entity_id", "as_of")]
     say("training flowrisk")
     model, _ = fit_model(split, seed=seed)
-    say("training the graph-feature baseline")
-    booster = _fit_lightgbm(split, graph_cols, seed)
+    say("training the graph-feature baseline, and flowrisk with the graph features")
+    from flowrisk.features import feature_names
 
-    def predict(frame: pl.DataFrame) -> np.ndarray:
-        return np.asarray(
-            booster.predict(
-                frame.select(graph_cols).to_numpy(), num_iteration=booster.best_iteration
-            )
-        )
+    boosters = {
+        "snapml_graph_lightgbm": (graph_cols, _fit_lightgbm(split, graph_cols, seed)),
+        "flowrisk_plus_graph": (
+            [*feature_names(), *graph_cols],
+            _fit_lightgbm(split, [*feature_names(), *graph_cols], seed),
+        ),
+    }
+
+    def predict(name: str, frame: pl.DataFrame) -> np.ndarray:
+        cols, booster = boosters[name]
+        x = frame.select(cols).to_numpy().astype(np.float64)
+        return np.asarray(booster.predict(x, num_iteration=booster.best_iteration))
 
     results: dict[str, Any] = {}
     y_valid, y_test = split.valid["label"].to_numpy(), split.test["label"].to_numpy()
     for name, valid_scores, test_scores in (
         ("flowrisk", model.raw(split.valid), model.raw(split.test)),
-        ("snapml_graph_lightgbm", predict(split.valid), predict(split.test)),
+        *((n, predict(n, split.valid), predict(n, split.test)) for n in boosters),
     ):
         metrics = evaluate_scores(test_scores, split.test, calibrated=False)
         metrics["f1_minority"] = _f1_at_valid_threshold(valid_scores, y_valid, test_scores, y_test)

@@ -75,6 +75,6 @@ def test_public_sample_imports_cleanly_and_benchmarks(tmp_path: Path) -> None:
     bench = runner.invoke(app, ["benchmark", str(out), "--json"])
     assert bench.exit_code == 0, bench.output
     metrics = json.loads(bench.stdout)["metrics"]
-    assert set(metrics) == {"flowrisk", "snapml_graph_lightgbm"}
+    assert set(metrics) == {"flowrisk", "snapml_graph_lightgbm", "flowrisk_plus_graph"}
     for values in metrics.values():
         assert 0 <= values["pr_auc"] <= 1 and 0 <= values["f1_minority"] <= 1
