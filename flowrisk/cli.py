@@ -226,7 +226,7 @@ def run(
         )
     console.rule("5. Score every entity with the champion, explain the alerts")
     accepted = validated / "accepted"
-    scored = _score(accepted, None, settings.home / "scores")
+    scored = _score(accepted, None, settings.home / "scores", validate=False)  # step 2 did
     _print_top_alerts(Path(scored.out) / "explanations.parquet", 5)
     console.rule("6. Case report on the riskiest entity")
     import polars as pl
@@ -708,14 +708,17 @@ def score(
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address, e.g. tcp://127.0.0.1:8786.")
     ] = None,
+    validate: Annotated[
+        bool, typer.Option(help="Check the data contracts first (skip for validated data).")
+    ] = True,
 ) -> None:
-    """Score every entity of DATASET with a progress bar, explain the alerts, and write
-    scores.parquet, explanations.parquet and run.json."""
+    """Validate DATASET against the data contracts, score every entity with a progress bar,
+    explain the alerts, and write scores.parquet, explanations.parquet and run.json."""
     if engine not in ("local", "dask"):
         raise InvalidParameter("--engine", f"must be local or dask, got {engine!r}")
     if explain not in ("alerts", "all", "none"):
         raise InvalidParameter("--explain", f"must be alerts, all or none, got {explain!r}")
-    _score(dataset, model, out, explain, as_of, partitions, engine, scheduler)
+    _score(dataset, model, out, explain, as_of, partitions, engine, scheduler, validate)
 
 
 def _score(
@@ -727,13 +730,27 @@ def _score(
     partitions: int | None = None,
     engine: str = "local",
     scheduler: str | None = None,
+    validate: bool = True,
 ) -> Any:
-    """Batch-score with a progress bar and print the band counts; returns the run."""
+    """Validate (unless ``validate`` is off), batch-score with a progress bar and print the
+    band counts; returns the run. Rows that break a contract are quarantined under
+    ``<out>/validated`` and the accepted rows are scored."""
     from flowrisk.models.batch import score_dataset
 
     bundle = _bundle(model)
-    when = _scoring_date(dataset, as_of)
     target = out or get_settings().home / "scores"
+    if validate:
+        report = _validate(dataset, None, "polars")
+        if not report.clean:
+            report = _validate(dataset, target / "validated", "polars")
+            _print_validation(report)
+            dataset = target / "validated" / "accepted"
+            err_console.print(
+                f"{report.rows_quarantined:,} rows quarantined in {target / 'validated'}; "
+                "scoring the accepted rows",
+                highlight=False,
+            )
+    when = _scoring_date(dataset, as_of)
     with _progress(transient=False) as bar:
         task = bar.add_task("scoring partitions", total=None)
         run = score_dataset(

@@ -136,6 +136,23 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     page = tmp_path / "case.html"
     assert flowrisk("report", data, entity, "--out", str(page)).returncode == 0
     assert entity in page.read_text(encoding="utf-8")
+    # a dataset with a broken row: validated first, the row quarantined, the rest scored
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(data, broken)
+    tx = pl.read_parquet(broken / "transactions.parquet")
+    tx.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(-5.0).otherwise(pl.col("amount")).alias("amount")
+    ).write_parquet(broken / "transactions.parquet")
+    checked = flowrisk("score", str(broken), "--out", str(tmp_path / "checked"))
+    assert checked.returncode == 0, checked.stderr
+    assert "1 rows quarantined" in checked.stderr
+    quarantined = pl.read_parquet(
+        tmp_path / "checked" / "validated" / "quarantine" / "transactions.parquet"
+    )
+    assert quarantined.height == 1 and quarantined["amount"][0] == -5.0
+    assert pl.read_parquet(tmp_path / "checked" / "scores.parquet").height == 1_500
     for args, named in [
         (("explain", data, "NOBODY"), "NOBODY"),
         (("score", data, "--engine", "spark"), "--engine"),
