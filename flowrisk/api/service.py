@@ -100,16 +100,10 @@ def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:
         links.add(link)
 
     def frame(table: str, rows: list[dict[str, Any]]) -> pl.LazyFrame:
-        schema = TABLES[table].empty().schema
-        return (
-            pl.DataFrame(rows, schema=schema, orient="row").lazy()
-            if rows
-            else pl.DataFrame(schema=schema).lazy()
-        )
+        return pl.DataFrame(rows, schema=TABLES[table].empty().schema).lazy()
 
-    dump = {"exclude_none": False}
     return {
-        "entities": frame("entities", [request.entity.model_dump(**dump)]),  # type: ignore[arg-type]
+        "entities": frame("entities", [request.entity.model_dump()]),
         "accounts": frame("accounts", [a.model_dump() for a in request.accounts]),
         "transactions": frame("transactions", [t.model_dump() for t in request.transactions]),
         "assets": frame("assets", [a.model_dump() for a in request.assets]),
