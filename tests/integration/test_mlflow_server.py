@@ -4,9 +4,12 @@ a shared tracking server uses flowrisk: artifacts go through the server's HTTP p
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +20,8 @@ from flowrisk.errors import ModelNotFound
 from tests.servers import free_port, serving
 
 pytestmark = pytest.mark.slow
-STARTUP_SECONDS = 120
+BIN = Path(sys.executable).parent
+STARTUP_SECONDS = 90
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     root = tmp_path_factory.mktemp("mlflow_server")
     port = free_port()
     command = [
-        str(Path(sys.executable).parent / "mlflow"),
+        str(BIN / "mlflow"),
         "server",
         "--host",
         "127.0.0.1",
@@ -35,33 +39,60 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         "--workers",
         "1",
         "--backend-store-uri",
-        f"sqlite:///{root / 'mlflow.db'}",
+        f"sqlite:///{root / 'mlflow.db'}",  # root is absolute: four slashes
         "--artifacts-destination",
         str(root / "artifacts"),
     ]
+    # MLflow 3 also starts a job runner with seven huey consumers by default, each run leaving
+    # a queue folder in /dev/shm; flowrisk uses no server-side jobs
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     uri = f"http://127.0.0.1:{port}"
-    with serving(command, f"{uri}/health", root / "server.log", seconds=STARTUP_SECONDS):
+    with serving(command, f"{uri}/health", root / "server.log", seconds=STARTUP_SECONDS, env=env):
         yield uri, root
-
-
-def _flowrisk(uri: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FLOWRISK_MLFLOW_URI": uri, "FLOWRISK_HOME": str(home)}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "flowrisk"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """6,000 entities: a few dozen positives in each split (2,000 leave nine held out)."""
     from flowrisk.synth import WorldParams, generate_world
 
     out = tmp_path_factory.mktemp("server_world")
     generate_world(WorldParams(entities=6_000, seed=8), out)
     return out
+
+
+def _flowrisk(uri: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FLOWRISK_MLFLOW_URI": uri, "FLOWRISK_HOME": str(home)}
+    return subprocess.run(
+        [str(BIN / "flowrisk"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@contextmanager
+def _tracking(uri: str) -> Iterator[None]:
+    """Point MLflow's process-wide tracking URI at ``uri``, then put back what was there: the
+    setter also writes MLFLOW_TRACKING_URI into the environment, so resetting to the previous
+    ``get_tracking_uri()`` would pin the resolved default for the rest of the worker."""
+    import mlflow
+
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # unset, variable included
+        if before is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = before
+
+
+def _listed(stdout: str) -> dict[str, str]:
+    """Version -> aliases cell of the ``flowrisk models list`` table."""
+    return dict(re.findall(r"^\W+(\d+)\s+\W\s+(\S+)", stdout, flags=re.MULTILINE))
 
 
 def test_train_promote_and_load_the_champion_over_http(
@@ -75,42 +106,49 @@ def test_train_promote_and_load_the_champion_over_http(
     from flowrisk.models.registry import load_model
 
     uri, root = server
+    client = MlflowClient(tracking_uri=uri)
     for seed in ("1", "2"):
         trained = _flowrisk(uri, tmp_path, "train", str(world), "--seed", seed)
         assert trained.returncode == 0, trained.stderr
         assert "Registered flowrisk version" in trained.stdout
-    listed = _flowrisk(uri, tmp_path, "models", "list")
-    assert listed.returncode == 0 and "1" in listed.stdout and "2" in listed.stdout
-    assert _flowrisk(uri, tmp_path, "models", "promote", "1").returncode == 0
-    forced = _flowrisk(uri, tmp_path, "models", "promote", "2", "--force")
-    assert forced.returncode == 0, forced.stderr
-    compared = _flowrisk(uri, tmp_path, "models", "compare", "1", "champion")
-    assert compared.returncode == 0 and "version 2" in compared.stdout
     assert any((root / "artifacts").rglob("booster.txt")), "artifacts did not go via the server"
     assert not (tmp_path / "mlflow.db").exists()  # nothing fell back to the local store
 
-    previous = mlflow.get_tracking_uri()
-    try:
-        mlflow.set_tracking_uri(uri)
-        client = MlflowClient(tracking_uri=uri)
-        assert client.get_model_version_by_alias("flowrisk", "champion").version == "2"
-        pyfunc = mlflow.pyfunc.load_model("models:/flowrisk@champion")
+    first = _flowrisk(uri, tmp_path, "models", "promote", "1")
+    assert first.returncode == 0, first.stderr
+    assert client.get_model_version_by_alias("flowrisk", "champion").version == "1"
+    challenged = _flowrisk(uri, tmp_path, "models", "promote", "2")  # refused if worse
+    if challenged.returncode == 2:
+        assert "PR-AUC" in challenged.stderr and "--force" in challenged.stderr
+        assert client.get_model_version_by_alias("flowrisk", "champion").version == "1"
+    else:
+        assert challenged.returncode == 0, challenged.stderr
+    forced = _flowrisk(uri, tmp_path, "models", "promote", "2", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert client.get_model_version_by_alias("flowrisk", "champion").version == "2"
+    listed = _flowrisk(uri, tmp_path, "models", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert _listed(listed.stdout) == {"2": "champion", "1": "-"}
+    compared = _flowrisk(uri, tmp_path, "models", "compare", "1", "champion")
+    assert compared.returncode == 0 and "version 2" in compared.stdout, compared.stderr
+
+    run = client.get_run(client.get_model_version("flowrisk", "2").run_id)
+    downloads = tmp_path / "pyfunc"
+    downloads.mkdir()
+    with _tracking(uri):
+        pyfunc = mlflow.pyfunc.load_model("models:/flowrisk@champion", dst_path=str(downloads))
         scorer = load_model("models:/flowrisk@champion")
-        run = client.get_run(client.get_model_version("flowrisk", "2").run_id)
         baselines = Baselines.from_dict(
             mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/baselines.json")
         )
-        as_of = max(run.data.params["snapshot_dates"].split(","))
-        from datetime import UTC, datetime
-
-        when = datetime.fromisoformat(as_of).replace(tzinfo=UTC)
-        profiles = build_profiles(read_dataset(world), when, baselines).collect()
-        got = np.asarray(pyfunc.predict(profiles.select(scorer.features).to_pandas()))
-        expected = scorer.predict(profiles)
-        assert ((got >= 0) & (got <= 1)).all()
-        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
-        assert pl.Series(expected).n_unique() > 5  # real scores, not a constant
         with pytest.raises(ModelNotFound):
             load_model("models:/flowrisk@nope")
-    finally:
-        mlflow.set_tracking_uri(previous)
+    held_out = max(run.data.params["snapshot_dates"].split(","))  # ISO dates sort as strings
+    as_of = datetime.fromisoformat(held_out).replace(tzinfo=UTC)
+    profiles = build_profiles(read_dataset(world), as_of, baselines).collect()
+    got = np.asarray(pyfunc.predict(profiles.select(scorer.features).to_pandas()))
+    expected = scorer.predict(profiles)
+    assert got.shape == (profiles.height,)
+    assert ((got >= 0) & (got <= 1)).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+    assert pl.Series(expected).n_unique() > 5  # real scores, not a constant
