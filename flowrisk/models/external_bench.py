@@ -137,26 +137,43 @@ def graph_features(frames: Mapping[str, pl.LazyFrame], as_of: datetime) -> pl.Da
     return out.fill_null(0)
 
 
-def _fit_lightgbm(split: Split, columns: list[str], seed: int) -> Any:
+def _fit_lightgbm(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_valid: np.ndarray,
+    y_valid: np.ndarray,
+    seed: int,
+    names: list[str] | None = None,
+) -> Any:
+    """LightGBM with flowrisk's parameters, class weighting and early stopping on validation
+    average precision: the one learner both sides of every comparison use."""
     import lightgbm as lgb
 
-    y = split.train["label"].to_numpy()
     params = {
         **DEFAULT_PARAMS,
         "seed": seed,
         "metric": "average_precision",
-        "scale_pos_weight": min(float((y == 0).sum() / max(y.sum(), 1)), 100.0),
+        "scale_pos_weight": min(float((y_train == 0).sum() / max(y_train.sum(), 1)), 100.0),
     }
-    train = lgb.Dataset(split.train.select(columns).to_numpy(), y, feature_name=columns)
-    valid = lgb.Dataset(
-        split.valid.select(columns).to_numpy(), split.valid["label"].to_numpy(), reference=train
-    )
+    train = lgb.Dataset(x_train, y_train, feature_name=names or "auto")
+    valid = lgb.Dataset(x_valid, y_valid, reference=train)
     return lgb.train(
         params,
         train,
         num_boost_round=600,
         valid_sets=[valid],
         callbacks=[lgb.early_stopping(50, verbose=False)],
+    )
+
+
+def _fit_on_split(split: Split, columns: list[str], seed: int) -> Any:
+    return _fit_lightgbm(
+        split.train.select(columns).to_numpy(),
+        split.train["label"].to_numpy(),
+        split.valid.select(columns).to_numpy(),
+        split.valid["label"].to_numpy(),
+        seed,
+        columns,
     )
 
 
@@ -197,10 +214,10 @@ def compare_on_dataset(
     from flowrisk.features import feature_names
 
     boosters = {
-        "snapml_graph_lightgbm": (graph_cols, _fit_lightgbm(split, graph_cols, seed)),
+        "snapml_graph_lightgbm": (graph_cols, _fit_on_split(split, graph_cols, seed)),
         "flowrisk_plus_graph": (
             [*feature_names(), *graph_cols],
-            _fit_lightgbm(split, [*feature_names(), *graph_cols], seed),
+            _fit_on_split(split, [*feature_names(), *graph_cols], seed),
         ),
     }
 
@@ -234,7 +251,6 @@ def compare_transactions(
     features, amount, channel and hour; flowrisk adds the point-in-time profiles of the paying
     and the paid entity (as of the start of the validation period for training and validation
     rows, of the test period for test rows: never later than the rows scored)."""
-    import lightgbm as lgb
     from sklearn.metrics import average_precision_score
 
     say = step or (lambda _: None)
@@ -305,22 +321,7 @@ def compare_transactions(
             p: rows.filter(pl.col("part") == p).select(cols).to_numpy().astype(np.float64)
             for p in y
         }
-        params = {
-            **DEFAULT_PARAMS,
-            "seed": seed,
-            "metric": "average_precision",
-            "scale_pos_weight": min(
-                float((y["train"] == 0).sum() / max(y["train"].sum(), 1)), 100.0
-            ),
-        }
-        train = lgb.Dataset(x["train"], y["train"])
-        booster = lgb.train(
-            params,
-            train,
-            600,
-            valid_sets=[lgb.Dataset(x["valid"], y["valid"], reference=train)],
-            callbacks=[lgb.early_stopping(50, verbose=False)],
-        )
+        booster = _fit_lightgbm(x["train"], y["train"], x["valid"], y["valid"], seed)
         scores = {
             p: np.asarray(booster.predict(x[p], num_iteration=booster.best_iteration))
             for p in ("valid", "test")
