@@ -1,5 +1,6 @@
 """Real servers for tests: a command started in its own process group on a free loopback port,
-waited for with a bounded wait, and stopped by its PID."""
+waited for with a bounded wait, and stopped by its PID; and the flowrisk command run as a user
+runs it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -14,6 +16,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``flowrisk ARGS`` in a subprocess with ``env``, output captured, bounded in time."""
+    return subprocess.run(
+        [str(BIN / "flowrisk"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,11 +18,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import TrainedWorld
-from tests.servers import free_port, serving
+from tests.servers import BIN, free_port, run_cli, serving
 from tests.unit.api.payloads import payload_for
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 90
 
 
@@ -34,17 +32,6 @@ class Live:
     analyst: str
     admin: str
     home: Path
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "flowrisk"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _request(
@@ -88,7 +75,7 @@ def live(trained_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory) 
     env.pop("FLOWRISK_DATABASE_URL", None)
     keys = {}
     for role in ("analyst", "admin"):
-        made = _cli(env, "keys", "create", "--role", role)
+        made = run_cli(env, "keys", "create", "--role", role)
         assert made.returncode == 0, made.stderr
         keys[role] = made.stdout.strip().splitlines()[-1]
     port = free_port()
@@ -129,7 +116,7 @@ def test_score_reload_and_read_the_audit_trail(live: Live, trained_world: Traine
         == 400
     )
     out = live.home / "audit.csv"
-    exported = _cli(live.env, "audit", "export", "--out", str(out))
+    exported = run_cli(live.env, "audit", "export", "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     lines = out.read_text().splitlines()
     header = lines[0].split(",")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,10 +16,9 @@ import polars as pl
 import pytest
 
 from flowrisk.errors import ModelNotFound
-from tests.servers import free_port, serving
+from tests.servers import BIN, free_port, run_cli, serving
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 90
 
 
@@ -62,15 +60,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _flowrisk(uri: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FLOWRISK_MLFLOW_URI": uri, "FLOWRISK_HOME": str(home)}
-    return subprocess.run(
-        [str(BIN / "flowrisk"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_cli({**os.environ, "FLOWRISK_MLFLOW_URI": uri, "FLOWRISK_HOME": str(home)}, *args)
 
 
 @contextmanager
