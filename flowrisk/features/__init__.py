@@ -6,7 +6,9 @@
 
 from flowrisk.features.baselines import Baselines, fit_baselines, reference_baselines
 from flowrisk.features.build import (
+    RunMode,
     build_profiles,
+    collect_plans,
     entity_partitions,
     frames_for_entities,
     iter_profile_partitions,
@@ -25,8 +27,10 @@ __all__ = [
     "FEATURE_SET_VERSION",
     "Baselines",
     "Feature",
+    "RunMode",
     "build_profiles",
     "catalog",
+    "collect_plans",
     "entity_partitions",
     "feature_names",
     "fit_baselines",

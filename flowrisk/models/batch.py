@@ -20,7 +20,14 @@ from typing import Any, Literal
 import polars as pl
 
 from flowrisk.errors import InvalidParameter
-from flowrisk.features import Baselines, build_profiles, entity_partitions, partitions_for
+from flowrisk.features import (
+    Baselines,
+    RunMode,
+    build_profiles,
+    collect_plans,
+    entity_partitions,
+    partitions_for,
+)
 from flowrisk.io import ParquetSink, read_dataset
 from flowrisk.models.explain import EXPLANATION_SCHEMA, explain
 from flowrisk.models.red_flags import red_flags
@@ -72,9 +79,10 @@ def explain_entities(
     as_of: datetime,
     model: RiskModel,
     baselines: Baselines,
+    mode: RunMode = "bulk",
 ) -> pl.DataFrame:
     """Explanations of ``profiles`` with their sector baselines and red flags (the single path
-    used by batch scoring, ``flowrisk explain`` and the case report)."""
+    used by batch scoring, ``flowrisk explain``, the case report and the API)."""
     ids = profiles["entity_id"].to_list()
     sectors = (
         frames["entities"].filter(pl.col("entity_id").is_in(ids)).select("entity_id", "sector_code")
@@ -83,8 +91,8 @@ def explain_entities(
         model,
         profiles,
         baselines=baselines,
-        sectors=sectors.collect(),
-        red_flags=red_flags(frames, as_of, ids),
+        sectors=collect_plans([sectors], mode)[0],
+        red_flags=red_flags(frames, as_of, ids, mode),
     )
 
 

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from flowrisk.features.context import EDGE_MIN, make_context, near
+from flowrisk.features.build import RunMode, collect_plans
+from flowrisk.features.context import EDGE_MIN, instant, make_context, near
 from flowrisk.features.families.crypto import RISKY
 from flowrisk.reference import thresholds
 
@@ -63,9 +64,13 @@ def _flag(frame: pl.LazyFrame, flag: str, family: str, text: pl.Expr) -> pl.Lazy
 
 
 def red_flags(
-    frames: Mapping[str, pl.LazyFrame], as_of: datetime, entities: Sequence[str]
+    frames: Mapping[str, pl.LazyFrame],
+    as_of: datetime,
+    entities: Sequence[str],
+    mode: RunMode = "bulk",
 ) -> pl.DataFrame:
-    """Red flags of ``entities`` as of ``as_of`` (strictly earlier events), one row per flag."""
+    """Red flags of ``entities`` as of ``as_of`` (strictly earlier events), one row per flag;
+    ``mode`` says how the plans run (``collect_plans``)."""
     ids = list(entities)
     if not ids:
         return FLAG_SCHEMA.to_frame()
@@ -235,8 +240,8 @@ def red_flags(
         ctx.frame("reports")
         .filter(
             pl.col("entity_id").is_in(ids)
-            & (pl.col("reported_at") < as_of)
-            & (pl.col("reported_at") >= as_of - timedelta(days=365))
+            & (pl.col("reported_at") < instant(as_of))
+            & (pl.col("reported_at") >= instant(as_of - timedelta(days=365)))
         )
         .group_by("entity_id")
         .agg(
@@ -287,7 +292,7 @@ def red_flags(
             ),
         )
     )
-    out = pl.concat(pl.collect_all(parts))
+    out = pl.concat(collect_plans(parts, mode))
     return out.cast(dict(FLAG_SCHEMA)).sort("entity_id", "flag")  # type: ignore[arg-type]
 
 

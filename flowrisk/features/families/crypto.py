@@ -7,7 +7,7 @@ from datetime import timedelta
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import HORIZON_DAYS, Context, ratio, total
+from flowrisk.features.context import Context, ratio, total
 
 FEATURES = register(
     Feature(
@@ -109,8 +109,7 @@ def compute(ctx: Context) -> pl.LazyFrame:
         ).alias("crypto_stablecoin_share_365d"),
     )
     # two hops: counterparties that themselves sent to or received from risky wallets
-    start = ctx.as_of - timedelta(days=HORIZON_DAYS)
-    tx = ctx.frames["transactions"].filter((pl.col("ts") < ctx.as_of) & (pl.col("ts") >= start))
+    tx = ctx.transactions
     risky_accounts = (
         ctx.frames["accounts"].filter(_tagged(pl.col("risk_tags"), RISKY)).select("account_id")
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context
+from flowrisk.features.context import Context, instant
 
 FEATURES = register(
     Feature(
@@ -129,7 +129,10 @@ def compute(ctx: Context) -> pl.LazyFrame:
         .agg(pl.col("sibling").n_unique().alias("net_shared_owner_companies"))
     )
     reported = (
-        ctx.frame("reports").filter(pl.col("reported_at") < ctx.as_of).select("entity_id").unique()
+        ctx.frame("reports")
+        .filter(pl.col("reported_at") < instant(ctx.as_of))
+        .select("entity_id")
+        .unique()
     )
     reported_cp = (
         ctx.legs.filter(~pl.col("is_self") & pl.col("cp_entity").is_not_null())

@@ -7,7 +7,7 @@ from datetime import timedelta
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context
+from flowrisk.features.context import Context, instant
 
 FEATURES = register(
     Feature(
@@ -50,8 +50,8 @@ FEATURES = register(
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
-    before = ctx.frame("reports").filter(pl.col("reported_at") < ctx.as_of)
-    recent = pl.col("reported_at") >= ctx.as_of - timedelta(days=365)
+    before = ctx.frame("reports").filter(pl.col("reported_at") < instant(ctx.as_of))
+    recent = pl.col("reported_at") >= instant(ctx.as_of - timedelta(days=365))
     return before.group_by("entity_id").agg(
         recent.sum().alias("reports_count_365d"),
         pl.col("declarant_id").filter(recent).n_unique().alias("reports_declarants_365d"),
