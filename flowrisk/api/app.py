@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flowrisk.api.metrics import Metrics
@@ -73,6 +74,31 @@ def _problem(
         media_type=PROBLEM,
         headers=headers,
     )
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def _parse_json(model: type[Body]) -> Callable[[Request], Awaitable[Body]]:
+    """A dependency validating the raw body with pydantic-core's own JSON parser: a scoring
+    payload of 1,000 transactions skips a 1 ms ``json.loads`` into Python objects. Errors are
+    the same 422 problem documents as FastAPI's body validation."""
+
+    async def parse(request: Request) -> Body:
+        try:
+            return model.model_validate_json(await request.body())
+        except ValidationError as exc:
+            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+            raise RequestValidationError(errors) from None
+
+    return parse
+
+
+def _json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a route parsing ``model`` with ``_parse_json`` (FastAPI
+    documents only the bodies it parses itself)."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
 
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -250,8 +276,9 @@ def create_app(config: ApiConfig) -> FastAPI:
         name="X-API-Key", auto_error=False, description="An API key from `flowrisk keys create`."
     )
 
-    def require(*roles: str) -> Callable[..., ApiKey]:
-        def check(request: Request, presented: str | None = Depends(key_header)) -> ApiKey:
+    def require(*roles: str) -> Callable[..., Awaitable[ApiKey]]:
+        # async: the key lookup is one indexed read, cheaper than a hop to the thread pool
+        async def check(request: Request, presented: str | None = Depends(key_header)) -> ApiKey:
             if not presented:
                 raise ApiProblem(401, "Unauthorized", "an X-API-Key header is required")
             key = config.store.verify(presented)
@@ -325,6 +352,7 @@ def create_app(config: ApiConfig) -> FastAPI:
             frames, body.entity.entity_id, body.as_of, config.holder.current, explain
         )
 
+    score_body = Depends(_parse_json(ScoreRequest))
     explain_query = Query(True, description="Return reasons and red flags (TreeSHAP costs time).")
 
     @app.post(
@@ -332,9 +360,13 @@ def create_app(config: ApiConfig) -> FastAPI:
         response_model=ScoreResponse,
         tags=["scores"],
         responses=_responses(400, 401, 403, 413, 422, 503),
+        openapi_extra=_json_body(ScoreRequest),
     )
     def score(
-        request: Request, body: ScoreRequest, _: ApiKey = analyst, explain: bool = explain_query
+        request: Request,
+        _: ApiKey = analyst,
+        body: ScoreRequest = score_body,
+        explain: bool = explain_query,
     ) -> dict[str, Any]:
         """Score one entity from a full payload (entity, accounts, transactions and optionally
         assets, ownership and reports) as of ``as_of``."""

@@ -14,11 +14,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetPydanticSchema,
     StrictBool,
     StrictInt,
     StrictStr,
     model_validator,
 )
+from pydantic_core import core_schema
 
 from flowrisk.data_contracts.rules import AMOUNT_CEILING, EARLIEST, ID_MAX, NAME_MAX
 from flowrisk.models.scorer import BANDS
@@ -53,14 +55,6 @@ def _past_date(value: date) -> date:
     return value
 
 
-def _past_time(value: datetime) -> datetime:
-    if value < EARLIEST:
-        raise ValueError(f"is before {EARLIEST.date()}, when no flowrisk dataset starts")
-    if value > datetime.now(UTC):
-        raise ValueError("is in the future")
-    return value
-
-
 def _past_year(value: int) -> int:
     if value > datetime.now(UTC).year:
         raise ValueError("is after this year")
@@ -68,7 +62,16 @@ def _past_year(value: int) -> int:
 
 
 PastDate = Annotated[date, AfterValidator(_past_date)]
-PastTime = Annotated[AwareDatetime, AfterValidator(_past_time)]
+# checked in pydantic-core (a Python validator cost 2 µs a transaction, most of a request's
+# validation time): timezone-aware, not before the earliest dataset, not in the future
+PastTime = Annotated[
+    datetime,
+    GetPydanticSchema(
+        lambda _type, _handler: core_schema.datetime_schema(
+            tz_constraint="aware", now_op="past", ge=EARLIEST
+        )
+    ),
+]
 Money = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1e12)]
 Amount = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=AMOUNT_CEILING)]
 

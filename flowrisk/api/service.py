@@ -7,11 +7,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from flowrisk.api.schemas import ScoreRequest
 from flowrisk.errors import EntityNotFound, InvalidParameter
@@ -22,9 +23,6 @@ from flowrisk.models.registry import Bundle
 from flowrisk.schema import TABLES
 
 __all__ = ["DatasetSource", "ModelHolder", "payload_frames", "score_frames"]
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass
@@ -69,7 +67,7 @@ def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:
         "ownership": request.ownership,
         "reports": request.reports,
     }
-    schemas = {table: TABLES[table].empty().schema for table in items}
+    schemas = {table: TABLES[table].schema for table in items}
     # column by column: no per-row dicts, and the checks below read the same lists
     columns = {
         table: {c: [getattr(item, c, None) for item in rows] for c in schemas[table]}
@@ -132,12 +130,11 @@ def _first_repeat(values: Sequence[Any]) -> tuple[int, Any]:
 
 def _series(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
     """A column from Python values, by the quickest route for its type: Polars converts aware
-    datetimes and lists of enums one by one (1 ms per 1,000), integers and strings in bulk."""
+    datetimes and lists one value at a time (0.5 ms per 1,000), Arrow in bulk (0.02 ms)."""
     if isinstance(dtype, pl.Datetime):
-        micros = [None if v is None else (v - EPOCH) // MICROSECOND for v in values]
-        return pl.Series(name, micros, dtype=pl.Int64).cast(dtype)
-    if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Enum):
-        return pl.Series(name, values, dtype=pl.List(pl.String)).cast(dtype)
+        return pl.Series(name, pa.array(values, type=pa.timestamp("us", tz="UTC"))).cast(dtype)
+    if isinstance(dtype, pl.List):
+        return pl.Series(name, pa.array(values, type=pa.list_(pa.string()))).cast(dtype)
     return pl.Series(name, values, dtype=dtype)
 
 

@@ -7,6 +7,8 @@ the reference sector profiles.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import polars as pl
 
@@ -224,6 +226,20 @@ def _season_and_spread(months: dict[str, list[float]]) -> dict[str, float | None
     return {"biz_seasonality_gap_365d": gap, "biz_takings_cv_365d": cv}
 
 
+@cache
+def _seasons() -> pl.DataFrame:
+    """Each sector's monthly seasonal factors, one row per (sector, month)."""
+    return (
+        sectors()
+        .select(
+            pl.col("code").alias("sector_code"),
+            pl.col("seasonality").arr.to_list().alias("factor"),
+            pl.lit(list(range(1, 13))).alias("month"),
+        )
+        .explode("factor", "month")
+    )
+
+
 def compute(ctx: Context) -> pl.LazyFrame:
     base = ctx.baselines["sector"].lazy()
     z = (
@@ -245,16 +261,7 @@ def compute(ctx: Context) -> pl.LazyFrame:
             ),
         )
     )
-    season = (
-        sectors()
-        .select(
-            pl.col("code").alias("sector_code"),
-            pl.col("seasonality").arr.to_list().alias("factor"),
-            pl.lit(list(range(1, 13))).alias("month"),
-        )
-        .explode("factor", "month")
-        .lazy()
-    )
+    season = _seasons().lazy()
     companies = ctx.frames["entities"].filter(pl.col("entity_type") == "company")
     monthly = (
         ctx.legs.filter(INFLOW | DEPOSIT)
