@@ -121,13 +121,25 @@ def sector_metrics(ctx: Context) -> pl.LazyFrame:
     )
     if ctx.entities is not None:
         companies = companies.filter(pl.col("entity_id").is_in(ctx.entities))
-    flows = ctx.legs.group_by("entity_id").agg(
+    flows = ctx.legs.group_by("entity_id").agg(*_flow_metrics())
+    return companies.join(flows, on="entity_id", how="left").select(*_per_employee())
+
+
+@cache
+def _flow_metrics() -> tuple[pl.Expr, ...]:
+    """Inflow, cash share and supplier ratio of each company (built once, not per request)."""
+    return (
         total(INFLOW).alias("inflow"),
         ratio(total(DEPOSIT), total(INFLOW)).alias("cash_share"),
         ratio(total(SUPPLIER), total(INFLOW)).alias("supplier_ratio"),
     )
+
+
+@cache
+def _per_employee() -> tuple[pl.Expr | str, ...]:
+    """The metrics with money per employee on a log scale (built once, not per request)."""
     staff = pl.col("employees").cast(pl.Float64).clip(lower_bound=1)
-    return companies.join(flows, on="entity_id", how="left").select(
+    return (
         "entity_id",
         "sector_code",
         "cash_share",
@@ -227,6 +239,24 @@ def _season_and_spread(months: dict[str, list[float]]) -> dict[str, float | None
 
 
 @cache
+def _z_scores() -> tuple[pl.Expr, ...]:
+    """Each company metric against its sector's centre and spread (built once, not per
+    request)."""
+    return (
+        _z("cash_share", "cash_share_median", "cash_share_sd", 0.02).alias("biz_cash_share_z_365d"),
+        _z("log_inflow_pe", "log_inflow_pe_median", "log_inflow_pe_sd", 0.1).alias(
+            "biz_inflow_per_employee_z_365d"
+        ),
+        _z("log_revenue_pe", "log_revenue_pe_median", "log_revenue_pe_sd", 0.1).alias(
+            "biz_revenue_per_employee_z"
+        ),
+        _z("supplier_ratio", "supplier_ratio_median", "supplier_ratio_sd", 0.02).alias(
+            "biz_supplier_ratio_z_365d"
+        ),
+    )
+
+
+@cache
 def _seasons() -> pl.DataFrame:
     """Each sector's monthly seasonal factors, one row per (sector, month)."""
     return (
@@ -245,21 +275,7 @@ def compute(ctx: Context) -> pl.LazyFrame:
     z = (
         sector_metrics(ctx)
         .join(base, on="sector_code", how="left")
-        .select(
-            "entity_id",
-            _z("cash_share", "cash_share_median", "cash_share_sd", 0.02).alias(
-                "biz_cash_share_z_365d"
-            ),
-            _z("log_inflow_pe", "log_inflow_pe_median", "log_inflow_pe_sd", 0.1).alias(
-                "biz_inflow_per_employee_z_365d"
-            ),
-            _z("log_revenue_pe", "log_revenue_pe_median", "log_revenue_pe_sd", 0.1).alias(
-                "biz_revenue_per_employee_z"
-            ),
-            _z("supplier_ratio", "supplier_ratio_median", "supplier_ratio_sd", 0.02).alias(
-                "biz_supplier_ratio_z_365d"
-            ),
-        )
+        .select("entity_id", *_z_scores())
     )
     season = _seasons().lazy()
     companies = ctx.frames["entities"].filter(pl.col("entity_type") == "company")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
@@ -119,10 +121,12 @@ WITHDRAWAL = ~pl.col("inbound") & (pl.col("channel") == "cash") & pl.col("cp_acc
 INFLOW = pl.col("inbound") & ~pl.col("is_self")
 
 
-def compute(ctx: Context) -> pl.LazyFrame:
+@cache
+def _per_entity() -> tuple[pl.Expr, ...]:
+    """The per-entity aggregations (expressions are immutable: built once, not per request)."""
     t = thresholds()
     amount = pl.col("amount")
-    per_entity = ctx.legs.group_by("entity_id").agg(
+    return (
         *(total(DEPOSIT & window(w)).alias(f"cash_deposit_sum_{w}d") for w in (30, 90, 365)),
         (DEPOSIT & window(90)).sum().alias("cash_deposit_count_90d"),
         total(WITHDRAWAL & window(90)).alias("cash_withdrawal_sum_90d"),
@@ -153,6 +157,11 @@ def compute(ctx: Context) -> pl.LazyFrame:
         .n_unique()
         .alias("cash_distinct_accounts_90d"),
     )
+
+
+def compute(ctx: Context) -> pl.LazyFrame:
+    t = thresholds()
+    per_entity = ctx.legs.group_by("entity_id").agg(*_per_entity())
     months = (
         ctx.legs.filter(DEPOSIT)
         .group_by("entity_id", pl.col("ts").dt.truncate("1mo").alias("month"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 import polars as pl
 
@@ -86,19 +87,19 @@ def _tagged(tags: pl.Expr, names: list[str]) -> pl.Expr:
     return tags.cast(pl.List(pl.String)).list.set_intersection(names).list.len().fill_null(0) > 0
 
 
-def compute(ctx: Context) -> pl.LazyFrame:
-    onramp = (
-        ~pl.col("inbound")
-        & pl.col("own_type").is_in(BANK_TYPES)
-        & pl.col("cp_type").is_in(CRYPTO_TYPES)
-    )
-    offramp = (
-        pl.col("inbound")
-        & pl.col("own_type").is_in(BANK_TYPES)
-        & pl.col("cp_type").is_in(CRYPTO_TYPES)
-    )
+@cache
+def _ramps() -> tuple[pl.Expr, pl.Expr]:
+    """On-ramp (bank to crypto) and off-ramp (crypto to bank) legs."""
+    bank_and_crypto = pl.col("own_type").is_in(BANK_TYPES) & pl.col("cp_type").is_in(CRYPTO_TYPES)
+    return ~pl.col("inbound") & bank_and_crypto, pl.col("inbound") & bank_and_crypto
+
+
+@cache
+def _per_entity() -> tuple[pl.Expr, ...]:
+    """The per-entity aggregations (expressions are immutable: built once, not per request)."""
+    onramp, offramp = _ramps()
     crypto = pl.col("channel") == "crypto"
-    per_entity = ctx.legs.group_by("entity_id").agg(
+    return (
         total(onramp).alias("crypto_onramp_sum_365d"),
         total(offramp).alias("crypto_offramp_sum_365d"),
         _tagged(pl.col("cp_tags"), RISKY).sum().alias("crypto_risky_hops_365d"),
@@ -108,6 +109,11 @@ def compute(ctx: Context) -> pl.LazyFrame:
             total(crypto),
         ).alias("crypto_stablecoin_share_365d"),
     )
+
+
+def compute(ctx: Context) -> pl.LazyFrame:
+    onramp, _ = _ramps()
+    per_entity = ctx.legs.group_by("entity_id").agg(*_per_entity())
     # two hops: counterparties that themselves sent to or received from risky wallets
     tx = ctx.transactions
     risky_accounts = (

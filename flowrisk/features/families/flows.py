@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
@@ -85,23 +87,31 @@ FEATURES = register(
 OTHERS = ~pl.col("is_self")
 
 
-def compute(ctx: Context) -> pl.LazyFrame:
-    inflow = pl.col("inbound") & OTHERS
-    outflow = ~pl.col("inbound") & OTHERS
-    payer = pl.col("cp_account").filter(inflow & window(90) & pl.col("cp_account").is_not_null())
-    per_entity = ctx.legs.group_by("entity_id").agg(
-        total(inflow & window(90)).alias("flow_inflow_sum_90d"),
-        total(outflow & window(90)).alias("flow_outflow_sum_90d"),
-        ratio(total(outflow & window(90)), total(inflow & window(90))).alias(
+INFLOW = pl.col("inbound") & OTHERS
+OUTFLOW = ~pl.col("inbound") & OTHERS
+
+
+@cache
+def _per_entity() -> tuple[pl.Expr, ...]:
+    """The per-entity aggregations (expressions are immutable: built once, not per request)."""
+    payer = pl.col("cp_account").filter(INFLOW & window(90) & pl.col("cp_account").is_not_null())
+    return (
+        total(INFLOW & window(90)).alias("flow_inflow_sum_90d"),
+        total(OUTFLOW & window(90)).alias("flow_outflow_sum_90d"),
+        ratio(total(OUTFLOW & window(90)), total(INFLOW & window(90))).alias(
             "flow_out_in_ratio_90d"
         ),
         payer.n_unique().alias("flow_distinct_payers_90d"),
         pl.col("cp_account")
-        .filter(outflow & window(90) & pl.col("cp_account").is_not_null())
+        .filter(OUTFLOW & window(90) & pl.col("cp_account").is_not_null())
         .n_unique()
         .alias("flow_distinct_payees_90d"),
         (OTHERS & window(30)).sum().alias("flow_txn_count_30d"),
     )
+
+
+def compute(ctx: Context) -> pl.LazyFrame:
+    per_entity = ctx.legs.group_by("entity_id").agg(*_per_entity())
     hold = (
         ctx.legs.filter(OTHERS)
         .sort("entity_id", "ts", "inbound", "txn_id")
@@ -122,7 +132,7 @@ def compute(ctx: Context) -> pl.LazyFrame:
     )
     # a payer of the last 90 days is new when it never paid before that window
     new_payers = (
-        ctx.legs.filter(inflow & pl.col("cp_account").is_not_null())
+        ctx.legs.filter(INFLOW & pl.col("cp_account").is_not_null())
         .group_by("entity_id", "cp_account")
         .agg(pl.col("age_days").min().alias("latest"), pl.col("age_days").max().alias("first"))
         .filter(pl.col("latest") < 90)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
@@ -48,15 +50,16 @@ FEATURES = register(
 )
 
 
-def compute(ctx: Context) -> pl.LazyFrame:
-    others = ~pl.col("is_self")
+@cache
+def _per_entity() -> tuple[pl.Expr, ...]:
+    """The per-entity aggregations (expressions are immutable: built once, not per request)."""
     return (
-        ctx.legs.filter(others)
-        .group_by("entity_id")
-        .agg(
-            ratio(total(pl.col("cp_high_risk")), total()).alias("geo_high_risk_share_365d"),
-            ratio(total(pl.col("cp_watched")), total()).alias("geo_watched_share_365d"),
-            pl.col("cp_high_risk").sum().alias("geo_high_risk_count_365d"),
-            pl.col("cp_country").drop_nulls().n_unique().alias("geo_distinct_countries_365d"),
-        )
+        ratio(total(pl.col("cp_high_risk")), total()).alias("geo_high_risk_share_365d"),
+        ratio(total(pl.col("cp_watched")), total()).alias("geo_watched_share_365d"),
+        pl.col("cp_high_risk").sum().alias("geo_high_risk_count_365d"),
+        pl.col("cp_country").drop_nulls().n_unique().alias("geo_distinct_countries_365d"),
     )
+
+
+def compute(ctx: Context) -> pl.LazyFrame:
+    return ctx.legs.filter(~pl.col("is_self")).group_by("entity_id").agg(*_per_entity())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 import polars as pl
 
@@ -80,6 +81,35 @@ FEATURES = register(
 LINK_ROLES = ["relative", "beneficial_owner", "shareholder"]
 
 
+@cache
+def _spend() -> tuple[pl.Expr, ...]:
+    """Card spending, money received and cash deposited (built once, not per request)."""
+    return (
+        total(~pl.col("inbound") & (pl.col("channel") == "card")).alias("card"),
+        total(pl.col("inbound") & ~pl.col("is_self")).alias("inflow"),
+        total(
+            pl.col("inbound") & (pl.col("channel") == "cash") & pl.col("cp_account").is_null()
+        ).alias("cash"),
+    )
+
+
+@cache
+def _ratios() -> tuple[pl.Expr | str, ...]:
+    """The features from the joined totals (built once, not per request)."""
+    income = pl.col("declared_income")
+    return (
+        ratio(
+            pl.col("wealth_assets_value_3y") + pl.col("wealth_assets_via_links_3y"), income
+        ).alias("wealth_assets_to_income_3y"),
+        "wealth_assets_value_3y",
+        "wealth_assets_via_links_3y",
+        (pl.col("cash_direct") + pl.col("cash_via")).alias("wealth_cash_paid_assets_3y"),
+        ratio(pl.col("card"), income).alias("wealth_card_spend_to_income_365d"),
+        ratio(pl.col("inflow"), income).alias("wealth_inflow_to_income_365d"),
+        ratio(pl.col("cash"), income).alias("wealth_cash_deposit_to_income_365d"),
+    )
+
+
 def compute(ctx: Context) -> pl.LazyFrame:
     as_of = ctx.as_of.date()
     assets = ctx.frame("assets").filter(
@@ -114,14 +144,7 @@ def compute(ctx: Context) -> pl.LazyFrame:
             .alias("cash_via"),
         )
     )
-    spend = ctx.legs.group_by("entity_id").agg(
-        total(~pl.col("inbound") & (pl.col("channel") == "card")).alias("card"),
-        total(pl.col("inbound") & ~pl.col("is_self")).alias("inflow"),
-        total(
-            pl.col("inbound") & (pl.col("channel") == "cash") & pl.col("cp_account").is_null()
-        ).alias("cash"),
-    )
-    income = pl.col("declared_income")
+    spend = ctx.legs.group_by("entity_id").agg(*_spend())
     persons = (
         ctx.frames["entities"]
         .filter(pl.col("entity_type") == "person")
@@ -143,15 +166,4 @@ def compute(ctx: Context) -> pl.LazyFrame:
             ).fill_null(0.0)
         )
     )
-    return joined.select(
-        "entity_id",
-        ratio(
-            pl.col("wealth_assets_value_3y") + pl.col("wealth_assets_via_links_3y"), income
-        ).alias("wealth_assets_to_income_3y"),
-        "wealth_assets_value_3y",
-        "wealth_assets_via_links_3y",
-        (pl.col("cash_direct") + pl.col("cash_via")).alias("wealth_cash_paid_assets_3y"),
-        ratio(pl.col("card"), income).alias("wealth_card_spend_to_income_365d"),
-        ratio(pl.col("inflow"), income).alias("wealth_inflow_to_income_365d"),
-        ratio(pl.col("cash"), income).alias("wealth_cash_deposit_to_income_365d"),
-    )
+    return joined.select("entity_id", *_ratios())
