@@ -3,6 +3,8 @@ an audit row for every scoring request, limits, reload, problem documents and me
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -185,3 +187,37 @@ def test_operations_routes(service: Service) -> None:
         ops = spec["paths"][path]
         documented = set(next(iter(ops.values()))["responses"])
         assert codes <= documented, (path, documented)
+
+
+def test_the_scoring_body_is_documented_and_every_reference_resolves(service: Service) -> None:
+    """``/v1/scores`` parses its body itself (pydantic-core JSON): its OpenAPI request body
+    must still point at the ScoreRequest schema, and no reference may dangle."""
+    spec = service.client.get("/openapi.json").json()
+    body = spec["paths"]["/v1/scores"]["post"]["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ScoreRequest"
+    }
+    text = json.dumps(spec)
+    for ref in set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', text)):
+        assert ref in spec["components"]["schemas"], ref
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"{not json", "body"),
+        (b"[]", "body"),
+        (b'{"as_of": "2026-01-01T00:00:00Z"}', "entity"),
+    ],
+)
+def test_malformed_bodies_get_a_422_problem(service: Service, body: bytes, field: str) -> None:
+    before = _audit_count(service)
+    r = service.client.post(
+        "/v1/scores",
+        content=body,
+        headers={**service.headers(), "content-type": "application/json"},
+    )
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["errors"][0]["field"] == field
+    assert _audit_count(service) == before + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +14,16 @@ from polars.testing import assert_frame_equal
 
 from flowrisk.features import (
     Baselines,
+    RunMode,
     build_profiles,
     catalog,
+    collect_plans,
     feature_names,
     fit_baselines,
     frames_for_entities,
     reference_baselines,
 )
+from flowrisk.features.context import instant
 from flowrisk.features.signal import auc, feature_signal
 from flowrisk.io import read_dataset
 from flowrisk.schema import TYPOLOGIES
@@ -93,19 +96,39 @@ def _sample(labels: pl.DataFrame, entities: pl.DataFrame) -> list[str]:
     return sorted(set(picks))
 
 
+@pytest.mark.parametrize("mode", ["bulk", "request"])
 def test_one_entity_alone_equals_its_batch_row(
     world_dir: Path,
     frames: dict[str, pl.LazyFrame],
     baselines: Baselines,
     batch: pl.DataFrame,
+    mode: RunMode,
 ) -> None:
+    """Also in the API's run mode (in-memory engine, no optimiser)."""
     labels = pl.read_parquet(world_dir / "labels.parquet")
     ids = _sample(labels, frames["entities"].collect())
     assert len(ids) >= 20
     for entity in ids:
         sub = frames_for_entities(frames, [entity], WORLD_AS_OF)
-        alone = build_profiles(sub, WORLD_AS_OF, baselines, entities=[entity]).collect()
+        plan = build_profiles(sub, WORLD_AS_OF, baselines, entities=[entity])
+        alone = collect_plans([plan], mode)[0]
         assert_frame_equal(alone, batch.filter(pl.col("entity_id") == entity))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1900, 1, 1),
+        max_value=datetime(2200, 1, 1),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=-9, minutes=-30)), timezone(timedelta(hours=14))]
+        ),
+    )
+)
+def test_instant_is_the_literal_of_the_moment(moment: datetime) -> None:
+    frame = pl.select(instant(moment).alias("x"))
+    assert frame.schema["x"] == pl.Datetime("us", "UTC")
+    assert frame["x"][0] == moment
 
 
 @settings(max_examples=25, deadline=None)
