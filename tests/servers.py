@@ -79,3 +79,20 @@ def serving(
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=20)
+
+
+@contextmanager
+def tracking_uri(uri: str) -> Iterator[None]:
+    """Point MLflow's process-wide tracking URI at ``uri``, then put back what was there: the
+    setter also writes MLFLOW_TRACKING_URI into the environment, so resetting to the previous
+    ``get_tracking_uri()`` would pin the resolved default for the rest of the worker."""
+    import mlflow
+
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # unset, variable included
+        if before is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = before

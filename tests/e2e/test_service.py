@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TrainedWorld
-from tests.servers import BIN, free_port, run_cli, serving
+from tests.servers import BIN, free_port, run_cli, serving, tracking_uri
 from tests.unit.api.payloads import payload_for
 
 pytestmark = pytest.mark.slow
@@ -60,16 +60,13 @@ def live(trained_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory) 
     t = trained_world
     home = tmp_path_factory.mktemp("service_home")
     tracking = f"sqlite:///{home / 'mlflow.db'}"
-    previous = mlflow.get_tracking_uri()
-    try:
+    with tracking_uri(tracking):
         setup_tracking(tracking, "flowrisk", home / "mlartifacts")
         for _ in range(2):  # versions 1 and 2, champion -> 1
             with mlflow.start_run():
                 mlflow.log_metric("flowrisk.pr_auc", 0.9)
                 version = log_model(t.model, t.baselines, t.split.test.to_pandas())
         set_alias("1")
-    finally:
-        mlflow.set_tracking_uri(previous)
     env = {**os.environ, "FLOWRISK_HOME": str(home)}
     env.pop("FLOWRISK_MLFLOW_URI", None)
     env.pop("FLOWRISK_DATABASE_URL", None)
@@ -97,16 +94,10 @@ def test_score_reload_and_read_the_audit_trail(live: Live, trained_world: Traine
     )
     assert status == 200 and posted["entity_id"] == entity
     assert _request(f"{live.url}/v1/model/reload", "POST", analyst)[0] == 403
-    import mlflow
-
     from flowrisk.models.registry import set_alias
 
-    previous = mlflow.get_tracking_uri()
-    try:
-        mlflow.set_tracking_uri(f"sqlite:///{live.home / 'mlflow.db'}")
+    with tracking_uri(f"sqlite:///{live.home / 'mlflow.db'}"):
         set_alias("2")
-    finally:
-        mlflow.set_tracking_uri(previous)
     status, info = _request(f"{live.url}/v1/model/reload", "POST", {"X-API-Key": live.admin})
     assert status == 200 and info["version"] == "2" and info["heldout_metrics"]["pr_auc"] == 0.9
     status, again = _request(f"{live.url}/v1/entities/{entity}/score", headers=analyst)
@@ -129,8 +120,11 @@ def test_score_reload_and_read_the_audit_trail(live: Live, trained_world: Traine
     assert 'flowrisk_model_info{version="2"} 1.0' in metrics
 
 
-def test_schemathesis_finds_no_server_error_or_undocumented_response(live: Live) -> None:
-    """Generated requests (valid and invalid) against every operation of the live service."""
+def test_schemathesis_finds_no_server_error_or_undocumented_response(
+    live: Live, tmp_path: Path
+) -> None:
+    """Generated requests (valid and invalid) against every operation of the live service
+    (run in a temporary folder: schemathesis keeps its cache in the working directory)."""
     run = subprocess.run(
         [
             str(BIN / "schemathesis"),
@@ -154,6 +148,7 @@ def test_schemathesis_finds_no_server_error_or_undocumented_response(live: Live)
         text=True,
         timeout=900,
         check=False,
+        cwd=tmp_path,
     )
     print(run.stdout[-3000:])
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import polars as pl
 import pytest
 
 from flowrisk.errors import ModelNotFound
-from tests.servers import BIN, free_port, run_cli, serving
+from tests.servers import BIN, free_port, run_cli, serving, tracking_uri
 
 pytestmark = pytest.mark.slow
 STARTUP_SECONDS = 90
@@ -61,23 +60,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _flowrisk(uri: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli({**os.environ, "FLOWRISK_MLFLOW_URI": uri, "FLOWRISK_HOME": str(home)}, *args)
-
-
-@contextmanager
-def _tracking(uri: str) -> Iterator[None]:
-    """Point MLflow's process-wide tracking URI at ``uri``, then put back what was there: the
-    setter also writes MLFLOW_TRACKING_URI into the environment, so resetting to the previous
-    ``get_tracking_uri()`` would pin the resolved default for the rest of the worker."""
-    import mlflow
-
-    before = os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # unset, variable included
-        if before is not None:
-            os.environ["MLFLOW_TRACKING_URI"] = before
 
 
 def _listed(stdout: str) -> dict[str, str]:
@@ -125,7 +107,7 @@ def test_train_promote_and_load_the_champion_over_http(
     run = client.get_run(client.get_model_version("flowrisk", "2").run_id)
     downloads = tmp_path / "pyfunc"
     downloads.mkdir()
-    with _tracking(uri):
+    with tracking_uri(uri):
         pyfunc = mlflow.pyfunc.load_model("models:/flowrisk@champion", dst_path=str(downloads))
         scorer = load_model("models:/flowrisk@champion")
         baselines = Baselines.from_dict(
