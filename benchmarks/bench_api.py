@@ -115,8 +115,9 @@ def in_process(bundle: bytes, payload: dict[str, Any], n: int, explain: bool) ->
     import gc
 
     from flowrisk.api.schemas import ScoreRequest
-    from flowrisk.api.service import Loaded, payload_frames, score_frames
+    from flowrisk.api.service import payload_frames
     from flowrisk.models.registry import Bundle
+    from flowrisk.models.scoring import Loaded, score_frames
 
     model, baselines = pickle.loads(bundle)
     loaded = Loaded(Bundle(model, baselines, "models:/flowrisk/1", "1"), datetime.now(UTC), {})

@@ -32,9 +32,10 @@ from flowrisk.api.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from flowrisk.api.service import DatasetSource, ModelHolder, payload_frames, score_frames
+from flowrisk.api.service import ModelHolder, payload_frames
 from flowrisk.api.store import ApiKey, Store
 from flowrisk.errors import EntityNotFound, FlowriskError, InvalidParameter
+from flowrisk.models.scoring import DatasetSource, score_frames
 
 __all__ = ["ApiConfig", "create_app"]
 

@@ -1,35 +1,22 @@
-"""What the routes call: the loaded model (reloadable without a restart), payloads turned into
-ordinary frames, and scoring through the one feature path (``build_profiles``) and the one
-explanation path (``explain_entities``) that batch scoring uses."""
+"""What the routes hold and convert: the loaded model (reloadable without a restart) and
+payloads turned into ordinary frames; scoring itself is ``flowrisk.models.scoring``."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pyarrow as pa
 
 from flowrisk.api.schemas import ScoreRequest
-from flowrisk.errors import EntityNotFound, InvalidParameter
-from flowrisk.features import build_profiles, collect_plans, frames_for_entities
-from flowrisk.io import read_dataset
-from flowrisk.models.batch import explain_entities
-from flowrisk.models.registry import Bundle
+from flowrisk.errors import InvalidParameter
+from flowrisk.models.scoring import Loaded
 from flowrisk.schema import TABLES
 
-__all__ = ["DatasetSource", "ModelHolder", "payload_frames", "score_frames"]
-
-
-@dataclass
-class Loaded:
-    bundle: Bundle
-    loaded_at: datetime
-    metrics: dict[str, float]
+__all__ = ["ModelHolder", "payload_frames"]
 
 
 class ModelHolder:
@@ -136,52 +123,3 @@ def _series(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
     if isinstance(dtype, pl.List):
         return pl.Series(name, pa.array(values, type=pa.list_(pa.string()))).cast(dtype)
     return pl.Series(name, values, dtype=dtype)
-
-
-def score_frames(
-    frames: Mapping[str, pl.LazyFrame],
-    entity_id: str,
-    as_of: datetime,
-    loaded: Loaded,
-    explain: bool,
-) -> dict[str, Any]:
-    """One entity's explained score (or bare score) from its frames."""
-    bundle = loaded.bundle
-    plan = build_profiles(frames, as_of, bundle.baselines, [entity_id])
-    profiles = collect_plans([plan], "request")[0]
-    if profiles.is_empty():
-        raise EntityNotFound(f"{entity_id}: no such entity")
-    if explain:
-        row = explain_entities(
-            dict(frames), profiles, as_of, bundle.model, bundle.baselines, "request"
-        )
-        out = row.row(0, named=True)
-    else:
-        scored = bundle.model.score(profiles).row(0, named=True)
-        out = {**scored, "tags": [], "reasons": None, "red_flags": None}
-    out["band"] = str(out["band"])
-    out["as_of"] = as_of
-    out["model_version"] = bundle.version
-    return out
-
-
-class DatasetSource:
-    """A dataset the service was started on, for ``GET /v1/entities/{id}/score``, held in
-    memory; each lookup scores the entity's neighbourhood (``frames_for_entities``), which gives
-    the entity the same features as the batch scorer."""
-
-    def __init__(self, folder: Path, as_of: datetime | None = None) -> None:
-        from flowrisk.models.training_run import snapshot_dates
-
-        self.folder = folder
-        # held in memory: a lookup then costs a filter, not a scan of the files
-        self.frames = {k: v.collect().lazy() for k, v in read_dataset(folder).items()}
-        self.as_of = as_of or snapshot_dates(self.frames, 1)[0]
-        ids = self.frames["entities"].select("entity_id").collect()["entity_id"]
-        self.entities = set(ids.to_list())
-
-    def frames_for(self, entity_id: str) -> dict[str, pl.LazyFrame]:
-        if entity_id not in self.entities:
-            raise EntityNotFound(f"{entity_id}: no such entity in {self.folder.name}")
-        sub = frames_for_entities(self.frames, [entity_id], self.as_of)
-        return {name: frame.collect().lazy() for name, frame in sub.items()}
