@@ -15,24 +15,31 @@ from flowrisk.features.build import (
     partitions_for,
 )
 from flowrisk.features.catalog import (
+    FAMILY_TYPOLOGY,
     FEATURE_SET,
     FEATURE_SET_VERSION,
     Feature,
     catalog,
+    catalog_markdown,
     feature_names,
 )
+from flowrisk.features.signal import auc, feature_signal
 
 __all__ = [
+    "FAMILY_TYPOLOGY",
     "FEATURE_SET",
     "FEATURE_SET_VERSION",
     "Baselines",
     "Feature",
     "RunMode",
+    "auc",
     "build_profiles",
     "catalog",
+    "catalog_markdown",
     "collect_plans",
     "entity_partitions",
     "feature_names",
+    "feature_signal",
     "fit_baselines",
     "frames_for_entities",
     "iter_profile_partitions",
