@@ -8,18 +8,79 @@ import os
 # would starve the other worker
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from flowrisk.features import Baselines
 from flowrisk.io import read_dataset
 from flowrisk.models import RiskModel, Split
 from flowrisk.schema import TABLES
 from flowrisk.synth import WorldParams, generate_world
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# what tools may leave in a checkout; anything else a test run adds is a test writing into it
+TOOL_CACHES = (".venv/", ".pytest_cache/", ".ruff_cache/", ".mypy_cache/", "__pycache__/")
+hypothesis_settings.register_profile("flowrisk", database=None)  # no .hypothesis/ in the tree
+hypothesis_settings.load_profile("flowrisk")
+
+
+def _tree_state() -> set[str] | None:
+    """Changed, untracked and ignored paths of the checkout (None outside a git checkout)."""
+    done = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return None
+    paths = {line[3:] for line in done.stdout.splitlines()}
+    return {p for p in paths if not any(c in p or p.endswith(c[:-1]) for c in TOOL_CACHES)}
+
+
+_TREE = pytest.StashKey[set[str] | None]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, not an xdist worker
+        session.config.stash[_TREE] = _tree_state()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when it left files in the checkout that were not there before."""
+    before = session.config.stash.get(_TREE, None)
+    after = _tree_state() if before is not None else None
+    if before is None or after is None:
+        return
+    added = sorted(after - before)
+    if added:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"tests wrote into the checkout: {', '.join(added)}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _flowrisk_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test gets its own FLOWRISK_HOME outside the checkout (the default, ./.flowrisk,
+    would put MLflow stores and audit databases into the repository)."""
+    from flowrisk.config import get_settings
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FLOWRISK_HOME", str(tmp_path_factory.mktemp("home")))
+    get_settings.cache_clear()
+    yield
+    mp.undo()
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -66,12 +127,20 @@ TRAIN_DATES = [datetime(2025, m, 1, tzinfo=UTC) for m in (8, 10, 12)]
 
 
 @pytest.fixture(scope="session")
-def trained_world(tmp_path_factory: pytest.TempPathFactory) -> TrainedWorld:
+def trained_world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 6,000-entity world (seed 8) that training tests share: generated once per session
+    (per test worker); tests read it and never write into it."""
+    folder = tmp_path_factory.mktemp("trained_world")
+    generate_world(WorldParams(entities=6_000, seed=8), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def trained_world(trained_world_dir: Path) -> TrainedWorld:
     from flowrisk.features import fit_baselines
     from flowrisk.models import fit_model, snapshots, split_snapshots
 
-    folder = tmp_path_factory.mktemp("trained_world")
-    generate_world(WorldParams(entities=6_000, seed=8), folder)
+    folder = trained_world_dir
     frames = {k: v.collect().lazy() for k, v in read_dataset(folder).items()}
     labels = pl.read_parquet(folder / "labels.parquet")
     baselines = fit_baselines(frames, TRAIN_DATES[0])

@@ -3,6 +3,7 @@ cross-table checks and a quarantine that keeps every rejected row and its reason
 
 from flowrisk.data_contracts.rules import ContractContext, Rule, contract
 from flowrisk.data_contracts.validate import (
+    Engine,
     TableReport,
     ValidationReport,
     context_for,
@@ -11,6 +12,7 @@ from flowrisk.data_contracts.validate import (
 
 __all__ = [
     "ContractContext",
+    "Engine",
     "Rule",
     "TableReport",
     "ValidationReport",

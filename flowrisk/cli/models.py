@@ -1,0 +1,181 @@
+"""Commands of the data scientist: ``train``, ``models list|promote|compare``, ``benchmark``."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from flowrisk.cli._app import app, console, err_console, exits, spinner
+from flowrisk.cli._tables import print_metrics, show_training
+from flowrisk.config import get_settings
+from flowrisk.errors import InvalidParameter
+from flowrisk.models.registry import MODEL_NAME, Registry
+from flowrisk.pipeline import run_benchmark, train_model
+
+__all__ = ["benchmark", "models_app", "train"]
+
+models_app = typer.Typer(
+    help="The model registry: list, compare and promote versions.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+
+def _read_params(path: Path | None) -> dict[str, Any]:
+    """LightGBM overrides from a JSON or TOML file (a flat table of name = value)."""
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidParameter("--params", f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidParameter("--params", f"{path} must hold a table of name = value")
+    return data
+
+
+@app.command()
+@exits
+def train(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder with labels.")],
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "flowrisk",
+    seed: Annotated[int, typer.Option(help="Seed of LightGBM (the entity split is fixed).")] = 42,
+    alert_budget: Annotated[
+        float,
+        typer.Option(help="Share of entities analysts can open; sets the high and critical bands."),
+    ] = 0.01,
+    params: Annotated[
+        Path | None,
+        typer.Option(help="JSON or TOML file of LightGBM parameters overriding the defaults."),
+    ] = None,
+) -> None:
+    """Train a risk model on point-in-time snapshots, evaluate it against the rule engine and
+    raw-sums LightGBM on held-out entities and time, log it to MLflow and register it."""
+    overrides = _read_params(params)
+    settings = get_settings()
+    registry = Registry.from_settings(settings)
+    with spinner("training") as step:
+        result = train_model(
+            dataset,
+            registry,
+            experiment=experiment,
+            seed=seed,
+            alert_budget=alert_budget,
+            params=overrides,
+            step=step,
+        )
+    show_training(result, settings.tracking_uri)
+
+
+@models_app.command("list")
+@exits
+def models_list() -> None:
+    """Registered versions with their aliases and held-out PR-AUC."""
+    settings = get_settings()
+    table = Table(title=f"{MODEL_NAME} in {settings.tracking_uri}", title_justify="left")
+    for col in ("version", "aliases", "PR-AUC", "recall at 1%", "created"):
+        table.add_column(col)
+    for v in Registry.from_settings(settings).list_versions():
+        table.add_row(
+            v["version"],
+            ", ".join(v["aliases"]) or "-",
+            f"{v['pr_auc']:.3f}" if v["pr_auc"] is not None else "-",
+            f"{v['recall_at_1pct']:.3f}" if v["recall_at_1pct"] is not None else "-",
+            v["created"],
+        )
+    console.print(table)
+
+
+@models_app.command("promote")
+@exits
+def models_promote(
+    version: Annotated[str, typer.Argument(help="Version to make champion.")],
+    force: Annotated[bool, typer.Option(help="Promote even if worse than the champion.")] = False,
+) -> None:
+    """Point the champion alias at VERSION, unless it is worse than the current champion on
+    the same held-out data (VERSION's own; then --force is needed)."""
+    previous = Registry.from_settings(get_settings()).promote(version, force=force)
+    console.print(
+        f"{MODEL_NAME}@champion -> version {version}" + (f" (was {previous})" if previous else ""),
+        highlight=False,
+    )
+
+
+@models_app.command("compare")
+@exits
+def models_compare(
+    a: Annotated[str, typer.Argument(help="A version number or alias (e.g. champion).")],
+    b: Annotated[str, typer.Argument(help="Another version number or alias.")],
+    heldout_of: Annotated[
+        str | None,
+        typer.Option(help="Whose held-out data to score both on (default: B's)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score two versions on the same held-out data and show their metrics side by side."""
+    result = Registry.from_settings(get_settings()).compare(a, b, heldout_of=heldout_of)
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    print_metrics(
+        {f"version {v}": m for v, m in result["metrics"].items()},
+        f"Held-out data of version {result['heldout_of']}: {result['rows']:,} entities, "
+        f"{result['positives']:,} positive",
+    )
+    if result["warning"]:
+        err_console.print(f"[yellow]warning:[/] {result['warning']}", highlight=False)
+
+
+ENTITY_COLUMNS = ("pr_auc", "roc_auc", "f1_minority", "recall_at_1pct", "precision_at_1pct")
+
+
+def _benchmark_tables(dataset: Path, result: dict[str, Any]) -> list[Table]:
+    """The entity-level comparison, then the transaction-level one when it ran."""
+    split = result["split"]["test"]
+    table = Table(
+        title=f"Held-out entities of {dataset.name} at {result['dates'][-1][:10]} "
+        f"({split['positives']} positive of {split['rows']:,})",
+        title_justify="left",
+    )
+    table.add_column("model", no_wrap=True)
+    for col in ("PR-AUC", "ROC-AUC", "minority F1", "recall @1%", "precision @1%"):
+        table.add_column(col, justify="right")
+    for name, m in result["metrics"].items():
+        table.add_row(name, *(f"{m[k]:.3f}" for k in ENTITY_COLUMNS))
+    if "transactions" not in result:
+        return [table]
+    per = result["transactions"]
+    first = next(iter(per["metrics"].values()))
+    txn = Table(
+        title=f"Transaction level (60/20/20 in time; test from "
+        f"{per['split']['test_start'][:10]}: {first['test_positives']} laundering "
+        f"of {first['test_rows']:,})",
+        title_justify="left",
+    )
+    for col in ("model", "PR-AUC", "minority F1"):
+        txn.add_column(col, justify="left" if col == "model" else "right")
+    for name, m in per["metrics"].items():
+        txn.add_row(name, f"{m['pr_auc']:.3f}", f"{m['f1_minority']:.3f}")
+    return [table, txn]
+
+
+@app.command()
+@exits
+def benchmark(
+    dataset: Annotated[Path, typer.Argument(help="Labelled dataset folder.")],
+    seed: Annotated[int, typer.Option(help="Seed of the split and of LightGBM.")] = 42,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """flowrisk against LightGBM on Snap ML graph features, same temporal and entity split."""
+    with spinner("benchmark") as step:
+        result = run_benchmark(dataset, seed=seed, step=step)
+    if as_json:
+        console.print_json(json.dumps(result, default=str))
+        return
+    for table in _benchmark_tables(dataset, result):
+        console.print(table)

@@ -1,0 +1,117 @@
+"""Commands of the analyst and the operator: ``score``, ``explain``, ``report``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from flowrisk.cli._app import app, console, exits, parse_as_of, progress_ticks
+from flowrisk.cli._tables import print_reasons, show_report, show_scored
+from flowrisk.config import get_settings
+from flowrisk.models.batch import Engine, Explain
+from flowrisk.models.registry import Bundle, Registry
+from flowrisk.pipeline import explain_in_dataset, score_validated, write_case_report
+
+__all__ = ["explain_command", "report", "score"]
+
+MODEL_HELP = "Registry URI of the model, e.g. models:/flowrisk/3 (default: the champion)."
+AS_OF_HELP = "Score as of this date (default: the first month start after the last transaction)."
+ModelOption = Annotated[str | None, typer.Option(help=MODEL_HELP)]
+AsOfOption = Annotated[str | None, typer.Option(help=AS_OF_HELP)]
+
+
+def _bundle(model: str | None) -> Bundle:
+    """The registered model to score with (default: the champion) and its baselines."""
+    return Registry.from_settings(get_settings()).load_bundle(model)
+
+
+def _as_of(value: str | None) -> datetime | None:
+    return parse_as_of(value) if value else None
+
+
+@app.command()
+@exits
+def score(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    model: ModelOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: <FLOWRISK_HOME>/scores).")
+    ] = None,
+    explain: Annotated[
+        Explain, typer.Option(help="Which entities to explain: alerts (high, critical), all, none.")
+    ] = "alerts",
+    as_of: AsOfOption = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option(min=1, help="Entity partitions (default: ~10M transactions each)."),
+    ] = None,
+    engine: Annotated[Engine, typer.Option(help="local, or dask (with --scheduler).")] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://127.0.0.1:8786.")
+    ] = None,
+    validate: Annotated[
+        bool, typer.Option(help="Check the data contracts first (skip for validated data).")
+    ] = True,
+) -> None:
+    """Validate DATASET against the data contracts, score every entity with a progress bar,
+    explain the alerts, and write scores.parquet, explanations.parquet and run.json."""
+    bundle = _bundle(model)
+    when = _as_of(as_of)
+    with progress_ticks() as bars:
+        scored = score_validated(
+            dataset,
+            bundle,
+            out or get_settings().home / "scores",
+            explain=explain,
+            as_of=when,
+            partitions=partitions,
+            engine=engine,
+            scheduler=scheduler,
+            validate=validate,
+            validation_tick=bars.table_tick(),
+            tick=bars.tick("scoring partitions"),
+        )
+    show_scored(scored)
+
+
+@app.command("explain")
+@exits
+def explain_command(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    entity_id: Annotated[str, typer.Argument(help="The entity to explain.")],
+    model: ModelOption = None,
+    as_of: AsOfOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Why ENTITY_ID scores what it scores: reasons with values, baselines and evidence."""
+    explained = explain_in_dataset(dataset, entity_id, _bundle(model), _as_of(as_of))
+    when, bundle = explained.as_of, explained.bundle
+    if as_json:
+        body = {**explained.row, "as_of": when.isoformat()}
+        console.print_json(json.dumps(body, default=str))
+        return
+    console.print(
+        f"As of {when.date()}, model {escape(bundle.uri)} (version {bundle.version})",
+        highlight=False,
+    )
+    print_reasons([explained.row])
+
+
+@app.command()
+@exits
+def report(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    entity_id: Annotated[str, typer.Argument(help="The entity to report on.")],
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    model: ModelOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Write a self-contained HTML case report on ENTITY_ID: score, band, reasons with their
+    evidence, contribution chart, monthly flows, counterparties and owners."""
+    explained = write_case_report(dataset, entity_id, _bundle(model), out, _as_of(as_of))
+    show_report(explained.row, out)
