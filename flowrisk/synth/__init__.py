@@ -5,11 +5,15 @@
 """
 
 from flowrisk.synth.generate import generate_world, iter_transactions, plan_world
-from flowrisk.synth.params import DEFAULT_TYPOLOGIES, GENERATOR_VERSION, TypologyParams, WorldParams
+from flowrisk.synth.params import GENERATOR_VERSION, TypologyParams, WorldParams
+from flowrisk.synth.typologies import DEFAULT_TYPOLOGIES, REGISTRY, Registry, Typology
 
 __all__ = [
     "DEFAULT_TYPOLOGIES",
     "GENERATOR_VERSION",
+    "REGISTRY",
+    "Registry",
+    "Typology",
     "TypologyParams",
     "WorldParams",
     "generate_world",

@@ -23,6 +23,13 @@ from flowrisk.schema import TYPOLOGIES
 from flowrisk.synth.flows import legit_transactions
 from flowrisk.synth.params import GENERATOR_VERSION, WorldParams
 from flowrisk.synth.population import plan_population
+from flowrisk.synth.streams import (
+    inject_stream,
+    legit_stream,
+    population_stream,
+    reports_stream,
+    scheme_stream,
+)
 from flowrisk.synth.tables import (
     accounts_frame,
     assets_frame,
@@ -32,7 +39,7 @@ from flowrisk.synth.tables import (
     reports_frame,
     transactions_frames,
 )
-from flowrisk.synth.typologies import INJECTORS, PLANNERS
+from flowrisk.synth.typologies import REGISTRY, Registry
 from flowrisk.synth.typologies.reports import Reports, cash_reports, plan_reports
 from flowrisk.synth.world import DAY, Txns, World
 
@@ -40,22 +47,22 @@ __all__ = ["Chunk", "check_output", "generate_world", "iter_transactions", "plan
 
 Progress = Callable[[int, int], None]
 
-# Seeds of the independent random streams: (seed, STREAM, ...) so streams never overlap.
-_POPULATION, _SCHEMES, _LEGIT, _INJECT, _REPORTS = range(5)
 
+def plan_world(params: WorldParams, *, registry: Registry = REGISTRY) -> World:
+    """Plan the honest population and every scheme; no transaction is drawn yet.
 
-def plan_world(params: WorldParams) -> World:
-    """Plan the honest population and every scheme; no transaction is drawn yet."""
-    world, book = plan_population(params, np.random.default_rng([params.seed, _POPULATION]))
+    Typologies are planned in registry order, each from its own stream (its pinned id).
+    """
+    world, book = plan_population(params, population_stream(params.seed))
     guilty = np.zeros(params.entities, dtype=bool)
-    for name, planner in PLANNERS.items():
-        tp = params.typologies.get(name)
+    for typology in registry:
+        tp = params.typologies.get(typology.name)
         if tp is None or tp.prevalence == 0:
             continue
         k = round(tp.prevalence * params.entities)
-        rng = np.random.default_rng([params.seed, _SCHEMES, TYPOLOGIES.index(name)])
-        plan = planner(rng, world, book, k, guilty)
-        world.schemes[name] = plan
+        rng = scheme_stream(params.seed, typology.stream)
+        plan = typology.plan(rng, world, book, k, guilty)
+        world.schemes[typology.name] = plan
         guilty[plan.entity] = True
     world.accounts = book.arrays()
     return world
@@ -97,23 +104,32 @@ def _without_guilty(world: World, txns: Txns) -> Txns:
     return txns.take(~touched)
 
 
-def iter_transactions(world: World) -> Iterator[Chunk]:
+def _scheme_transactions(
+    world: World, registry: Registry, chunk: int, lo: int, hi: int
+) -> list[Txns]:
+    """Every scheme's transactions in one chunk, tagged with its typology's stream id."""
+    out: list[Txns] = []
+    for name, plan in world.schemes.items():
+        typology = registry[name]
+        rng = inject_stream(world.params.seed, typology.stream, chunk)
+        out.extend(t.tagged(typology.stream) for t in typology.inject(rng, world, plan, lo, hi))
+    return out
+
+
+def iter_transactions(world: World, *, registry: Registry = REGISTRY) -> Iterator[Chunk]:
     """Draw the transactions chunk by chunk: ordinary life plus the schemes of the chunk.
 
     Without camouflage the guilty have no ordinary life: only their schemes' transactions.
+    ``registry`` must be the one the world was planned with.
     """
     params = world.params
     step = params.chunk_entities
     for c, lo in enumerate(range(0, world.n_entities, step)):
         hi = min(lo + step, world.n_entities)
-        legit = legit_transactions(np.random.default_rng([params.seed, _LEGIT, c]), world, lo, hi)
+        legit = legit_transactions(legit_stream(params.seed, c), world, lo, hi)
         if not params.camouflage:
             legit = _without_guilty(world, legit)
-        batches = [legit]
-        for name, plan in world.schemes.items():
-            rng = np.random.default_rng([params.seed, _INJECT, TYPOLOGIES.index(name), c])
-            batches.extend(INJECTORS[name](rng, world, plan, lo, hi))
-        txns = Txns.concat(batches)
+        txns = Txns.concat([legit, *_scheme_transactions(world, registry, c, lo, hi)])
         txns = txns.take(_active(world, txns))
         txns = txns.take(np.lexsort((txns.dst, txns.src, txns.ts)))
         yield Chunk(lo, hi, txns, cash_reports(world, txns))
@@ -149,9 +165,7 @@ def generate_world(
     check_output(out)
     world = plan_world(params)
     rows: dict[str, int] = {}
-    all_reports: list[Reports] = [
-        plan_reports(np.random.default_rng([params.seed, _REPORTS]), world)
-    ]
+    all_reports: list[Reports] = [plan_reports(reports_stream(params.seed), world)]
     with (
         TableWriter(out, "transactions") as tx_out,
         TableWriter(out, "transaction_labels") as lab_out,

@@ -1,4 +1,7 @@
-"""Parameters of a synthetic world: size, period, seed and one prevalence/intensity per typology."""
+"""Parameters of a synthetic world: size, period, seed and one prevalence/intensity per typology.
+
+The typologies' defaults live in their registry entries (:mod:`flowrisk.synth.typologies`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from typing import Any
 from flowrisk.errors import InvalidParameter
 from flowrisk.schema import TYPOLOGIES
 
-__all__ = ["DEFAULT_TYPOLOGIES", "GENERATOR_VERSION", "TypologyParams", "WorldParams"]
+__all__ = ["GENERATOR_VERSION", "TypologyParams", "WorldParams", "default_typologies"]
 
 GENERATOR_VERSION = "1.0.0"
 MAX_ENTITIES = 20_000_000
@@ -31,16 +34,12 @@ class TypologyParams:
     intensity: float = 1.0
 
 
-DEFAULT_TYPOLOGIES: dict[str, TypologyParams] = {
-    "structuring": TypologyParams(0.006),
-    "front_business": TypologyParams(0.004),
-    "unexplained_wealth": TypologyParams(0.004),
-    "crypto": TypologyParams(0.003),
-    "mule": TypologyParams(0.005),
-    "high_risk_jurisdiction": TypologyParams(0.003),
-    "layering": TypologyParams(0.004),
-    "multi_declarant": TypologyParams(0.002),
-}
+def default_typologies() -> dict[str, TypologyParams]:
+    """Every registered typology at its default prevalence and intensity (a fresh dict)."""
+    # imported here: the registry imports the injectors, which import the world's model
+    from flowrisk.synth.typologies.registry import REGISTRY
+
+    return REGISTRY.defaults()
 
 
 @dataclass(frozen=True)
@@ -58,9 +57,7 @@ class WorldParams:
     company_share: float = 0.12
     camouflage: bool = True
     chunk_entities: int = 25_000
-    typologies: Mapping[str, TypologyParams] = field(
-        default_factory=lambda: dict(DEFAULT_TYPOLOGIES)
-    )
+    typologies: Mapping[str, TypologyParams] = field(default_factory=default_typologies)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -114,8 +111,9 @@ class WorldParams:
                     "typology", f"unknown {name!r}; known: {', '.join(TYPOLOGIES)}"
                 )
         typologies = {}
+        defaults = default_typologies()
         for name in chosen:
-            base = self.typologies.get(name, DEFAULT_TYPOLOGIES[name])
+            base = self.typologies.get(name, defaults[name])
             typologies[name] = TypologyParams(
                 prevalence=(prevalence or {}).get(name, base.prevalence),
                 intensity=(intensity or {}).get(name, base.intensity),

@@ -20,6 +20,7 @@ from flowrisk.schema import (
 )
 from flowrisk.synth.names import COMPANY_FORMS, FIRST_NAMES, SURNAMES
 from flowrisk.synth.population import N_BRANCHES
+from flowrisk.synth.typologies import REGISTRY
 from flowrisk.synth.typologies.reports import PROFESSIONS, Reports
 from flowrisk.synth.world import COUNTRIES, CURRENCIES, DAY, RISK_BIT, Txns, World
 
@@ -103,6 +104,14 @@ def _timestamps(seconds: np.ndarray) -> pl.Series:
 
 def _enum(codes: np.ndarray, values: tuple[str, ...]) -> pl.Series:
     return _gather(pl.Series(values, dtype=pl.Enum(values)), codes)
+
+
+_VOCABULARY_CODE = REGISTRY.vocabulary_codes()
+
+
+def _typologies(streams: np.ndarray) -> pl.Series:
+    """Typology names (the label enum) of ground-truth codes, which are stream ids."""
+    return _enum(_VOCABULARY_CODE[streams], TYPOLOGIES)
 
 
 def entities_frame(world: World) -> pl.DataFrame:
@@ -189,7 +198,7 @@ def transactions_frames(
         {
             "txn_id": txn_id[flagged],
             "entity_id": entity_ids(world, txns.entity[flagged]),
-            "typology": _enum(txns.typology[flagged], TYPOLOGIES),
+            "typology": _typologies(txns.typology[flagged]),
             "scheme_id": txns.typology[flagged].astype(np.int64) * 1_000_000_000
             + txns.scheme[flagged],
         },
@@ -262,12 +271,12 @@ def labels_frame(world: World) -> pl.DataFrame:
     ent, code, start = [], [], []
     for name, plan in world.schemes.items():
         ent.append(plan.entity)
-        code.append(np.full(len(plan.entity), TYPOLOGIES.index(name), np.int8))
+        code.append(np.full(len(plan.entity), REGISTRY[name].stream, np.int8))
         start.append(plan.start_s)
     guilty = pl.DataFrame(
         {
             "e": np.concatenate(ent) if ent else np.zeros(0, np.int64),
-            "typology": _enum(np.concatenate(code) if code else np.zeros(0, np.int8), TYPOLOGIES),
+            "typology": _typologies(np.concatenate(code) if code else np.zeros(0, np.int8)),
             "start": np.concatenate(start) if start else np.zeros(0, np.int64),
         }
     ).sort("e", "start", "typology")

@@ -7,20 +7,32 @@ as NumPy arrays indexed by entity or account number, so that the flow generators
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import IntEnum
 from typing import Any
 
 import numpy as np
 
+from flowrisk.schema import (
+    ACCOUNT_TYPES,
+    ASSET_TYPES,
+    CHANNELS,
+    OWNERSHIP_ROLES,
+    PAYMENT_METHODS,
+    RISK_TAGS,
+)
 from flowrisk.synth.params import WorldParams
 
 __all__ = [
+    "ACCOUNT_TYPE",
+    "ASSET_TYPE",
     "CHANNEL",
     "COUNTRIES",
     "CURRENCIES",
+    "PAYMENT_METHOD",
     "RISK_BIT",
+    "ROLE",
     "Arch",
     "Txns",
     "World",
@@ -59,17 +71,13 @@ class Arch(IntEnum):
     ORDINARY_COMPANY = 8
 
 
-CHANNEL = {
-    name: i
-    for i, name in enumerate(("cash", "wire", "instant", "card", "cheque", "crypto", "remittance"))
-}
-RISK_BIT = {"mixer": 1, "darknet": 2, "sanctioned": 4, "gambling": 8, "high_risk_exchange": 16}
-ACCOUNT_TYPE = {
-    name: i
-    for i, name in enumerate(
-        ("current", "savings", "business", "crypto_exchange", "crypto_wallet", "external")
-    )
-}
+# Codes of the data model's vocabularies (flowrisk.schema): the position in each enum.
+CHANNEL = {name: i for i, name in enumerate(CHANNELS)}
+ACCOUNT_TYPE = {name: i for i, name in enumerate(ACCOUNT_TYPES)}
+ASSET_TYPE = {name: i for i, name in enumerate(ASSET_TYPES)}
+PAYMENT_METHOD = {name: i for i, name in enumerate(PAYMENT_METHODS)}
+ROLE = {name: i for i, name in enumerate(OWNERSHIP_ROLES)}
+RISK_BIT = {name: 1 << i for i, name in enumerate(RISK_TAGS)}  # accounts hold a bit set of tags
 
 # Countries used by the generator: France first, then EU, then the rest (ISO 3166-1 alpha-2).
 COUNTRIES = (
@@ -214,6 +222,10 @@ class Txns:
 
     def __len__(self) -> int:
         return len(self.ts)
+
+    def tagged(self, typology: int) -> Txns:
+        """A copy whose every row is ground truth of the typology with stream id ``typology``."""
+        return replace(self, typology=np.full(len(self), typology, dtype=np.int8))
 
     def take(self, index: np.ndarray) -> Txns:
         """Rows at ``index`` (a boolean mask or integer positions)."""

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from flowrisk.schema import TYPOLOGIES
 from flowrisk.synth.world import DAY, SchemePlan, World, pick
 
 __all__ = [
-    "CODE",
     "active_events",
     "in_chunk",
     "new_plan",
     "pick",
     "select_members",
 ]
-
-CODE = {name: i for i, name in enumerate(TYPOLOGIES)}
-
 
 def select_members(
     rng: np.random.Generator,

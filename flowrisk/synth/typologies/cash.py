@@ -7,7 +7,6 @@ import numpy as np
 from flowrisk.reference import thresholds
 from flowrisk.synth.population import INSTITUTION, MTOS, N_BRANCHES, _bank
 from flowrisk.synth.typologies.base import (
-    CODE,
     active_events,
     in_chunk,
     new_plan,
@@ -28,8 +27,6 @@ from flowrisk.synth.world import (
 
 __all__ = ["inject_front_business", "inject_structuring", "plan_front_business", "plan_structuring"]
 
-STRUCTURING = CODE["structuring"]
-FRONT = CODE["front_business"]
 
 
 def plan_structuring(
@@ -128,7 +125,6 @@ def inject_structuring(
             "cash",
             branch=branch,
             entity=e,
-            typology=STRUCTURING,
             scheme=plan.scheme[dep_row],
         )
     )
@@ -145,7 +141,6 @@ def inject_structuring(
             amount[pass_on] * rng.uniform(0.85, 0.98, int(pass_on.sum())),
             "instant",
             entity=e[pass_on],
-            typology=STRUCTURING,
             scheme=plan.scheme[dep_row][pass_on],
         )
     )
@@ -168,7 +163,6 @@ def inject_structuring(
             "cash",
             branch=branch,
             entity=e,
-            typology=STRUCTURING,
             scheme=plan.scheme[row],
         )
     )
@@ -181,7 +175,6 @@ def inject_structuring(
             "remittance",
             currency=cur,
             entity=e,
-            typology=STRUCTURING,
             scheme=plan.scheme[row],
         )
     )
@@ -240,7 +233,6 @@ def inject_front_business(
             "cash",
             branch=world.home_branch[plan.entity[row]],
             entity=plan.entity[row],
-            typology=FRONT,
             scheme=plan.scheme[row],
         )
     ]
@@ -253,7 +245,6 @@ def inject_front_business(
             plan.extra["dirty_monthly"][row] * rng.uniform(0.25, 0.45, len(row)),
             "wire",
             entity=plan.entity[row],
-            typology=FRONT,
             scheme=plan.scheme[row],
         )
     )

@@ -6,7 +6,6 @@ import numpy as np
 
 from flowrisk.synth.population import EXCHANGES, INSTITUTION, N_BRANCHES
 from flowrisk.synth.typologies.base import (
-    CODE,
     active_events,
     in_chunk,
     new_plan,
@@ -27,7 +26,6 @@ from flowrisk.synth.world import (
 
 __all__ = ["inject_crypto", "plan_crypto"]
 
-CRYPTO = CODE["crypto"]
 HOUR = 3600
 
 
@@ -103,7 +101,6 @@ def inject_crypto(
                 channel,
                 currency=cur,
                 entity=e[mask],
-                typology=CRYPTO,
                 scheme=plan.scheme[row][mask],
             )
         )

@@ -6,7 +6,6 @@ import numpy as np
 
 from flowrisk.synth.population import N_BRANCHES
 from flowrisk.synth.typologies.base import (
-    CODE,
     active_events,
     in_chunk,
     new_plan,
@@ -32,9 +31,6 @@ __all__ = [
     "plan_mule",
 ]
 
-MULE = CODE["mule"]
-HRJ = CODE["high_risk_jurisdiction"]
-LAYERING = CODE["layering"]
 HOUR = 3600
 
 
@@ -85,7 +81,6 @@ def inject_mule(
             channel,
             branch=branch,
             entity=e,
-            typology=MULE,
             scheme=plan.scheme[row],
         )
     ]
@@ -103,7 +98,6 @@ def inject_mule(
             "wire",
             currency=cur[~atm],
             entity=e[~atm],
-            typology=MULE,
             scheme=plan.scheme[row][~atm],
         )
     )
@@ -116,7 +110,6 @@ def inject_mule(
             "cash",
             branch=rng.integers(0, N_BRANCHES, int(atm.sum())),
             entity=e[atm],
-            typology=MULE,
             scheme=plan.scheme[row][atm],
         )
     )
@@ -168,7 +161,6 @@ def inject_high_risk_jurisdiction(
             "wire",
             currency=cur,
             entity=e,
-            typology=HRJ,
             scheme=plan.scheme[row],
         )
     ]
@@ -308,7 +300,6 @@ def inject_layering(
             arr["amount"],
             "wire",
             entity=arr["entity"],
-            typology=LAYERING,
             scheme=arr["scheme"],
         )
     ]

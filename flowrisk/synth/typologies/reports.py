@@ -13,7 +13,6 @@ from flowrisk.reference import thresholds
 from flowrisk.schema import REPORT_CATEGORIES
 from flowrisk.synth.population import BANKS, INSTITUTION, N_BRANCHES, _bank
 from flowrisk.synth.typologies.base import (
-    CODE,
     active_events,
     in_chunk,
     new_plan,
@@ -40,7 +39,6 @@ __all__ = [
     "plan_reports",
 ]
 
-MULTI = CODE["multi_declarant"]
 CATEGORY = {name: i for i, name in enumerate(REPORT_CATEGORIES)}
 PROFESSIONS = (
     *(f"NOTARY-{i:02d}" for i in range(1, 6)),
@@ -104,7 +102,6 @@ def inject_multi_declarant(
             "cash",
             branch=rng.integers(0, N_BRANCHES, int((u < 0.4).sum())),
             entity=e[u < 0.4],
-            typology=MULTI,
             scheme=plan.scheme[row][u < 0.4],
         ),
     ]
@@ -117,7 +114,6 @@ def inject_multi_declarant(
             amount[mid],
             "instant",
             entity=e[mid],
-            typology=MULTI,
             scheme=plan.scheme[row][mid],
         )
     )
@@ -130,7 +126,6 @@ def inject_multi_declarant(
             amount[far] * 2,
             "wire",
             entity=e[far],
-            typology=MULTI,
             scheme=plan.scheme[row][far],
         )
     )

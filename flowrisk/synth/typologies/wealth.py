@@ -6,7 +6,6 @@ import numpy as np
 
 from flowrisk.synth.population import N_BRANCHES
 from flowrisk.synth.typologies.base import (
-    CODE,
     active_events,
     in_chunk,
     new_plan,
@@ -17,7 +16,6 @@ from flowrisk.synth.world import DAY, AccountBook, Arch, SchemePlan, Txns, World
 
 __all__ = ["WEALTH_FACTOR", "inject_unexplained_wealth", "plan_unexplained_wealth"]
 
-WEALTH = CODE["unexplained_wealth"]
 # Assets bought during the period are worth at least WEALTH_FACTOR x intensity x yearly income.
 WEALTH_FACTOR = 3.0
 ASSET_MIX = np.array([0.35, 0.35, 0.2, 0.1])  # real estate, vehicle, luxury goods, boat
@@ -118,7 +116,6 @@ def inject_unexplained_wealth(
             a_value[by_transfer],
             "wire",
             entity=ent[by_transfer],
-            typology=WEALTH,
             scheme=plan.scheme[a_row[by_transfer]],
         )
     )
@@ -141,7 +138,6 @@ def inject_unexplained_wealth(
             np.where(cash, 0, 1).astype(np.int8),
             branch=np.where(cash, rng.integers(0, N_BRANCHES, len(f)), -1),
             entity=ent[f],
-            typology=WEALTH,
             scheme=plan.scheme[a_row[f]],
         )
     )
@@ -156,7 +152,6 @@ def inject_unexplained_wealth(
             "crypto",
             currency=3,
             entity=ent[by_crypto],
-            typology=WEALTH,
             scheme=plan.scheme[a_row[by_crypto]],
         )
     )
@@ -178,7 +173,6 @@ def inject_unexplained_wealth(
             amount,
             "card",
             entity=e,
-            typology=WEALTH,
             scheme=plan.scheme[row],
         )
     )
@@ -193,7 +187,6 @@ def inject_unexplained_wealth(
             "cash",
             branch=rng.integers(0, N_BRANCHES, len(e)),
             entity=e,
-            typology=WEALTH,
             scheme=plan.scheme[row],
         )
     )

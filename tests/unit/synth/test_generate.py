@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from flowrisk.io import read_manifest
 from flowrisk.schema import TABLES, TYPOLOGIES
-from flowrisk.synth import WorldParams, generate_world, iter_transactions, plan_world
+from flowrisk.synth import REGISTRY, WorldParams, generate_world, iter_transactions, plan_world
 
 
 def test_every_table_is_written_and_conforms(
@@ -186,7 +186,7 @@ def test_any_world_keeps_its_invariants(
         assert ((t.src >= 0) | (t.dst >= 0)).all()
         for code in np.unique(t.typology[t.typology >= 0]):
             who = set(t.entity[t.typology == code].tolist())
-            assert who <= members[TYPOLOGIES[code]]
+            assert who <= members[REGISTRY.name_of(code)]
 
 
 @pytest.mark.parametrize("entities", [100, 101])
