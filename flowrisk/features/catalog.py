@@ -1,18 +1,26 @@
-"""The feature catalog: every feature's name, family, meaning, unit, window, direction and the
-reason template an analyst reads. Models record the feature set's name and version."""
+"""The feature catalog: every feature's name, family, meaning, unit, window, direction, the
+reason template an analyst reads and the red flag whose evidence backs it; and the red flags
+each family raises. Models record the feature set's name and version."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from flowrisk.errors import InvalidParameter
 
 __all__ = [
     "FAMILY_TYPOLOGY",
     "FEATURE_SET",
     "FEATURE_SET_VERSION",
     "Feature",
+    "RedFlag",
     "catalog",
     "catalog_markdown",
+    "check_evidence_links",
+    "evidence_links",
     "feature_names",
+    "red_flag_catalog",
 ]
 
 FEATURE_SET = "v1"
@@ -37,6 +45,7 @@ class Feature:
 
     ``direction`` is +1 when a higher value is riskier, -1 when lower is riskier, 0 when neither.
     ``template`` is formatted with ``value`` (and ``baseline`` when the feature has one).
+    ``red_flag`` names the red flag whose evidence ids back a reason on this feature.
     """
 
     name: str
@@ -47,13 +56,25 @@ class Feature:
     direction: int
     template: str
     baseline: str | None = None  # name of the fitted statistic the value is compared with
+    red_flag: str | None = None  # the red flag whose evidence backs this feature's reasons
 
     @property
     def typology(self) -> str:
         return FAMILY_TYPOLOGY[self.family]
 
 
+@dataclass(frozen=True)
+class RedFlag:
+    """A deterministic fact a family checks on an entity's legs, shown beside the model's reasons
+    with the ids of the rows behind it."""
+
+    name: str
+    family: str
+    description: str
+
+
 _CATALOG: list[Feature] = []
+_FLAGS: list[RedFlag] = []
 
 
 def register(*features: Feature) -> list[Feature]:
@@ -65,6 +86,50 @@ def register(*features: Feature) -> list[Feature]:
             raise ValueError(f"{f.name}: declared twice")
         _CATALOG.append(f)
     return list(features)
+
+
+def register_flags(*flags: RedFlag) -> tuple[RedFlag, ...]:
+    """Add red flags to the catalog (called by each family module at import)."""
+    for flag in flags:
+        if flag.family not in FAMILY_TYPOLOGY:
+            raise ValueError(f"{flag.name}: unknown family {flag.family}")
+        if any(g.name == flag.name for g in _FLAGS):
+            raise ValueError(f"{flag.name}: declared twice")
+        _FLAGS.append(flag)
+    return flags
+
+
+def red_flag_catalog() -> list[RedFlag]:
+    """Every red flag the families raise, in family order."""
+    import flowrisk.features.families  # noqa: F401  (registers the families)
+
+    return list(_FLAGS)
+
+
+def evidence_links() -> dict[str, str]:
+    """Feature name -> the red flag whose evidence backs its reasons (checked against both
+    catalogs, so a misspelt name fails here rather than silently losing evidence)."""
+    links = {f.name: f.red_flag for f in catalog() if f.red_flag is not None}
+    check_evidence_links(links, catalog(), red_flag_catalog())
+    return links
+
+
+def check_evidence_links(
+    links: Mapping[str, str], features: Sequence[Feature], flags: Sequence[RedFlag]
+) -> None:
+    """Raise :class:`InvalidParameter` unless every key of ``links`` is a feature and every
+    value a red flag of that feature's family."""
+    family_of = {f.name: f.family for f in features}
+    flag_family = {g.name: g.family for g in flags}
+    for feature, flag in links.items():
+        if feature not in family_of:
+            raise InvalidParameter("red_flag", f"{feature} is not a feature of the catalog")
+        if flag not in flag_family:
+            raise InvalidParameter("red_flag", f"{feature}: no red flag is named {flag}")
+        if flag_family[flag] != family_of[feature]:
+            raise InvalidParameter(
+                "red_flag", f"{feature}: {flag} belongs to {flag_family[flag]}, not its family"
+            )
 
 
 def catalog() -> list[Feature]:

@@ -14,20 +14,20 @@ import polars as pl
 from flowrisk.reference import jurisdictions, thresholds
 
 __all__ = [
-    "EDGE_MIN",
     "HORIZON_DAYS",
     "Context",
     "empty_frame",
+    "entity_legs",
     "instant",
     "make_context",
     "near",
     "ratio",
+    "total",
     "window",
 ]
 
 HORIZON_DAYS = 365
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-EDGE_MIN = 1_000.0  # payments below this are not followed around the network
 WINDOWS = (30, 90, 365)
 
 
@@ -40,7 +40,7 @@ class Context:
     transactions: pl.LazyFrame  # strictly before as_of, within the horizon
     legs: pl.LazyFrame
     baselines: Mapping[str, pl.DataFrame]
-    edges: pl.LazyFrame  # distinct (a, b): entity a paid entity b at least EDGE_MIN EUR
+    edges: pl.LazyFrame  # distinct (a, b): entity a paid entity b (thresholds: network_edge_min)
     entities: Sequence[str] | None = None  # the entities profiled (None: all)
 
     def frame(self, name: str) -> pl.LazyFrame:
@@ -96,43 +96,67 @@ def make_context(
     tx = frames["transactions"].filter(
         (pl.col("ts") < instant(as_of)) & (pl.col("ts") >= instant(start))
     )
-    acc = frames["accounts"].select(
+    accounts = frames["accounts"].select(
         "account_id", "entity_id", "account_type", "country", "risk_tags"
     )
-    owners = acc.filter(pl.col("entity_id").is_not_null()).select("account_id", "entity_id")
-    own = acc.filter(pl.col("entity_id").is_not_null()).select(
+    return Context(
+        frames=frames,
+        as_of=as_of,
+        transactions=tx,
+        legs=_legs(tx, accounts, as_of, entities).cache(),
+        baselines=baselines,
+        edges=_edges(tx, accounts).cache(),
+        entities=list(entities) if entities is not None else None,
+    )
+
+
+def entity_legs(
+    frames: Mapping[str, pl.LazyFrame], as_of: datetime, entities: Sequence[str]
+) -> pl.LazyFrame:
+    """The legs the features and red flags of ``entities`` read as of ``as_of`` (one row per
+    transaction side held by one of them, with the counterparty's account, country and tags)."""
+    return make_context(frames, as_of, {}, entities).legs
+
+
+def _legs(
+    tx: pl.LazyFrame,
+    accounts: pl.LazyFrame,
+    as_of: datetime,
+    entities: Sequence[str] | None,
+) -> pl.LazyFrame:
+    """Each transaction from each side held by one of ``entities``, joined to its counterparty."""
+    own = accounts.filter(pl.col("entity_id").is_not_null()).select(
         "account_id", "entity_id", pl.col("account_type").alias("own_type")
     )
     if entities is not None:
         own = own.filter(pl.col("entity_id").is_in(list(entities)))
-    cp = acc.select(
+    cp = accounts.select(
         pl.col("account_id").alias("cp_account"),
         pl.col("entity_id").alias("cp_entity"),
         pl.col("account_type").alias("cp_type"),
         pl.col("country").alias("cp_country"),
         pl.col("risk_tags").alias("cp_tags"),
     )
-    sides = []
-    for own_col, other, inbound in (
-        ("dst_account_id", "src_account_id", True),
-        ("src_account_id", "dst_account_id", False),
-    ):
-        sides.append(
-            tx.join(own, left_on=own_col, right_on="account_id").select(
-                "entity_id",
-                "txn_id",
-                "ts",
-                "amount",
-                "channel",
-                "currency_original",
-                "branch_id",
-                "own_type",
-                pl.col(own_col).alias("own_account"),
-                pl.col(other).alias("cp_account"),
-                pl.lit(inbound).alias("inbound"),
-            )
+    sides = [
+        tx.join(own, left_on=own_col, right_on="account_id").select(
+            "entity_id",
+            "txn_id",
+            "ts",
+            "amount",
+            "channel",
+            "currency_original",
+            "branch_id",
+            "own_type",
+            pl.col(own_col).alias("own_account"),
+            pl.col(other).alias("cp_account"),
+            pl.lit(inbound).alias("inbound"),
         )
-    legs = (
+        for own_col, other, inbound in (
+            ("dst_account_id", "src_account_id", True),
+            ("src_account_id", "dst_account_id", False),
+        )
+    ]
+    return (
         pl.concat(sides)
         .join(cp, on="cp_account", how="left")
         .with_columns(
@@ -140,30 +164,25 @@ def make_context(
             *_leg_columns(),
         )
     )
-    # money between two entities of the dataset, for round trips (every entity, not only ours)
-    edges = (
-        tx.filter(pl.col("amount") >= EDGE_MIN)
+
+
+def _edges(tx: pl.LazyFrame, accounts: pl.LazyFrame) -> pl.LazyFrame:
+    """Money between two entities of the dataset, for round trips (every entity, not only the
+    profiled ones): distinct (a, b) where a paid b at least the network's minimum amount."""
+    owners = accounts.filter(pl.col("entity_id").is_not_null()).select("account_id", "entity_id")
+    return (
+        tx.filter(pl.col("amount") >= thresholds().network_edge_min)
         .join(owners.rename({"entity_id": "a"}), left_on="src_account_id", right_on="account_id")
         .join(owners.rename({"entity_id": "b"}), left_on="dst_account_id", right_on="account_id")
         .filter(pl.col("a") != pl.col("b"))
         .select("a", "b")
         .unique()
     )
-    return Context(
-        frames=frames,
-        as_of=as_of,
-        transactions=tx,
-        legs=legs.cache(),
-        baselines=baselines,
-        edges=edges.cache(),
-        entities=list(entities) if entities is not None else None,
-    )
 
 
 def near(amount: pl.Expr, threshold: float) -> pl.Expr:
     """True for amounts just under ``threshold`` (the reference 'near threshold' band)."""
-    lo = thresholds().near_threshold_fraction * threshold
-    return (amount >= lo) & (amount < threshold)
+    return (amount >= thresholds().near_low(threshold)) & (amount < threshold)
 
 
 def total(mask: pl.Expr | None = None) -> pl.Expr:

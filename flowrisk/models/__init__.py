@@ -1,9 +1,9 @@
 """Risk models: training snapshots, LightGBM training and calibration, evaluation, the
 rule-engine baseline, and the scorer that carries everything needed to score."""
 
+from flowrisk.features import rule_scores
 from flowrisk.models.dataset import Split, label_snapshot, snapshots, split_snapshots
 from flowrisk.models.evaluate import evaluate_scores
-from flowrisk.models.rules import rule_scores
 from flowrisk.models.scorer import BANDS, RiskModel
 from flowrisk.models.train import band_thresholds, fit_model
 

@@ -27,14 +27,16 @@ from flowrisk.features import (
     collect_plans,
     entity_partitions,
     partitions_for,
+    red_flags,
 )
 from flowrisk.io import ParquetSink, read_dataset
 from flowrisk.models.explain import EXPLANATION_SCHEMA, explain
-from flowrisk.models.red_flags import red_flags
 from flowrisk.models.scorer import BANDS, RiskModel
 
 __all__ = [
     "ALERT_BANDS",
+    "Engine",
+    "Explain",
     "SCORE_SCHEMA",
     "ScoreRun",
     "explain_entities",
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 Explain = Literal["alerts", "all", "none"]
+Engine = Literal["local", "dask"]  # where partitions run
 ALERT_BANDS = ("high", "critical")
 SCORE_SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]
@@ -178,7 +181,7 @@ def score_dataset(
     model_version: str | None = None,
     explain_mode: Explain = "alerts",
     partitions: int | None = None,
-    engine: Literal["local", "dask"] = "local",
+    engine: Engine = "local",
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ScoreRun:

@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from flowrisk.features import Baselines, Feature, catalog
-from flowrisk.features.catalog import FAMILY_TYPOLOGY
+from flowrisk.features import FAMILY_TYPOLOGY, FLAG_SCHEMA, Baselines, Feature, catalog
 from flowrisk.models.scorer import BANDS, RiskModel
 
 __all__ = [
@@ -30,24 +29,12 @@ __all__ = [
     "contributions",
     "explain",
     "format_value",
+    "reason_lines",
 ]
 
-# features whose evidence is one red flag's (other reasons take their family's evidence, on the
-# family's strongest reason only, so an analyst does not read the same ids five times)
-FEATURE_FLAG = {
-    "cash_near_cosi_months_365d": "cash_just_under_cosi",
-    "cash_near_limit_deposits_365d": "cash_just_under_1000",
-    "crypto_risky_hops_365d": "risky_wallets",
-    "geo_high_risk_share_365d": "high_risk_jurisdictions",
-    "geo_high_risk_count_365d": "high_risk_jurisdictions",
-    "net_cycles_365d": "round_trips",
-    "flow_out_in_ratio_90d": "pass_through",
-    "flow_distinct_payers_90d": "pass_through",
-    "reports_declarants_365d": "several_declarants",
-    "reports_declarants_total": "several_declarants",
-    "wealth_assets_to_income_3y": "assets_over_income",
-    "wealth_assets_value_3y": "assets_over_income",
-}
+# A reason whose feature names a red flag (``Feature.red_flag``) carries that flag's evidence;
+# other reasons take their family's evidence, on the family's strongest reason only, so that an
+# analyst does not read the same ids five times.
 TOP_UP = 5  # reasons that raised the score
 TOP_DOWN = 3  # strongest reasons that lowered it
 MAX_TAGS = 3
@@ -67,9 +54,7 @@ REASON = pl.Struct(
         "evidence": pl.List(pl.String),
     }
 )
-RED_FLAG = pl.Struct(
-    {"flag": pl.String, "family": pl.String, "text": pl.String, "evidence": pl.List(pl.String)}
-)
+RED_FLAG = pl.Struct({k: v for k, v in FLAG_SCHEMA.items() if k != "entity_id"})
 EXPLANATION_SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]
         "entity_id": pl.String,
@@ -83,6 +68,7 @@ EXPLANATION_SCHEMA = pl.Schema(
         "red_flags": pl.List(RED_FLAG),
     }
 )
+Flag = dict[str, Any]  # one red flag of an entity: flag, family, text, evidence
 
 
 def format_value(value: float, unit: str) -> str:
@@ -169,13 +155,116 @@ def _evidence(
     reason (``cited`` remembers which families have had theirs)."""
     if not raises:
         return []
-    flag = FEATURE_FLAG.get(feature.name)
-    if flag is not None and flag in by_flag:
-        return list(by_flag[flag])
+    if feature.red_flag is not None and feature.red_flag in by_flag:
+        return list(by_flag[feature.red_flag])
     if feature.family in cited:
         return []
     cited.add(feature.family)
     return list(by_family.get(feature.family, []))
+
+
+def _flags_of(red_flags: pl.DataFrame | None) -> dict[str, list[Flag]]:
+    """Red-flag rows grouped by entity, in row order."""
+    out: dict[str, list[Flag]] = {}
+    if red_flags is not None:
+        for row in red_flags.iter_rows(named=True):
+            out.setdefault(row["entity_id"], []).append(
+                {k: row[k] for k in ("flag", "family", "text", "evidence")}
+            )
+    return out
+
+
+def _sector_lookup(
+    sectors: pl.DataFrame | None, baselines: Baselines | None
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Entity -> sector code, and sector code -> the sector values reasons compare with."""
+    sector_of: dict[str, str] = {}
+    if sectors is not None:
+        sector_of = dict(
+            sectors.drop_nulls("sector_code").select("entity_id", "sector_code").iter_rows()
+        )
+    sector_values: dict[str, dict[str, Any]] = {}
+    if baselines is not None:
+        sector_values = {
+            row["sector_code"]: row for row in baselines.sector_reference().iter_rows(named=True)
+        }
+    return sector_of, sector_values
+
+
+def _family_scores(
+    model: RiskModel,
+    contrib: np.ndarray,
+    values: np.ndarray,
+    kinds: Sequence[str],
+    features: Sequence[Feature],
+    flags: Sequence[Sequence[Flag]],
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Family names, each family's push on each entity's score (summed contributions), and its
+    tag score: the share of its features beyond honest peers plus its red flags, weighted."""
+    families = [f.family for f in features]
+    family_names = sorted(set(families))
+    member = np.array([[f == fam for f in families] for fam in family_names], dtype=np.float64)
+    family_sum = contrib[:, :-1] @ member.T  # entities x families: the model's push
+    standing = _stand_out(model, values, kinds, features) @ member.T
+    standing /= member.sum(axis=1)  # share of each family's features beyond honest peers
+    flag_count = np.array(
+        [[sum(f["family"] == fam for f in mine) for fam in family_names] for mine in flags]
+    ).reshape(len(flags), len(family_names))
+    return family_names, family_sum, standing + FLAG_WEIGHT * flag_count
+
+
+def _chosen(
+    c: np.ndarray, known: np.ndarray, family_rank: Sequence[int], top_up: int, top_down: int
+) -> list[int]:
+    """Feature indices to explain: the strongest that raised the score, grouped by family
+    (strongest family first), then the strongest that lowered it."""
+    up = [j for j in np.argsort(-c, kind="stable") if c[j] > 0 and known[j]][:top_up]
+    up.sort(key=lambda j: (family_rank[j], -c[j]))  # family first
+    down = [j for j in np.argsort(c, kind="stable") if c[j] < 0 and known[j]][:top_down]
+    return up + down
+
+
+def _reasons(
+    model: RiskModel,
+    features: Sequence[Feature],
+    chosen: Sequence[int],
+    c: np.ndarray,
+    values: np.ndarray,
+    kind: str,
+    sector: Mapping[str, Any],
+    flags: Sequence[Flag],
+) -> list[dict[str, Any]]:
+    """One entity's reasons (``REASON`` rows) for the chosen features."""
+    by_family: dict[str, list[str]] = {}
+    for flag in flags:
+        by_family.setdefault(flag["family"], []).extend(flag["evidence"])
+    by_flag = {flag["flag"]: flag["evidence"] for flag in flags}
+    cited: set[str] = set()
+    reasons = []
+    for j in chosen:
+        feature = features[j]
+        text, baseline, baseline_kind = _render(
+            feature,
+            float(values[j]),
+            kind,
+            model.peers.get(kind, {}).get(feature.name),
+            sector.get(feature.baseline) if feature.baseline else None,
+        )
+        reasons.append(
+            {
+                "family": feature.family,
+                "typology": feature.typology,
+                "feature": feature.name,
+                "direction": "raises" if c[j] > 0 else "lowers",
+                "contribution": float(c[j]),
+                "value": float(values[j]),
+                "baseline": baseline,
+                "baseline_kind": baseline_kind,
+                "text": text,
+                "evidence": _evidence(feature, c[j] > 0, by_flag, by_family, cited),
+            }
+        )
+    return reasons
 
 
 def explain(
@@ -193,93 +282,31 @@ def explain(
     ``sectors`` (``entity_id``, ``sector_code``) and ``baselines`` give the sector medians;
     ``red_flags`` (``entity_id``, ``flag``, ``family``, ``text``, ``evidence``) are attached to
     the entity and, as evidence, to its reasons of the same family."""
-    features = {f.name: f for f in catalog()}
-    names = model.features
+    by_name = {f.name: f for f in catalog()}
+    features = [by_name[n] for n in model.features]
     contrib = contributions(model, profiles)
     raw_log_odds = contrib.sum(axis=1)
     raw = model.raw(profiles)  # the scorer's own numbers, so that explained == scored
     probability = model.calibrate(raw)
     bands = model.band(raw)
-    values = profiles.select(names).to_numpy().astype(np.float64)
+    values = profiles.select(model.features).to_numpy().astype(np.float64)
     kinds = profiles["entity_type"].to_list()
     ids = profiles["entity_id"].to_list()
-
-    sector_of: dict[str, str] = {}
-    if sectors is not None:
-        sector_of = dict(
-            sectors.drop_nulls("sector_code").select("entity_id", "sector_code").iter_rows()
-        )
-    sector_values: dict[str, dict[str, Any]] = {}
-    if baselines is not None:
-        sector_values = {
-            row["sector_code"]: row for row in baselines.sector_reference().iter_rows(named=True)
-        }
-    flags_of: dict[str, list[dict[str, Any]]] = {}
-    if red_flags is not None:
-        for row in red_flags.iter_rows(named=True):
-            flags_of.setdefault(row["entity_id"], []).append(
-                {k: row[k] for k in ("flag", "family", "text", "evidence")}
-            )
-
-    families = [features[n].family for n in names]
-    family_names = sorted(set(families))
-    member = np.array([[f == fam for f in families] for fam in family_names], dtype=np.float64)
-    family_sum = contrib[:, :-1] @ member.T  # entities x families: the model's push
-    standing = _stand_out(model, values, kinds, [features[n] for n in names]) @ member.T
-    standing /= member.sum(axis=1)  # share of each family's features beyond honest peers
-    flag_count = np.array(
-        [
-            [sum(f["family"] == fam for f in flags_of.get(e, [])) for fam in family_names]
-            for e in ids
-        ]
-    ).reshape(len(ids), len(family_names))
-    tag_score = standing + FLAG_WEIGHT * flag_count
-
+    sector_of, sector_values = _sector_lookup(sectors, baselines)
+    flags_of = _flags_of(red_flags)
+    flags = [flags_of.get(e, []) for e in ids]
+    family_names, family_sum, tag_score = _family_scores(
+        model, contrib, values, kinds, features, flags
+    )
     rows = []
     for i, entity in enumerate(ids):
-        flags = flags_of.get(entity, [])
-        by_family: dict[str, list[str]] = {}
-        for flag in flags:
-            by_family.setdefault(flag["family"], []).extend(flag["evidence"])
-        by_flag = {flag["flag"]: flag["evidence"] for flag in flags}
-        tags = [
-            FAMILY_TYPOLOGY[family_names[j]]
-            for j in np.argsort(-tag_score[i], kind="stable")[:MAX_TAGS]
-            if tag_score[i, j] > 0
-        ]
         order = np.argsort(-family_sum[i], kind="stable")
+        rank = {family_names[j]: r for r, j in enumerate(order)}
         c = contrib[i, :-1]
-        known = np.isfinite(values[i])
-        up = [j for j in np.argsort(-c, kind="stable") if c[j] > 0 and known[j]][:top_up]
-        rank = {family_names[j]: r for r, j in enumerate(order)}  # grouped by family, strongest
-        up.sort(key=lambda j: (rank[families[j]], -c[j]))  # family first
-        down = [j for j in np.argsort(c, kind="stable") if c[j] < 0 and known[j]][:top_down]
+        chosen = _chosen(
+            c, np.isfinite(values[i]), [rank[f.family] for f in features], top_up, top_down
+        )
         sector = sector_values.get(sector_of.get(entity, ""), {})
-        reasons = []
-        cited: set[str] = set()
-        for j in up + down:
-            feature = features[names[j]]
-            text, baseline, kind = _render(
-                feature,
-                float(values[i, j]),
-                kinds[i],
-                model.peers.get(kinds[i], {}).get(feature.name),
-                sector.get(feature.baseline) if feature.baseline else None,
-            )
-            reasons.append(
-                {
-                    "family": feature.family,
-                    "typology": feature.typology,
-                    "feature": feature.name,
-                    "direction": "raises" if c[j] > 0 else "lowers",
-                    "contribution": float(c[j]),
-                    "value": float(values[i, j]),
-                    "baseline": baseline,
-                    "baseline_kind": kind,
-                    "text": text,
-                    "evidence": _evidence(feature, c[j] > 0, by_flag, by_family, cited),
-                }
-            )
         rows.append(
             {
                 "entity_id": entity,
@@ -288,9 +315,15 @@ def explain(
                 "band": str(bands[i]),
                 "raw_log_odds": float(raw_log_odds[i]),
                 "bias": float(contrib[i, -1]),
-                "tags": tags,
-                "reasons": reasons,
-                "red_flags": flags,
+                "tags": [
+                    FAMILY_TYPOLOGY[family_names[j]]
+                    for j in np.argsort(-tag_score[i], kind="stable")[:MAX_TAGS]
+                    if tag_score[i, j] > 0
+                ],
+                "reasons": _reasons(
+                    model, features, chosen, c, values[i], kinds[i], sector, flags[i]
+                ),
+                "red_flags": flags[i],
             }
         )
     return pl.DataFrame(rows, schema=EXPLANATION_SCHEMA)

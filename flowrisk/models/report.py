@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from flowrisk.features.context import make_context
+from flowrisk.features import entity_legs
 from flowrisk.models import plots
 
 __all__ = ["case_report", "entity_facts"]
@@ -62,7 +62,7 @@ def entity_facts(
     entity = frames["entities"].filter(pl.col("entity_id") == entity_id).collect()
     # common-subplan elimination panics on the cached legs collected alone (Polars 2.1)
     no_cse = pl.QueryOptFlags(comm_subplan_elim=False)
-    legs = make_context(frames, as_of, {}, [entity_id]).legs.collect(optimizations=no_cse)
+    legs = entity_legs(frames, as_of, [entity_id]).collect(optimizations=no_cse)
     legs = legs.sort("ts", "txn_id")
     flows = (
         legs.filter(~pl.col("is_self"))

@@ -63,7 +63,8 @@ class Jurisdictions:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """French reporting thresholds (EUR) and the 'just under' convention."""
+    """French reporting thresholds (EUR), the 'just under' convention, and flowrisk's cut-offs
+    for red flags and rules (each one described, with its reason, in ``thresholds.toml``)."""
 
     version: str
     cosi_cash_monthly: float
@@ -71,7 +72,28 @@ class Thresholds:
     remittance_cash_monthly: float
     cash_payment_limit: float
     near_threshold_fraction: float
+    round_cash_multiple: float
+    network_edge_min: float
+    cosi_min_deposits_per_month: float
+    near_limit_min_deposits: float
+    pass_through_ratio_low: float
+    pass_through_ratio_high: float
+    pass_through_flag_min_inflow: float
+    pass_through_flag_min_payers: float
+    pass_through_rule_min_inflow: float
+    min_declarants: float
+    assets_to_income: float
+    rule_near_cosi_months: float
+    rule_high_risk_share: float
+    rule_risky_hops: float
+    rule_many_payers: float
+    rule_cash_share_z: float
     sources: dict[str, str]
+    descriptions: dict[str, str]
+
+    def near_low(self, threshold: float) -> float:
+        """The lower edge of the 'just under ``threshold``' band."""
+        return self.near_threshold_fraction * threshold
 
 
 @lru_cache(maxsize=1)
@@ -100,6 +122,7 @@ def thresholds() -> Thresholds:
     return Thresholds(
         version=raw["version"],
         sources={k: v["source"] for k, v in fields.items()},
+        descriptions={k: v["description"] for k, v in fields.items()},
         **{k: float(v["value"]) for k, v in fields.items()},
     )
 

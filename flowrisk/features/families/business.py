@@ -14,7 +14,10 @@ import polars as pl
 
 from flowrisk.features.catalog import Feature, register
 from flowrisk.features.context import Context, ratio, total
-from flowrisk.reference import sectors
+from flowrisk.features.legs import CASH_DEPOSIT, INFLOW
+from flowrisk.reference import sectors, thresholds
+
+__all__ = ["FEATURES", "compute", "fit_sector_baselines", "red_flags", "rules", "sector_metrics"]
 
 FEATURES = register(
     Feature(
@@ -101,8 +104,6 @@ FEATURES = register(
     ),
 )
 
-INFLOW = pl.col("inbound") & ~pl.col("is_self")
-DEPOSIT = pl.col("inbound") & (pl.col("channel") == "cash") & pl.col("cp_account").is_null()
 SUPPLIER = (
     ~pl.col("inbound")
     & ~pl.col("is_self")
@@ -130,7 +131,7 @@ def _flow_metrics() -> tuple[pl.Expr, ...]:
     """Inflow, cash share and supplier ratio of each company (built once, not per request)."""
     return (
         total(INFLOW).alias("inflow"),
-        ratio(total(DEPOSIT), total(INFLOW)).alias("cash_share"),
+        ratio(total(CASH_DEPOSIT), total(INFLOW)).alias("cash_share"),
         ratio(total(SUPPLIER), total(INFLOW)).alias("supplier_ratio"),
     )
 
@@ -280,11 +281,11 @@ def compute(ctx: Context) -> pl.LazyFrame:
     season = _seasons().lazy()
     companies = ctx.frames["entities"].filter(pl.col("entity_type") == "company")
     monthly = (
-        ctx.legs.filter(INFLOW | DEPOSIT)
+        ctx.legs.filter(INFLOW | CASH_DEPOSIT)
         .group_by("entity_id", pl.col("ts").dt.truncate("1mo").alias("m"))
         .agg(
             total(INFLOW).alias("takings"),
-            total(DEPOSIT).alias("cash"),
+            total(CASH_DEPOSIT).alias("cash"),
         )
         .join(companies.select("entity_id", "sector_code"), on="entity_id")
         .with_columns(pl.col("m").dt.month().cast(pl.Int64).alias("month"))
@@ -310,3 +311,13 @@ def compute(ctx: Context) -> pl.LazyFrame:
         .alias("biz_closed"),
     )
     return dates.join(z, on="entity_id", how="left").join(monthly, on="entity_id", how="left")
+
+
+def red_flags(ctx: Context) -> list[pl.LazyFrame]:
+    """No red flag of its own: a front's cash shows in the cash family's flags."""
+    return []
+
+
+def rules() -> dict[str, pl.Expr]:
+    """Cash-heavy company monitoring scenario, on profile columns."""
+    return {"cash_heavy_company": pl.col("biz_cash_share_z_365d") > thresholds().rule_cash_share_z}

@@ -1,4 +1,6 @@
-"""Cash: deposits and withdrawals, their share of inflows, and amounts just under thresholds."""
+"""Cash: deposits and withdrawals, their share of inflows, and amounts just under thresholds;
+the red flags of cash structuring and the classic cash monitoring rules, on the same deposits
+(``legs.CASH_DEPOSIT``) and the same COSI threshold (``reference/thresholds.toml``)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,29 @@ from functools import cache
 
 import polars as pl
 
-from flowrisk.features.catalog import Feature, register
+from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
 from flowrisk.features.context import Context, near, ratio, total, window
+from flowrisk.features.evidence import MAX_EVIDENCE, flag_rows, txn_ids
+from flowrisk.features.legs import CASH_DEPOSIT, CASH_WITHDRAWAL, INFLOW
 from flowrisk.reference import thresholds
+
+__all__ = ["COSI_MONTHS", "FEATURES", "SMALL_DEPOSITS", "compute", "red_flags", "rules"]
+
+_T = thresholds()
+_LIMIT = _T.remittance_cash_per_operation
+
+COSI_MONTHS, SMALL_DEPOSITS = register_flags(
+    RedFlag(
+        "cash_just_under_cosi",
+        "cash",
+        "Months whose several cash deposits add up to just under the monthly COSI threshold",
+    ),
+    RedFlag(
+        "cash_just_under_1000",
+        "cash",
+        "Several cash deposits just under the per-operation limit of cash-funded remittances",
+    ),
+)
 
 FEATURES = register(
     *(
@@ -63,34 +85,37 @@ FEATURES = register(
         "cash_near_cosi_months_365d",
         "cash",
         "Calendar months whose cumulated cash deposits "
-        "sit just under the 10,000 EUR monthly reporting threshold (COSI)",
+        f"sit just under the {_T.cosi_cash_monthly:,.0f} EUR monthly reporting threshold (COSI)",
         "count",
         "365d",
         1,
-        "{value:.0f} months with cash deposits just under 10,000 EUR",
+        f"{{value:.0f}} months with cash deposits just under {_T.cosi_cash_monthly:,.0f} EUR",
+        red_flag=COSI_MONTHS.name,
     ),
     Feature(
         "cash_near_limit_deposits_365d",
         "cash",
-        "Cash deposits just under the 1,000 EUR per-operation limit of cash-funded remittances",
+        f"Cash deposits just under the {_LIMIT:,.0f} EUR per-operation limit of cash-funded "
+        "remittances",
         "count",
         "365d",
         1,
-        "{value:.0f} cash deposits just under 1,000 EUR in a year",
+        f"{{value:.0f}} cash deposits just under {_LIMIT:,.0f} EUR in a year",
+        red_flag=SMALL_DEPOSITS.name,
     ),
     Feature(
         "cash_remittances_near_limit_365d",
         "cash",
-        "Remittances sent just under the 1,000 EUR per-operation reporting limit",
+        f"Remittances sent just under the {_LIMIT:,.0f} EUR per-operation reporting limit",
         "count",
         "365d",
         1,
-        "{value:.0f} remittances just under 1,000 EUR in a year",
+        f"{{value:.0f}} remittances just under {_LIMIT:,.0f} EUR in a year",
     ),
     Feature(
         "cash_round_deposit_share_365d",
         "cash",
-        "Share of cash deposits that are multiples of 500 EUR",
+        f"Share of cash deposits that are multiples of {_T.round_cash_multiple:,.0f} EUR",
         "share",
         "365d",
         1,
@@ -116,57 +141,127 @@ FEATURES = register(
     ),
 )
 
-DEPOSIT = pl.col("inbound") & (pl.col("channel") == "cash") & pl.col("cp_account").is_null()
-WITHDRAWAL = ~pl.col("inbound") & (pl.col("channel") == "cash") & pl.col("cp_account").is_null()
-INFLOW = pl.col("inbound") & ~pl.col("is_self")
+
+MONTH = pl.col("ts").dt.truncate("1mo")
+
+
+@cache
+def _near_limit_deposit() -> pl.Expr:
+    """A cash deposit just under the per-operation limit of cash-funded remittances."""
+    return CASH_DEPOSIT & near(pl.col("amount"), _LIMIT)
+
+
+def _near_cosi(month_total: pl.Expr) -> pl.Expr:
+    """A month whose cash deposits add up to just under the COSI threshold."""
+    return near(month_total, thresholds().cosi_cash_monthly)
+
+
+def _deposit_months(legs: pl.LazyFrame, *aggs: pl.Expr) -> pl.LazyFrame:
+    """Cash deposits per entity and calendar month: their ``total`` (and ``aggs``)."""
+    return (
+        legs.filter(CASH_DEPOSIT)
+        .group_by("entity_id", MONTH.alias("month"))
+        .agg(total().alias("total"), *aggs)
+    )
 
 
 @cache
 def _per_entity() -> tuple[pl.Expr, ...]:
     """The per-entity aggregations (expressions are immutable: built once, not per request)."""
-    t = thresholds()
     amount = pl.col("amount")
+    deposit = CASH_DEPOSIT
     return (
-        *(total(DEPOSIT & window(w)).alias(f"cash_deposit_sum_{w}d") for w in (30, 90, 365)),
-        (DEPOSIT & window(90)).sum().alias("cash_deposit_count_90d"),
-        total(WITHDRAWAL & window(90)).alias("cash_withdrawal_sum_90d"),
-        ratio(total(DEPOSIT & window(90)), total(INFLOW & window(90))).alias(
+        *(total(deposit & window(w)).alias(f"cash_deposit_sum_{w}d") for w in (30, 90, 365)),
+        (deposit & window(90)).sum().alias("cash_deposit_count_90d"),
+        total(CASH_WITHDRAWAL & window(90)).alias("cash_withdrawal_sum_90d"),
+        ratio(total(deposit & window(90)), total(INFLOW & window(90))).alias(
             "cash_share_inflow_90d"
         ),
-        ratio(total(DEPOSIT), total(INFLOW)).alias("cash_share_inflow_365d"),
-        (DEPOSIT & near(amount, t.remittance_cash_per_operation))
-        .sum()
-        .alias("cash_near_limit_deposits_365d"),
-        (
-            ~pl.col("inbound")
-            & (pl.col("channel") == "remittance")
-            & near(amount, t.remittance_cash_per_operation)
-        )
+        ratio(total(deposit), total(INFLOW)).alias("cash_share_inflow_365d"),
+        _near_limit_deposit().sum().alias("cash_near_limit_deposits_365d"),
+        (~pl.col("inbound") & (pl.col("channel") == "remittance") & near(amount, _LIMIT))
         .sum()
         .alias("cash_remittances_near_limit_365d"),
-        ratio(((amount % 500) == 0).filter(DEPOSIT).sum(), DEPOSIT.sum()).alias(
+        ratio(((amount % _T.round_cash_multiple) == 0).filter(deposit).sum(), deposit.sum()).alias(
             "cash_round_deposit_share_365d"
         ),
         pl.col("branch_id")
-        .filter((DEPOSIT | WITHDRAWAL) & window(90))
+        .filter((deposit | CASH_WITHDRAWAL) & window(90))
         .drop_nulls()
         .n_unique()
         .alias("cash_distinct_branches_90d"),
         pl.col("own_account")
-        .filter(DEPOSIT & window(90))
+        .filter(deposit & window(90))
         .n_unique()
         .alias("cash_distinct_accounts_90d"),
     )
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
-    t = thresholds()
     per_entity = ctx.legs.group_by("entity_id").agg(*_per_entity())
     months = (
-        ctx.legs.filter(DEPOSIT)
-        .group_by("entity_id", pl.col("ts").dt.truncate("1mo").alias("month"))
-        .agg(total().alias("total"))
+        _deposit_months(ctx.legs)
         .group_by("entity_id")
-        .agg(near(pl.col("total"), t.cosi_cash_monthly).sum().alias("cash_near_cosi_months_365d"))
+        .agg(_near_cosi(pl.col("total")).sum().alias("cash_near_cosi_months_365d"))
     )
     return per_entity.join(months, on="entity_id", how="left")
+
+
+def red_flags(ctx: Context) -> list[pl.LazyFrame]:
+    """Months of several deposits just under the COSI threshold; deposits just under the
+    per-operation limit."""
+    return [_cosi_months_flag(ctx), _small_deposits_flag(ctx)]
+
+
+def _cosi_months_flag(ctx: Context) -> pl.LazyFrame:
+    cosi = thresholds().cosi_cash_monthly
+    months = (
+        _deposit_months(ctx.legs, pl.len().alias("n"), txn_ids().alias("ids"))
+        .filter(
+            _near_cosi(pl.col("total")) & (pl.col("n") >= thresholds().cosi_min_deposits_per_month)
+        )
+        .sort("month")
+        .group_by("entity_id")
+        .agg(
+            pl.len().alias("months"),
+            pl.col("month").dt.strftime("%Y-%m").str.join(", ").alias("which"),
+            pl.col("n").sum().alias("n"),
+            pl.col("ids").explode().head(MAX_EVIDENCE).alias("evidence"),
+        )
+    )
+    text = pl.format(
+        "{} cash deposits in {} month(s) ({}) each totalling between {} and {} EUR, "
+        f"just under the {cosi:,.0f} EUR monthly cash report",
+        "n",
+        "months",
+        "which",
+        pl.lit(f"{thresholds().near_low(cosi):,.0f}"),
+        pl.lit(f"{cosi - 1:,.0f}"),
+    )
+    return flag_rows(months, COSI_MONTHS, text)
+
+
+def _small_deposits_flag(ctx: Context) -> pl.LazyFrame:
+    small = (
+        ctx.legs.filter(_near_limit_deposit())
+        .group_by("entity_id")
+        .agg(pl.len().alias("n"), txn_ids().alias("evidence"))
+        .filter(pl.col("n") >= thresholds().near_limit_min_deposits)
+    )
+    text = pl.format(
+        "{} cash deposits between {} and {} EUR in a year",
+        "n",
+        pl.lit(f"{thresholds().near_low(_LIMIT):,.0f}"),
+        pl.lit(f"{_LIMIT - 1:,.0f}"),
+    )
+    return flag_rows(small, SMALL_DEPOSITS, text)
+
+
+def rules() -> dict[str, pl.Expr]:
+    """Classic cash monitoring scenarios, on profile columns."""
+    t = thresholds()
+    return {
+        "cash_over_10k_30d": pl.col("cash_deposit_sum_30d") > t.cosi_cash_monthly,
+        "structuring_months": pl.col("cash_near_cosi_months_365d") >= t.rule_near_cosi_months,
+        "deposits_under_1k": pl.col("cash_near_limit_deposits_365d") >= t.near_limit_min_deposits,
+    }

@@ -1,4 +1,5 @@
-"""Crypto-assets: fiat on- and off-ramps, exposure to risk-tagged wallets, stablecoin hops."""
+"""Crypto-assets: fiat on- and off-ramps, exposure to risk-tagged wallets, stablecoin hops; the
+risky-wallet red flag and rule on the same tagged legs."""
 
 from __future__ import annotations
 
@@ -7,8 +8,21 @@ from functools import cache
 
 import polars as pl
 
-from flowrisk.features.catalog import Feature, register
+from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
 from flowrisk.features.context import Context, ratio, total
+from flowrisk.features.evidence import eur, flag_rows, txn_ids
+from flowrisk.features.legs import CASH_DEPOSIT
+from flowrisk.reference import thresholds
+
+__all__ = ["FEATURES", "RISKY", "RISKY_WALLETS", "compute", "red_flags", "rules"]
+
+(RISKY_WALLETS,) = register_flags(
+    RedFlag(
+        "risky_wallets",
+        "crypto",
+        "Transfers with wallets tagged mixer, darknet or sanctioned",
+    ),
+)
 
 FEATURES = register(
     Feature(
@@ -37,6 +51,7 @@ FEATURES = register(
         "365d",
         1,
         "{value:.0f} transfers with mixer, darknet or sanctioned wallets",
+        red_flag=RISKY_WALLETS.name,
     ),
     Feature(
         "crypto_risky_2hop_365d",
@@ -87,6 +102,11 @@ def _tagged(tags: pl.Expr, names: list[str]) -> pl.Expr:
     return tags.cast(pl.List(pl.String)).list.set_intersection(names).list.len().fill_null(0) > 0
 
 
+def _risky() -> pl.Expr:
+    """A leg whose counterparty wallet is tagged mixer, darknet or sanctioned."""
+    return _tagged(pl.col("cp_tags"), RISKY)
+
+
 @cache
 def _ramps() -> tuple[pl.Expr, pl.Expr]:
     """On-ramp (bank to crypto) and off-ramp (crypto to bank) legs."""
@@ -102,7 +122,7 @@ def _per_entity() -> tuple[pl.Expr, ...]:
     return (
         total(onramp).alias("crypto_onramp_sum_365d"),
         total(offramp).alias("crypto_offramp_sum_365d"),
-        _tagged(pl.col("cp_tags"), RISKY).sum().alias("crypto_risky_hops_365d"),
+        _risky().sum().alias("crypto_risky_hops_365d"),
         _tagged(pl.col("cp_tags"), GAMBLING).sum().alias("crypto_gambling_hops_365d"),
         ratio(
             total(crypto & pl.col("currency_original").is_in(["USDT", "USDC"])),
@@ -112,9 +132,14 @@ def _per_entity() -> tuple[pl.Expr, ...]:
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
-    onramp, _ = _ramps()
     per_entity = ctx.legs.group_by("entity_id").agg(*_per_entity())
-    # two hops: counterparties that themselves sent to or received from risky wallets
+    return per_entity.join(_two_hops(ctx), on="entity_id", how="left").join(
+        _cash_then_crypto(ctx), on="entity_id", how="left"
+    )
+
+
+def _two_hops(ctx: Context) -> pl.LazyFrame:
+    """Transfers with counterparties that themselves sent to or received from risky wallets."""
     tx = ctx.transactions
     risky_accounts = (
         ctx.frames["accounts"].filter(_tagged(pl.col("risk_tags"), RISKY)).select("account_id")
@@ -133,17 +158,19 @@ def compute(ctx: Context) -> pl.LazyFrame:
         .drop_nulls()
         .unique()
     )
-    two_hop = (
+    return (
         ctx.legs.filter(~pl.col("is_self") | pl.col("own_type").is_in(BANK_TYPES))
         .join(relays, on="cp_account", how="semi")
         .group_by("entity_id")
         .agg(pl.len().alias("crypto_risky_2hop_365d"))
     )
-    cash_then_crypto = (
-        ctx.legs.filter(
-            onramp
-            | (pl.col("inbound") & (pl.col("channel") == "cash") & pl.col("cp_account").is_null())
-        )
+
+
+def _cash_then_crypto(ctx: Context) -> pl.LazyFrame:
+    """Moves into crypto within 3 days of a cash deposit."""
+    onramp, _ = _ramps()
+    return (
+        ctx.legs.filter(onramp | CASH_DEPOSIT)
         .sort("entity_id", "ts", "txn_id")
         .with_columns(
             pl.when(pl.col("channel") == "cash")
@@ -156,6 +183,21 @@ def compute(ctx: Context) -> pl.LazyFrame:
         .group_by("entity_id")
         .agg(pl.len().alias("crypto_cash_to_crypto_count_365d"))
     )
-    return per_entity.join(two_hop, on="entity_id", how="left").join(
-        cash_then_crypto, on="entity_id", how="left"
+
+
+def red_flags(ctx: Context) -> list[pl.LazyFrame]:
+    """Transfers with risky wallets: the legs ``crypto_risky_hops_365d`` counts."""
+    crypto = (
+        ctx.legs.filter(_risky())
+        .group_by("entity_id")
+        .agg(pl.len().alias("n"), total().alias("total"), txn_ids().alias("evidence"))
     )
+    text = pl.format(
+        "{} transfers ({}) with mixer, darknet or sanctioned wallets", "n", eur("total")
+    )
+    return [flag_rows(crypto, RISKY_WALLETS, text)]
+
+
+def rules() -> dict[str, pl.Expr]:
+    """Mixer and darknet monitoring scenario, on profile columns."""
+    return {"mixer_or_darknet": pl.col("crypto_risky_hops_365d") >= thresholds().rule_risky_hops}

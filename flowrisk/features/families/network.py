@@ -1,12 +1,26 @@
 """Networks: counterparties, round trips through other entities, owners and owned companies,
-and how many of the entity's neighbours have been reported."""
+and how many of the entity's neighbours have been reported; the round-trip red flag on the same
+payments (between two entities, at least the network's minimum amount)."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, instant
+from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
+from flowrisk.features.context import Context, instant, total
+from flowrisk.features.evidence import eur, flag_rows, txn_ids
+from flowrisk.features.legs import WITH_OTHERS
+from flowrisk.reference import thresholds
+
+__all__ = ["FEATURES", "ROUND_TRIPS", "compute", "red_flags", "rules"]
+
+(ROUND_TRIPS,) = register_flags(
+    RedFlag(
+        "round_trips",
+        "net",
+        "Money sent to counterparties that sent money back (A->B->A)",
+    ),
+)
 
 FEATURES = register(
     Feature(
@@ -21,12 +35,13 @@ FEATURES = register(
     Feature(
         "net_cycles_365d",
         "net",
-        "Round trips of at least 1,000 EUR through one or two "
+        f"Round trips of at least {thresholds().network_edge_min:,.0f} EUR through one or two "
         "other entities (A->B->A, A->B->C->A), 365 days",
         "count",
         "365d",
         1,
         "Money went round through other entities {value:.0f} times",
+        red_flag=ROUND_TRIPS.name,
     ),
     Feature(
         "net_owned_companies",
@@ -76,16 +91,24 @@ FEATURES = register(
 )
 
 CONTROL = ["beneficial_owner", "shareholder"]
+# a leg with another entity of the dataset (not an external account, not the entity itself)
+WITH_ENTITY = WITH_OTHERS & pl.col("cp_entity").is_not_null()
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
-    as_of = ctx.as_of.date()
-    others = ~pl.col("is_self") & pl.col("cp_account").is_not_null()
     degree = (
-        ctx.legs.filter(others)
+        ctx.legs.filter(WITH_OTHERS & pl.col("cp_account").is_not_null())
         .group_by("entity_id")
         .agg(pl.col("cp_account").n_unique().alias("net_degree_365d"))
     )
+    out = degree
+    for frame in (_cycles(ctx), *_ownership(ctx), *_reported(ctx)):
+        out = out.join(frame, on="entity_id", how="full", coalesce=True)
+    return out
+
+
+def _cycles(ctx: Context) -> pl.LazyFrame:
+    """Round trips through one or two other entities (A->B->A, A->B->C->A)."""
     edges = ctx.edges
     mine = ctx.legs.select(pl.col("entity_id").alias("a")).unique()
     back = edges.select(pl.col("b").alias("a"), pl.col("a").alias("b"))
@@ -99,13 +122,23 @@ def compute(ctx: Context) -> pl.LazyFrame:
         .group_by("a")
         .len()
     )
-    cycles = (
+    return (
         pl.concat([two, three])
         .group_by("a")
         .agg(pl.col("len").sum().alias("net_cycles_365d"))
         .rename({"a": "entity_id"})
     )
-    links = ctx.frame("ownership").filter(pl.col("since").is_null() | (pl.col("since") < as_of))
+
+
+def _links(ctx: Context) -> pl.LazyFrame:
+    """Ownership links in force before the profile date."""
+    as_of = ctx.as_of.date()
+    return ctx.frame("ownership").filter(pl.col("since").is_null() | (pl.col("since") < as_of))
+
+
+def _ownership(ctx: Context) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """Companies owned, owners, and companies sharing an owner."""
+    links = _links(ctx)
     control = links.filter(pl.col("role").is_in(CONTROL))
     owned = (
         control.group_by("owner_entity_id")
@@ -128,6 +161,11 @@ def compute(ctx: Context) -> pl.LazyFrame:
         .group_by("entity_id")
         .agg(pl.col("sibling").n_unique().alias("net_shared_owner_companies"))
     )
+    return owned, owners, siblings
+
+
+def _reported(ctx: Context) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Counterparties and linked entities reported before the profile date."""
     reported = (
         ctx.frame("reports")
         .filter(pl.col("reported_at") < instant(ctx.as_of))
@@ -135,13 +173,14 @@ def compute(ctx: Context) -> pl.LazyFrame:
         .unique()
     )
     reported_cp = (
-        ctx.legs.filter(~pl.col("is_self") & pl.col("cp_entity").is_not_null())
+        ctx.legs.filter(WITH_ENTITY)
         .select("entity_id", "cp_entity")
         .unique()
         .join(reported, left_on="cp_entity", right_on="entity_id", how="semi")
         .group_by("entity_id")
         .agg(pl.len().alias("net_reported_counterparties_365d"))
     )
+    links = _links(ctx)
     pairs = pl.concat(
         [
             links.select(
@@ -159,7 +198,33 @@ def compute(ctx: Context) -> pl.LazyFrame:
         .group_by("entity_id")
         .agg(pl.len().alias("net_reported_links"))
     )
-    out = degree
-    for frame in (cycles, owned, owners, siblings, reported_cp, reported_links):
-        out = out.join(frame, on="entity_id", how="full", coalesce=True)
-    return out
+    return reported_cp, reported_links
+
+
+def red_flags(ctx: Context) -> list[pl.LazyFrame]:
+    """Round trips: counterparties the entity both paid and was paid by, each payment at least
+    the network's minimum amount (the payments ``net_cycles_365d`` follows)."""
+    big = ctx.legs.filter(WITH_ENTITY & (pl.col("amount") >= thresholds().network_edge_min))
+    sent = big.filter(~pl.col("inbound")).select("entity_id", "cp_entity").unique()
+    back = big.filter(pl.col("inbound")).select("entity_id", "cp_entity").unique()
+    partners = sent.join(back, on=["entity_id", "cp_entity"])
+    rounds = (
+        big.join(partners, on=["entity_id", "cp_entity"])
+        .group_by("entity_id")
+        .agg(
+            pl.col("cp_entity").n_unique().alias("k"),
+            total(~pl.col("inbound")).alias("out"),
+            txn_ids().alias("evidence"),
+        )
+    )
+    text = pl.format(
+        "money went to and came back from {} counterparties ({} sent out to them)",
+        "k",
+        eur("out"),
+    )
+    return [flag_rows(rounds, ROUND_TRIPS, text)]
+
+
+def rules() -> dict[str, pl.Expr]:
+    """No rule of the baseline reads the network family."""
+    return {}

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from flowrisk.models.red_flags import red_flags
+from flowrisk.features import red_flags
 from tests.unit.features.tiny import AS_OF, tiny_frames
 
 
