@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowrisk.reference import sectors
-from flowrisk.synth.population import N_BRANCHES
+from flowrisk.synth.institutions import N_BRANCHES
 from flowrisk.synth.world import (
     COUNTRY_CURRENCY,
     CURRENCY,

@@ -18,8 +18,8 @@ from flowrisk.schema import (
     TABLES,
     TYPOLOGIES,
 )
+from flowrisk.synth.institutions import N_BRANCHES
 from flowrisk.synth.names import COMPANY_FORMS, FIRST_NAMES, SURNAMES
-from flowrisk.synth.population import N_BRANCHES
 from flowrisk.synth.typologies import REGISTRY
 from flowrisk.synth.typologies.reports import PROFESSIONS, Reports
 from flowrisk.synth.world import COUNTRIES, CURRENCIES, DAY, RISK_BIT, Txns, World

@@ -14,6 +14,7 @@ __all__ = [
     "select_members",
 ]
 
+
 def select_members(
     rng: np.random.Generator,
     eligible: np.ndarray,

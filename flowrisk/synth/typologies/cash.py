@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowrisk.reference import thresholds
-from flowrisk.synth.population import INSTITUTION, MTOS, N_BRANCHES, _bank
+from flowrisk.synth.institutions import INSTITUTION, MTOS, N_BRANCHES, pick_bank
 from flowrisk.synth.typologies.base import (
     active_events,
     in_chunk,
@@ -26,7 +26,6 @@ from flowrisk.synth.world import (
 )
 
 __all__ = ["inject_front_business", "inject_structuring", "plan_front_business", "plan_structuring"]
-
 
 
 def plan_structuring(
@@ -66,7 +65,7 @@ def plan_structuring(
     world.acc_second[need] = book.add(
         need,
         "current",
-        _bank(rng, len(need)),
+        pick_bank(rng, len(need)),
         COUNTRY["FR"],
         start_day - rng.integers(30, 900, len(need)),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flowrisk.synth.population import EXCHANGES, INSTITUTION, N_BRANCHES
+from flowrisk.synth.institutions import EXCHANGES, INSTITUTION, N_BRANCHES
 from flowrisk.synth.typologies.base import (
     active_events,
     in_chunk,

@@ -11,7 +11,7 @@ import numpy as np
 
 from flowrisk.reference import thresholds
 from flowrisk.schema import REPORT_CATEGORIES
-from flowrisk.synth.population import BANKS, INSTITUTION, N_BRANCHES, _bank
+from flowrisk.synth.institutions import BANKS, INSTITUTION, N_BRANCHES, pick_bank
 from flowrisk.synth.typologies.base import (
     active_events,
     in_chunk,
@@ -197,7 +197,7 @@ def plan_reports(rng: np.random.Generator, world: World) -> Reports:
     slot = np.concatenate([np.arange(c) for c in n_rep]) if len(busy) else row
     declarant = np.select(
         [slot == 0, slot == 1],
-        [own_bank(busy[row]), _bank(rng, len(row)).astype(np.int64)],
+        [own_bank(busy[row]), pick_bank(rng, len(row)).astype(np.int64)],
         n_inst + rng.integers(0, len(PROFESSIONS), len(row)),
     )
     parts.append(

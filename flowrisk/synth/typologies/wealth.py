@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flowrisk.synth.population import N_BRANCHES
+from flowrisk.synth.institutions import N_BRANCHES
 from flowrisk.synth.typologies.base import (
     active_events,
     in_chunk,
