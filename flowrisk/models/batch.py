@@ -35,9 +35,9 @@ from flowrisk.models.scorer import BANDS, RiskModel
 
 __all__ = [
     "ALERT_BANDS",
+    "SCORE_SCHEMA",
     "Engine",
     "Explain",
-    "SCORE_SCHEMA",
     "ScoreRun",
     "explain_entities",
     "score_dataset",
@@ -170,6 +170,32 @@ def _dask(
         client.close()
 
 
+def _write(
+    results: Iterator[tuple[pl.DataFrame, pl.DataFrame]],
+    out: Path,
+    parts: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[int, int, dict[str, int]]:
+    """Write each partition's scores and explanations as they come; returns the entities
+    scored, the entities explained and the count per band."""
+    bands = dict.fromkeys(BANDS, 0)
+    explained = 0
+    out.mkdir(parents=True, exist_ok=True)
+    with (
+        ParquetSink(out / "scores.parquet", SCORE_SCHEMA) as scores_out,
+        ParquetSink(out / "explanations.parquet", EXPLANATION_SCHEMA) as explained_out,
+    ):
+        for done, (scores, explanations) in enumerate(results, 1):
+            scores_out.write(scores)
+            explained_out.write(explanations)
+            explained += explanations.height
+            for band, n in scores["band"].cast(pl.String).value_counts().iter_rows():
+                bands[band] += n
+            if progress is not None:
+                progress(done, parts)
+    return scores_out.rows, explained, bands
+
+
 def score_dataset(
     dataset: Path,
     model: RiskModel,
@@ -202,21 +228,7 @@ def score_dataset(
         if engine == "dask"
         else _local(str(dataset), parts, args)
     )
-    bands = dict.fromkeys(BANDS, 0)
-    explained = 0
-    out.mkdir(parents=True, exist_ok=True)
-    with (
-        ParquetSink(out / "scores.parquet", SCORE_SCHEMA) as scores_out,
-        ParquetSink(out / "explanations.parquet", EXPLANATION_SCHEMA) as explained_out,
-    ):
-        for done, (scores, explanations) in enumerate(results, 1):
-            scores_out.write(scores)
-            explained_out.write(explanations)
-            explained += explanations.height
-            for band, n in scores["band"].cast(pl.String).value_counts().iter_rows():
-                bands[band] += n
-            if progress is not None:
-                progress(done, len(parts))
+    entities, explained, bands = _write(results, out, len(parts), progress)
     run = ScoreRun(
         dataset=str(dataset),
         out=str(out),
@@ -225,7 +237,7 @@ def score_dataset(
         as_of=as_of.isoformat(),
         engine=engine,
         partitions=len(parts),
-        entities=scores_out.rows,
+        entities=entities,
         explained=explained,
         bands=bands,
         seconds=round(time.perf_counter() - started, 2),
