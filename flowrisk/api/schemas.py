@@ -6,7 +6,7 @@ strings as numbers, no NaN or infinity; lists and strings are bounded."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +24,16 @@ from pydantic_core import core_schema
 
 from flowrisk.data_contracts.rules import AMOUNT_CEILING, EARLIEST, ID_MAX, NAME_MAX
 from flowrisk.models.scorer import BANDS
+from flowrisk.schema import (
+    ACCOUNT_TYPES,
+    ASSET_TYPES,
+    CHANNELS,
+    ENTITY_TYPES,
+    OWNERSHIP_ROLES,
+    PAYMENT_METHODS,
+    REPORT_CATEGORIES,
+    RISK_TAGS,
+)
 
 __all__ = [
     "AccountIn",
@@ -44,6 +54,30 @@ MAX_ACCOUNTS = 500
 MAX_ASSETS = 500
 MAX_REPORTS = 500
 MAX_OWNERSHIP = 500
+
+# The vocabularies of flowrisk.schema as Literal types (``Literal[("a", "b")]`` is
+# ``Literal["a", "b"]``): pydantic-core checks them and OpenAPI lists them as enums; mypy, which
+# cannot read a Literal built from a tuple, sees strings.
+if TYPE_CHECKING:
+    EntityType: TypeAlias = str
+    AccountType: TypeAlias = str
+    RiskTag: TypeAlias = str
+    Channel: TypeAlias = str
+    AssetType: TypeAlias = str
+    PaymentMethod: TypeAlias = str
+    OwnershipRole: TypeAlias = str
+    ReportCategory: TypeAlias = str
+    Band: TypeAlias = str
+else:
+    EntityType = Literal[ENTITY_TYPES]
+    AccountType = Literal[ACCOUNT_TYPES]
+    RiskTag = Literal[RISK_TAGS]
+    Channel = Literal[CHANNELS]
+    AssetType = Literal[ASSET_TYPES]
+    PaymentMethod = Literal[PAYMENT_METHODS]
+    OwnershipRole = Literal[OWNERSHIP_ROLES]
+    ReportCategory = Literal[REPORT_CATEGORIES]
+    Band = Literal[BANDS]
 
 Id = Annotated[StrictStr, Field(min_length=1, max_length=ID_MAX, pattern=r"^[^\s]+$")]
 Country = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$")]
@@ -84,7 +118,7 @@ class _In(BaseModel):
 
 class EntityIn(_In):
     entity_id: Id
-    entity_type: Literal["person", "company"]
+    entity_type: EntityType
     name: Annotated[str, Field(max_length=NAME_MAX)] | None = None
     country: Country
     birth_year: Annotated[StrictInt, Field(ge=1900), AfterValidator(_past_year)] | None = None
@@ -111,15 +145,10 @@ class AccountIn(_In):
     account_id: Id
     entity_id: Id | None = None  # null: a counterparty outside the dataset
     institution_id: Id | None = None
-    account_type: Literal[
-        "current", "savings", "business", "crypto_exchange", "crypto_wallet", "external"
-    ]
+    account_type: AccountType
     country: Country | None = None
     opened_at: PastDate | None = None
-    risk_tags: Annotated[
-        list[Literal["mixer", "darknet", "sanctioned", "gambling", "high_risk_exchange"]],
-        Field(max_length=5),
-    ] = []
+    risk_tags: Annotated[list[RiskTag], Field(max_length=len(RISK_TAGS))] = []
 
 
 class TransactionIn(_In):
@@ -128,7 +157,7 @@ class TransactionIn(_In):
     src_account_id: Id | None = None  # null: cash paid in
     dst_account_id: Id | None = None  # null: cash taken out
     amount: Amount
-    channel: Literal["cash", "wire", "instant", "card", "cheque", "crypto", "remittance"]
+    channel: Channel
     currency_original: Annotated[str, Field(pattern=r"^[A-Z0-9]{3,5}$")] = "EUR"
     branch_id: Id | None = None
 
@@ -136,16 +165,16 @@ class TransactionIn(_In):
 class AssetIn(_In):
     asset_id: Id
     entity_id: Id
-    asset_type: Literal["real_estate", "vehicle", "luxury_goods", "boat", "other"]
+    asset_type: AssetType
     acquired_at: PastDate
     value: Amount
-    payment_method: Literal["cash", "loan", "transfer", "crypto"]
+    payment_method: PaymentMethod
 
 
 class OwnershipIn(_In):
     owner_entity_id: Id
     owned_entity_id: Id
-    role: Literal["beneficial_owner", "director", "shareholder", "relative"]
+    role: OwnershipRole
     share_pct: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=100)] | None = None
     since: date | None = None
 
@@ -155,13 +184,7 @@ class ReportIn(_In):
     entity_id: Id
     declarant_id: Id
     reported_at: PastTime
-    category: Literal[
-        "suspicious_activity",
-        "cash_threshold",
-        "remittance_threshold",
-        "crypto_activity",
-        "asset_purchase",
-    ]
+    category: ReportCategory
 
 
 class ScoreRequest(_In):
@@ -206,7 +229,7 @@ class ScoreResponse(BaseModel):
     as_of: datetime
     probability: float = Field(ge=0, le=1)
     score: float = Field(ge=0, le=100, description="0-100: the calibrated probability x 100")
-    band: Literal[BANDS]  # type: ignore[valid-type]
+    band: Band
     tags: list[str] = Field(description="Typologies the entity resembles, strongest first")
     reasons: list[Reason] | None = Field(
         None, description="Absent when the request asked for no explanation"

@@ -1,10 +1,12 @@
-"""What the routes hold and convert: the loaded model (reloadable without a restart) and
-payloads turned into ordinary frames; scoring itself is ``flowrisk.models.scoring``."""
+"""What the routes hold and convert: the service's wiring (``ApiConfig``), the loaded model
+(reloadable without a restart) and payloads turned into ordinary frames; scoring itself is
+``flowrisk.models.scoring``."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,20 +14,31 @@ import polars as pl
 import pyarrow as pa
 
 from flowrisk.api.schemas import ScoreRequest
+from flowrisk.api.store import Store
+from flowrisk.config import Settings
 from flowrisk.errors import InvalidParameter
-from flowrisk.models.scoring import Loaded
+from flowrisk.models.registry import Bundle
+from flowrisk.models.scoring import DatasetSource, Loaded
 from flowrisk.schema import TABLES
 
-__all__ = ["ModelHolder", "payload_frames"]
+__all__ = ["ApiConfig", "Loader", "ModelHolder", "payload_frames"]
+
+Loader = Callable[[str], tuple[Bundle, dict[str, float]]]
+"""Loads a model URI: the bundle and the held-out metrics of its run."""
+
+
+def _setting(name: str) -> Any:
+    """A limit's default as ``Settings`` declares it (the one place limits are written)."""
+    return Settings.model_fields[name].default
 
 
 class ModelHolder:
     """The model the service scores with; ``reload`` swaps it atomically, keeping the old one
     when the new target cannot be loaded."""
 
-    def __init__(self, uri: str, loader: Any) -> None:
+    def __init__(self, uri: str, loader: Loader) -> None:
         self.uri = uri
-        self._loader = loader  # uri -> (Bundle, held-out metrics)
+        self._loader = loader
         self._lock = threading.Lock()
         self.current = self._load()
 
@@ -40,6 +53,19 @@ class ModelHolder:
         with self._lock:
             previous, self.current = self.current, fresh
         return previous, fresh
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """What one service instance serves: the model holder, the audit store, the optional
+    dataset for entity lookups, and the limits (defaults from ``Settings``)."""
+
+    store: Store
+    holder: ModelHolder
+    dataset: DatasetSource | None = None
+    max_body_bytes: int = _setting("api_max_body_bytes")
+    max_transactions: int = _setting("api_max_transactions")
+    batch_max: int = _setting("api_batch_max")
 
 
 def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:
@@ -60,11 +86,31 @@ def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:
         table: {c: [getattr(item, c, None) for item in rows] for c in schemas[table]}
         for table, rows in items.items()
     }
-    accounts, txns = columns["accounts"], columns["transactions"]
+    owned = _owned(columns, entity)  # the checks run in this order: the first failure is told
+    _check_keys(columns)
+    _check_legs(columns, owned, entity)
+    _check_holders(columns, request, entity)
+    return {
+        table: pl.DataFrame([_series(c, v, schemas[table][c]) for c, v in cols.items()]).lazy()
+        for table, cols in columns.items()
+    }
+
+
+Columns = dict[str, dict[str, list[Any]]]
+
+
+def _owned(columns: Columns, entity: str) -> set[str]:
+    """The entity's own accounts; a payload without any is refused."""
+    accounts = columns["accounts"]
     holders = zip(accounts["account_id"], accounts["entity_id"], strict=True)
     owned = {account for account, holder in holders if holder == entity}
     if not owned:
         raise InvalidParameter("accounts", f"none of the accounts belongs to {entity}")
+    return owned
+
+
+def _check_keys(columns: Columns) -> None:
+    """Each table's key is unique."""
     for table, key in (
         ("accounts", "account_id"),
         ("transactions", "txn_id"),
@@ -75,7 +121,13 @@ def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:
         if len(set(keys)) < len(keys):
             i, value = _first_repeat(keys)
             raise InvalidParameter(f"{table}[{i}].{key}", f"duplicate {key} {value!r}")
-    listed = set(accounts["account_id"])
+
+
+def _check_legs(columns: Columns, owned: set[str], entity: str) -> None:
+    """Every transaction has a listed account on each non-cash side, one of them the
+    entity's."""
+    listed = set(columns["accounts"]["account_id"])
+    txns = columns["transactions"]
     legs = zip(txns["src_account_id"], txns["dst_account_id"], strict=True)
     for i, (src, dst) in enumerate(legs):
         if src is None and dst is None:
@@ -87,6 +139,10 @@ def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:
                 )
         if src not in owned and dst not in owned:
             raise InvalidParameter(f"transactions[{i}]", f"neither account belongs to {entity}")
+
+
+def _check_holders(columns: Columns, request: ScoreRequest, entity: str) -> None:
+    """Assets and reports are the entity's; ownership links involve it, each once."""
     for table in ("assets", "reports"):
         for i, holder in enumerate(columns[table]["entity_id"]):
             if holder != entity:
@@ -99,10 +155,6 @@ def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:
         if link in links:
             raise InvalidParameter(f"ownership[{i}]", f"duplicate link {link}")
         links.add(link)
-    return {
-        table: pl.DataFrame([_series(c, v, schemas[table][c]) for c, v in cols.items()]).lazy()
-        for table, cols in columns.items()
-    }
 
 
 def _first_repeat(values: Sequence[Any]) -> tuple[int, Any]:

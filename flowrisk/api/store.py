@@ -25,7 +25,7 @@ from flowrisk.errors import ConfigError, InvalidParameter
 
 __all__ = ["AUDIT_COLUMNS", "ROLES", "ApiKey", "Store"]
 
-ROLES = ("analyst", "admin")
+ROLES = ("analyst", "admin")  # weakest first: a role may use the routes of the roles before it
 KEY_PREFIX = "frk"
 
 metadata = sa.MetaData()

@@ -221,3 +221,26 @@ def test_malformed_bodies_get_a_422_problem(service: Service, body: bytes, field
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     assert r.json()["errors"][0]["field"] == field
     assert _audit_count(service) == before + 1
+
+
+def test_the_entity_route_explains_as_flowrisk_explain_does(
+    service: Service, trained_world: TrainedWorld
+) -> None:
+    """The API's entity lookup (its neighbourhood, the request engine) and the one-entity
+    service of the CLI and the case report (the whole dataset) give the same explanation."""
+    from flowrisk.errors import EntityNotFound
+    from flowrisk.io import read_dataset
+    from flowrisk.models.scoring import explain_entity
+
+    t = trained_world
+    frames = read_dataset(t.folder)
+    for entity in t.labels.filter(pl.col("label") == 1).sort("entity_id")["entity_id"][:3]:
+        row = explain_entity(frames, entity, t.as_of, t.model, t.baselines)
+        r = service.client.get(f"/v1/entities/{entity}/score", headers=service.headers())
+        body = r.json()
+        assert body["probability"] == row["probability"] and body["band"] == str(row["band"])
+        assert body["tags"] == row["tags"] and body["reasons"]
+        for part in ("reasons", "red_flags"):
+            assert body[part] == json.loads(json.dumps(row[part], default=str)), part
+    with pytest.raises(EntityNotFound, match=r"^NOBODY: no such entity$"):
+        explain_entity(frames, "NOBODY", t.as_of, t.model, t.baselines)
