@@ -100,7 +100,7 @@ def register_flags(*flags: RedFlag) -> tuple[RedFlag, ...]:
 
 
 def red_flag_catalog() -> list[RedFlag]:
-    """Every red flag the families raise, in family order."""
+    """Every red flag the families raise, in the order the families declared them."""
     import flowrisk.features.families  # noqa: F401  (registers the families)
 
     return list(_FLAGS)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flowrisk.features import catalog
-from flowrisk.features.catalog import catalog_markdown
+from flowrisk.features import catalog, catalog_markdown
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 

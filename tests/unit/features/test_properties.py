@@ -15,16 +15,17 @@ from polars.testing import assert_frame_equal
 from flowrisk.features import (
     Baselines,
     RunMode,
+    auc,
     build_profiles,
     catalog,
     collect_plans,
     feature_names,
+    feature_signal,
     fit_baselines,
     frames_for_entities,
     reference_baselines,
 )
 from flowrisk.features.context import instant
-from flowrisk.features.signal import auc, feature_signal
 from flowrisk.io import read_dataset
 from flowrisk.schema import TYPOLOGIES
 

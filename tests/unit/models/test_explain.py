@@ -89,3 +89,20 @@ def test_tags_and_text_lines(explained: tuple[pl.DataFrame, pl.DataFrame]) -> No
     assert alerted.height > 0 and all(len(t) >= 1 for t in alerted["tags"])
     lines = reason_lines(alerted.row(0, named=True))
     assert lines[0].startswith(alerted["entity_id"][0]) and any("+ [" in x for x in lines)
+
+
+def test_a_reason_on_a_flagged_feature_carries_its_red_flag_evidence(
+    explained: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
+    """The catalog's links (``Feature.red_flag``) decide which evidence a reason carries."""
+    _, out = explained
+    backs = {f.name: f.red_flag for f in catalog() if f.red_flag is not None}
+    checked = 0
+    for row in out.iter_rows(named=True):
+        flags = {f["flag"]: f["evidence"] for f in row["red_flags"]}
+        for reason in row["reasons"]:
+            flag = backs.get(reason["feature"])
+            if reason["direction"] == "raises" and flag in flags:
+                assert reason["evidence"] == flags[flag]
+                checked += 1
+    assert checked > 0

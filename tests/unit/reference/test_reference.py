@@ -62,3 +62,16 @@ def test_country_codes_are_the_iso_list() -> None:
     assert all(re.fullmatch(r"[A-Z]{2}", c) for c in codes)
     assert set(COUNTRIES) <= codes
     assert jurisdictions().watched <= codes
+
+
+def test_every_threshold_says_what_it_is_and_why() -> None:
+    """flowrisk's own cut-offs sit beside the legal thresholds, each described and sourced;
+    where a red flag and a rule read the same pattern with different cut-offs, both are named."""
+    t = thresholds()
+    assert set(t.sources) == set(t.descriptions)
+    assert all(t.sources.values()) and all(t.descriptions.values())
+    assert t.near_low(t.cosi_cash_monthly) == t.near_threshold_fraction * t.cosi_cash_monthly
+    assert t.pass_through_ratio_low < 1 < t.pass_through_ratio_high
+    assert t.pass_through_flag_min_inflow < t.pass_through_rule_min_inflow
+    assert "red flag" in t.sources["pass_through_rule_min_inflow"]
+    assert "rule" in t.sources["pass_through_flag_min_inflow"]
