@@ -8,7 +8,7 @@ from typing import Any
 
 from flowrisk.models.evaluate import HEADLINE
 
-__all__ = ["model_card", "typology_recall"]
+__all__ = ["CARD", "model_card", "typology_recall"]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -22,56 +22,7 @@ def typology_recall(values: Mapping[str, Any], typology: str) -> float:
     return float(values["recall_per_typology"].get(typology, {}).get("recall_at_1pct", 0.0))
 
 
-def model_card(
-    *,
-    version: str,
-    run_id: str,
-    metrics: Mapping[str, Mapping[str, Any]],
-    split: Mapping[str, Mapping[str, int]],
-    dates: list[str],
-    params: Mapping[str, Any],
-    top_features: list[tuple[str, float]],
-    dataset: str,
-    dataset_digest: str | None,
-    feature_set: str,
-) -> str:
-    """Markdown card of one registered version; ``metrics`` maps model name (``flowrisk`` and
-    the baselines) to its held-out metrics as returned by ``evaluate_scores``."""
-    ours = metrics["flowrisk"]
-    compared = _table(
-        ["model", *HEADLINE.values()],
-        [[name, *(f"{values[key]:.3f}" for key in HEADLINE)] for name, values in metrics.items()],
-    )
-    typologies = sorted(
-        {t for values in metrics.values() for t in values.get("recall_per_typology", {})}
-    )
-
-    per_typology = _table(
-        ["typology", "positives", *metrics],
-        [
-            [
-                t,
-                str(ours["recall_per_typology"].get(t, {}).get("positives", 0)),
-                *(f"{typology_recall(values, t):.2f}" for values in metrics.values()),
-            ]
-            for t in typologies
-        ],
-    )
-    zero = [t for t in typologies if typology_recall(ours, t) == 0]
-    sizes = _table(
-        ["split", "rows", "entities", "positives"],
-        [[n, str(s["rows"]), str(s["entities"]), str(s["positives"])] for n, s in split.items()],
-    )
-    features = "\n".join(
-        f"{i}. `{name}` ({share:.1%} of gain)" for i, (name, share) in enumerate(top_features, 1)
-    )
-    tuned = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
-    weak = (
-        f"- At a 1% alert budget the model finds no held-out entity of: {', '.join(zero)}.\n"
-        if zero
-        else ""
-    )
-    return f"""# flowrisk model, version {version}
+CARD = """# flowrisk model, version {version}
 
 MLflow run `{run_id}`; feature set `{feature_set}`.
 
@@ -84,8 +35,8 @@ finding: every alert is reviewed by an analyst with the reasons and evidence flo
 
 ## Data
 
-- Dataset: `{dataset}` (manifest digest `{dataset_digest or "unknown"}`).
-- Point-in-time snapshots: {", ".join(dates)}. An entity counts as positive at a snapshot only when
+- Dataset: `{dataset}` (manifest digest `{digest}`).
+- Point-in-time snapshots: {dates}. An entity counts as positive at a snapshot only when
   its scheme had started before it.
 - The test split is the last snapshot's entities that training and validation never saw.
 
@@ -98,8 +49,8 @@ transaction-monitoring engine and LightGBM on raw per-entity sums.
 
 {compared}
 
-Calibration of flowrisk's probabilities: Brier score {ours["brier"]:.4f}, expected calibration
-error {ours["calibration_error"]:.4f}.
+Calibration of flowrisk's probabilities: Brier score {brier:.4f}, expected calibration
+error {ece:.4f}.
 
 ### Recall per typology at a 1% alert budget
 
@@ -122,3 +73,72 @@ LightGBM, early stopping and isotonic calibration on the validation split. Param
 - Synthetic worlds are generated with known schemes; retrain and re-evaluate on your own data
   before relying on these figures.
 """
+
+
+def _results(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The held-out tables: headline metrics per model, recall per typology, and the line
+    naming the typologies flowrisk finds none of."""
+    ours = metrics["flowrisk"]
+    compared = _table(
+        ["model", *HEADLINE.values()],
+        [[name, *(f"{values[key]:.3f}" for key in HEADLINE)] for name, values in metrics.items()],
+    )
+    typologies = sorted(
+        {t for values in metrics.values() for t in values.get("recall_per_typology", {})}
+    )
+    per_typology = _table(
+        ["typology", "positives", *metrics],
+        [
+            [
+                t,
+                str(ours["recall_per_typology"].get(t, {}).get("positives", 0)),
+                *(f"{typology_recall(values, t):.2f}" for values in metrics.values()),
+            ]
+            for t in typologies
+        ],
+    )
+    zero = [t for t in typologies if typology_recall(ours, t) == 0]
+    weak = (
+        f"- At a 1% alert budget the model finds no held-out entity of: {', '.join(zero)}.\n"
+        if zero
+        else ""
+    )
+    return {"compared": compared, "per_typology": per_typology, "weak": weak}
+
+
+def model_card(
+    *,
+    version: str,
+    run_id: str,
+    metrics: Mapping[str, Mapping[str, Any]],
+    split: Mapping[str, Mapping[str, int]],
+    dates: list[str],
+    params: Mapping[str, Any],
+    top_features: list[tuple[str, float]],
+    dataset: str,
+    dataset_digest: str | None,
+    feature_set: str,
+) -> str:
+    """Markdown card of one registered version; ``metrics`` maps model name (``flowrisk`` and
+    the baselines) to its held-out metrics as returned by ``evaluate_scores``."""
+    sizes = _table(
+        ["split", "rows", "entities", "positives"],
+        [[n, str(s["rows"]), str(s["entities"]), str(s["positives"])] for n, s in split.items()],
+    )
+    features = "\n".join(
+        f"{i}. `{name}` ({share:.1%} of gain)" for i, (name, share) in enumerate(top_features, 1)
+    )
+    return CARD.format(
+        version=version,
+        run_id=run_id,
+        feature_set=feature_set,
+        dataset=dataset,
+        digest=dataset_digest or "unknown",
+        dates=", ".join(dates),
+        sizes=sizes,
+        brier=metrics["flowrisk"]["brier"],
+        ece=metrics["flowrisk"]["calibration_error"],
+        features=features,
+        tuned=", ".join(f"{k}={v}" for k, v in sorted(params.items())),
+        **_results(metrics),
+    )

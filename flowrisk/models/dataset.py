@@ -5,20 +5,70 @@ At a snapshot dated ``as_of`` an entity is positive when it is labelled and its 
 started before ``as_of`` (so the features can see it). Evaluation holds out both a later
 snapshot and entities the model never saw: train and validation entities come from the earlier
 snapshots, test entities only from the last one.
+
+"As of" has one definition for the whole package: :func:`scoring_date` (the first month start
+after the last transaction) ends the training snapshots of :func:`snapshot_dates`, the benchmark's
+and the scoring default of the CLI and the API.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 
 from flowrisk.errors import InvalidParameter
 from flowrisk.features import Baselines, build_profiles
 
-__all__ = ["Split", "label_snapshot", "snapshots", "split_snapshots"]
+__all__ = [
+    "Split",
+    "label_snapshot",
+    "scoring_date",
+    "snapshot_dates",
+    "snapshots",
+    "split_snapshots",
+]
+
+
+def _months_back(end: datetime, months: int) -> datetime:
+    """The month start ``months`` months before the month start ``end``."""
+    m = end.month - months
+    return datetime(end.year + (m - 1) // 12, (m - 1) % 12 + 1, 1, tzinfo=UTC)
+
+
+def snapshot_dates(frames: Mapping[str, pl.LazyFrame], count: int = 4) -> list[datetime]:
+    """``count`` month starts, oldest first, ending at :func:`scoring_date`: two months apart,
+    or one month apart when two would leave the first snapshot without history (a dataset of
+    fewer than ``2 * (count - 1)`` months, such as an imported simulation)."""
+    if count < 1:
+        raise InvalidParameter("count", f"must be at least 1, got {count}")
+    first, last = (
+        frames["transactions"]
+        .select(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"))
+        .collect()
+        .row(0)
+    )
+    if last is None:
+        raise InvalidParameter("dataset", "has no transactions")
+    year, month = (last.year + 1, 1) if last.month == 12 else (last.year, last.month + 1)
+    end = datetime(year, month, 1, tzinfo=UTC)
+    for step in (2, 1):
+        dates = [_months_back(end, step * k) for k in reversed(range(count))]
+        if count == 1 or dates[0] > first:
+            return dates
+    raise InvalidParameter(
+        "dataset",
+        f"spans {first.date()} to {last.date()}: too short for {count} monthly snapshots "
+        "with history before each",
+    )
+
+
+def scoring_date(frames: Mapping[str, pl.LazyFrame]) -> datetime:
+    """The default "as of" of a dataset: the first month start after its last transaction (the
+    date training holds out, and the one scoring uses unless told otherwise)."""
+    return snapshot_dates(frames, 1)[0]
 
 
 def label_snapshot(profiles: pl.DataFrame, labels: pl.DataFrame, as_of: datetime) -> pl.DataFrame:

@@ -1,5 +1,6 @@
-"""The second baseline a user would otherwise build: LightGBM on raw per-entity sums (money in
-and out and counts per channel over the year before the snapshot), without flowrisk features."""
+"""The second baseline a user would otherwise build: flowrisk's own learner on raw per-entity
+sums (money in and out and counts per channel over the year before the snapshot), without
+flowrisk features."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
+from flowrisk.models.learner import fit_booster, predict_best
 from flowrisk.schema import CHANNELS
 
 __all__ = ["raw_sums", "raw_sums_scores"]
@@ -51,34 +53,15 @@ def raw_sums(frames: Mapping[str, pl.LazyFrame], as_of: datetime) -> pl.DataFram
 def raw_sums_scores(
     train: pl.DataFrame, valid: pl.DataFrame, test: pl.DataFrame, seed: int = 42
 ) -> np.ndarray:
-    """Fit LightGBM on the ``raw_*`` columns of train (early stopping on valid); score test."""
-    import lightgbm as lgb
-
+    """Fit flowrisk's learner on the ``raw_*`` columns of train (early stopping on valid) and
+    score test: the same learner as flowrisk's model, so only the features differ."""
     cols = [c for c in train.columns if c.startswith("raw_")]
-    y = train["label"].to_numpy()
-    params = {
-        "objective": "binary",
-        "learning_rate": 0.05,
-        "num_leaves": 31,
-        "seed": seed,
-        "deterministic": True,
-        "force_row_wise": True,
-        "num_threads": 2,
-        "verbosity": -1,
-        "metric": "average_precision",
-        "scale_pos_weight": min(float((y == 0).sum() / max(y.sum(), 1)), 100.0),
-    }
-    train_set = lgb.Dataset(train.select(cols).to_numpy(), y, feature_name=cols)
-    valid_set = lgb.Dataset(
-        valid.select(cols).to_numpy(), valid["label"].to_numpy(), reference=train_set
+    booster = fit_booster(
+        train.select(cols).to_numpy(),
+        train["label"].to_numpy(),
+        valid.select(cols).to_numpy(),
+        valid["label"].to_numpy(),
+        names=cols,
+        seed=seed,
     )
-    booster = lgb.train(
-        params,
-        train_set,
-        num_boost_round=600,
-        valid_sets=[valid_set],
-        callbacks=[lgb.early_stopping(50, verbose=False)],
-    )
-    return np.asarray(
-        booster.predict(test.select(cols).to_numpy(), num_iteration=booster.best_iteration)
-    )
+    return predict_best(booster, test.select(cols).to_numpy())

@@ -1,10 +1,10 @@
-"""Fitting a risk model: LightGBM with early stopping and class weighting, isotonic calibration
-on the validation split, band thresholds from the alert budget."""
+"""Fitting a risk model: flowrisk's learner (:mod:`flowrisk.models.learner`), isotonic
+calibration on the validation split, band thresholds from the alert budget."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -12,7 +12,17 @@ import polars as pl
 from flowrisk.errors import InvalidParameter
 from flowrisk.features import feature_names
 from flowrisk.models.dataset import Split
+from flowrisk.models.learner import (
+    DEFAULT_PARAMS,
+    check_params,
+    fit_booster,
+    learner_params,
+    predict_best,
+)
 from flowrisk.models.scorer import RiskModel
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -24,23 +34,6 @@ __all__ = [
 ]
 
 MIN_POSITIVES = 20  # fewer positives in training than this cannot give a usable model
-DEFAULT_PARAMS: dict[str, Any] = {
-    "objective": "binary",
-    "learning_rate": 0.05,
-    "num_leaves": 31,
-    "max_depth": 6,  # shallow trees keep exact TreeSHAP explanations cheap
-    "min_data_in_leaf": 20,
-    "feature_fraction": 0.8,
-    "bagging_fraction": 0.8,
-    "bagging_freq": 1,
-    "lambda_l2": 1.0,
-    "num_threads": 2,
-    "deterministic": True,
-    "force_row_wise": True,
-    "verbosity": -1,
-}
-NUM_BOOST_ROUND = 600
-EARLY_STOPPING = 50
 
 
 def band_thresholds(valid_scores: np.ndarray, alert_budget: float) -> dict[str, float]:
@@ -51,32 +44,6 @@ def band_thresholds(valid_scores: np.ndarray, alert_budget: float) -> dict[str, 
     q = np.quantile(valid_scores, [1 - 5 * alert_budget, 1 - alert_budget, 1 - alert_budget / 4])
     medium, high, critical = (float(v) for v in np.maximum.accumulate(q))
     return {"medium": medium, "high": high, "critical": critical}
-
-
-OWN_PARAMS = {"seed", "scale_pos_weight", "metric"}  # set by fit_model itself
-
-
-def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """LightGBM overrides a user supplied, refused by name when LightGBM does not know them
-    (it would silently ignore a misspelt one), when flowrisk sets them, or when they would
-    stop the model from being a binary classifier."""
-    import lightgbm.basic
-
-    try:
-        aliases = lightgbm.basic._ConfigAliases._get_all_param_aliases()
-        known = set(aliases) | {a for names in aliases.values() for a in names}
-    except AttributeError:  # a LightGBM without the alias table: let LightGBM judge
-        known = set(params)
-    for name, value in params.items():
-        if name not in known:
-            raise InvalidParameter("params", f"{name!r} is not a LightGBM parameter")
-        if name in OWN_PARAMS:
-            raise InvalidParameter("params", f"{name!r} is set by flowrisk; use its own option")
-        if not isinstance(value, str | int | float | bool):
-            raise InvalidParameter("params", f"{name!r} must be a number, string or boolean")
-    if params.get("objective", "binary") != "binary":
-        raise InvalidParameter("params", "objective must stay 'binary'")
-    return dict(params)
 
 
 def peer_statistics(
@@ -98,21 +65,30 @@ def peer_statistics(
     return out
 
 
+def _calibrated(booster: lgb.Booster, raw_valid: np.ndarray, y_valid: np.ndarray) -> RiskModel:
+    """The scorer of ``booster``: isotonic calibration of its validation scores."""
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+    iso.fit(raw_valid, y_valid)
+    return RiskModel(
+        booster=booster,
+        calibration_x=np.asarray(iso.X_thresholds_, dtype=np.float64),
+        calibration_y=np.asarray(iso.y_thresholds_, dtype=np.float64),
+        thresholds={},
+    )
+
+
 def fit_model(
     split: Split,
     params: Mapping[str, Any] | None = None,
     seed: int = 42,
     alert_budget: float = 0.01,
 ) -> tuple[RiskModel, dict[str, Any]]:
-    """Train on ``split.train``, stop early and calibrate on ``split.valid``.
-
-    Returns the model and training facts (best iteration, positives, class weight).
-    """
-    import lightgbm as lgb
-    from sklearn.isotonic import IsotonicRegression
-
+    """Train on ``split.train`` with flowrisk's learner, stop early and calibrate on
+    ``split.valid``. Returns the model and training facts (best iteration, positives, class
+    weight, the LightGBM configuration)."""
     params = check_params(params or {})
-    positives = int(split.train["label"].sum())
     entities = split.train.filter(pl.col("label") == 1)["entity_id"].n_unique()
     if entities < MIN_POSITIVES:
         raise InvalidParameter(
@@ -124,41 +100,16 @@ def fit_model(
     y_train = split.train["label"].to_numpy()
     x_valid = split.valid.select(names).to_numpy().astype(np.float64)
     y_valid = split.valid["label"].to_numpy()
-    weight = float((len(y_train) - positives) / positives)
-    config = {
-        **DEFAULT_PARAMS,
-        **params,
-        "seed": seed,
-        "scale_pos_weight": min(weight, 100.0),
-        "metric": "average_precision",
-    }
-    train_set = lgb.Dataset(x_train, y_train, feature_name=names, free_raw_data=True)
-    valid_set = lgb.Dataset(x_valid, y_valid, reference=train_set)
-    try:
-        booster = lgb.train(
-            config,
-            train_set,
-            num_boost_round=NUM_BOOST_ROUND,
-            valid_sets=[valid_set],
-            callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
-        )
-    except lgb.basic.LightGBMError as exc:
-        raise InvalidParameter("params", str(exc)) from exc
-    raw_valid = np.asarray(booster.predict(x_valid, num_iteration=booster.best_iteration))
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-    iso.fit(raw_valid, y_valid)
-    model = RiskModel(
-        booster=booster,
-        calibration_x=np.asarray(iso.X_thresholds_, dtype=np.float64),
-        calibration_y=np.asarray(iso.y_thresholds_, dtype=np.float64),
-        thresholds={},
-    )
+    booster = fit_booster(x_train, y_train, x_valid, y_valid, names=names, seed=seed, params=params)
+    raw_valid = predict_best(booster, x_valid)
+    model = _calibrated(booster, raw_valid, y_valid)
     model.thresholds = band_thresholds(raw_valid, alert_budget)
     last = split.train["as_of"].max()
     model.peers = peer_statistics(split.train.filter(pl.col("as_of") == last), names)
+    config = learner_params(y_train, seed=seed, params=params)
     facts = {
         "best_iteration": int(booster.best_iteration),
-        "train_positives": positives,
+        "train_positives": int(y_train.sum()),
         "scale_pos_weight": config["scale_pos_weight"],
         "params": config,
     }

@@ -1,0 +1,134 @@
+"""The one LightGBM learner of flowrisk: its defaults, the number of rounds, early stopping on
+validation average precision and the class weight. flowrisk's model, the raw-sums baseline and
+the graph-feature benchmark all fit through :func:`fit_booster`, so every comparison is between
+features, never between learner settings, and a setting is changed in this module only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from flowrisk.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+__all__ = [
+    "DEFAULT_PARAMS",
+    "EARLY_STOPPING",
+    "EVAL_METRIC",
+    "MAX_CLASS_WEIGHT",
+    "NUM_BOOST_ROUND",
+    "OWN_PARAMS",
+    "check_params",
+    "class_weight",
+    "fit_booster",
+    "learner_params",
+    "predict_best",
+]
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "max_depth": 6,  # shallow trees keep exact TreeSHAP explanations cheap
+    "min_data_in_leaf": 20,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "num_threads": 2,
+    "deterministic": True,
+    "force_row_wise": True,
+    "verbosity": -1,
+}
+NUM_BOOST_ROUND = 600
+EARLY_STOPPING = 50  # rounds without a better validation metric before stopping
+EVAL_METRIC = "average_precision"  # what early stopping watches: PR-AUC, as analysts read it
+MAX_CLASS_WEIGHT = 100.0  # caps the positive weight when positives are very rare
+OWN_PARAMS = frozenset({"seed", "scale_pos_weight", "metric"})  # set by the learner itself
+
+
+def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """LightGBM overrides a user supplied, refused by name when LightGBM does not know them
+    (it would silently ignore a misspelt one), when flowrisk sets them, or when they would
+    stop the model from being a binary classifier."""
+    import lightgbm.basic
+
+    try:
+        aliases = lightgbm.basic._ConfigAliases._get_all_param_aliases()
+        known = set(aliases) | {a for names in aliases.values() for a in names}
+    except AttributeError:  # a LightGBM without the alias table: let LightGBM judge
+        known = set(params)
+    for name, value in params.items():
+        if name not in known:
+            raise InvalidParameter("params", f"{name!r} is not a LightGBM parameter")
+        if name in OWN_PARAMS:
+            raise InvalidParameter("params", f"{name!r} is set by flowrisk; use its own option")
+        if not isinstance(value, str | int | float | bool):
+            raise InvalidParameter("params", f"{name!r} must be a number, string or boolean")
+    if params.get("objective", "binary") != "binary":
+        raise InvalidParameter("params", "objective must stay 'binary'")
+    return dict(params)
+
+
+def class_weight(y_train: np.ndarray) -> float:
+    """Weight of a positive row: negatives per positive in ``y_train`` (0/1), at most
+    :data:`MAX_CLASS_WEIGHT`, so that rare positives are not drowned out."""
+    positives = int(np.asarray(y_train).sum())
+    return min(float((len(y_train) - positives) / max(positives, 1)), MAX_CLASS_WEIGHT)
+
+
+def learner_params(
+    y_train: np.ndarray, *, seed: int, params: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The LightGBM configuration a fit uses: the defaults, the checked overrides, then what the
+    learner owns (seed, class weight, metric). Logged with every model."""
+    return {
+        **DEFAULT_PARAMS,
+        **check_params(params or {}),
+        "seed": seed,
+        "scale_pos_weight": class_weight(y_train),
+        "metric": EVAL_METRIC,
+    }
+
+
+def fit_booster(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_valid: np.ndarray,
+    y_valid: np.ndarray,
+    *,
+    names: Sequence[str],
+    seed: int,
+    params: Mapping[str, Any] | None = None,
+) -> lgb.Booster:
+    """LightGBM fitted on the train rows, stopped early on the validation rows' average
+    precision; ``params`` override the defaults (checked by name). Columns are ``names``."""
+    import lightgbm as lgb
+
+    config = learner_params(y_train, seed=seed, params=params)
+    train_set = lgb.Dataset(
+        np.asarray(x_train, dtype=np.float64), y_train, feature_name=list(names), free_raw_data=True
+    )
+    valid_set = lgb.Dataset(np.asarray(x_valid, dtype=np.float64), y_valid, reference=train_set)
+    try:
+        return lgb.train(
+            config,
+            train_set,
+            num_boost_round=NUM_BOOST_ROUND,
+            valid_sets=[valid_set],
+            callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
+        )
+    except lgb.basic.LightGBMError as exc:
+        raise InvalidParameter("params", str(exc)) from exc
+
+
+def predict_best(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
+    """The booster's uncalibrated probabilities at its best (early-stopped) iteration."""
+    return np.asarray(
+        booster.predict(np.asarray(x, dtype=np.float64), num_iteration=booster.best_iteration),
+        dtype=np.float64,
+    )
