@@ -7,13 +7,13 @@ import numpy as np
 from flowrisk.synth.flows.timing import offsets, when
 from flowrisk.synth.world import ASSET_TYPE, DAY, PAYMENT_METHOD, Txns, World, pick
 
-__all__ = ["asset_purchases"]
+__all__ = ["asset_purchases", "seller_of"]
 
 LOAN_MONTHS = {"real_estate": 240, "other": 60}  # repayment term of a home loan, of the others
 LOAN_COST = 1.25  # total repaid / amount borrowed
 
 
-def _seller(rng: np.random.Generator, world: World, kind: np.ndarray) -> np.ndarray:
+def seller_of(rng: np.random.Generator, world: World, kind: np.ndarray) -> np.ndarray:
     """A notary for property, a dealer for vehicles, a jeweller for the rest."""
     n = len(kind)
     return np.select(
@@ -36,7 +36,7 @@ def asset_purchases(rng: np.random.Generator, world: World, lo: int, hi: int) ->
     ent, kind, day = a["entity"][sel], a["type"][sel], a["day"][sel].astype(np.int64)
     value, method = a["value"][sel], a["method"][sel]
     ts = day * DAY + rng.integers(9 * 3600, 17 * 3600, len(ent))
-    seller = _seller(rng, world, kind)
+    seller = seller_of(rng, world, kind)
     acc = world.acc_primary[ent]
     out = [Txns.make(acc, seller, ts + 3 * DAY, value, "wire")]
     loan = method == PAYMENT_METHOD["loan"]

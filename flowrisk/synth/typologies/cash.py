@@ -27,6 +27,8 @@ from flowrisk.synth.world import (
 
 __all__ = ["inject_front_business", "inject_structuring", "plan_front_business", "plan_structuring"]
 
+VARIANT = {"cosi": 0, "remittances": 1, "smurf": 2}  # kinds of structurers
+
 
 def plan_structuring(
     rng: np.random.Generator, world: World, book: AccountBook, k: int, guilty: np.ndarray
@@ -42,9 +44,9 @@ def plan_structuring(
     )
     members = select_members(rng, eligible, k, guilty)
     n = len(members)
-    variant = rng.choice(3, n, p=[0.45, 0.2, 0.35]).astype(np.int8)
+    variant = rng.choice(len(VARIANT), n, p=[0.45, 0.2, 0.35]).astype(np.int8)
     scheme = np.arange(n, dtype=np.int64)
-    smurfs = np.flatnonzero(variant == 2)
+    smurfs = np.flatnonzero(variant == VARIANT["smurf"])
     # groups of 3-5 consecutive smurfs share the scheme id of their leader
     sizes = rng.integers(3, 6, len(smurfs))
     group_of = np.repeat(np.arange(len(sizes)), sizes)[: len(smurfs)]
@@ -69,7 +71,7 @@ def plan_structuring(
         COUNTRY["FR"],
         start_day - rng.integers(30, 900, len(need)),
     )
-    remit = members[(variant == 1) & (world.acc_mto[members] < 0)]
+    remit = members[(variant == VARIANT["remittances"]) & (world.acc_mto[members] < 0)]
     world.acc_mto[remit] = book.add(
         remit,
         "current",
@@ -77,7 +79,7 @@ def plan_structuring(
         COUNTRY["FR"],
         start_day - rng.integers(30, 900, len(remit)),
     )
-    far = members[(variant == 1) & (world.family_abroad[members] < 0)]
+    far = members[(variant == VARIANT["remittances"]) & (world.family_abroad[members] < 0)]
     world.family_abroad[far] = pick(rng, world.pools["family_abroad"], len(far))
     plan.extra["sink"] = np.where(
         rng.random(n) < 0.5,
@@ -87,20 +89,14 @@ def plan_structuring(
     return plan
 
 
-def inject_structuring(
-    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
-) -> list[Txns]:
-    """Deposits just under the thresholds, spread over days, accounts, branches and smurfs."""
+def _monthly_deposits(
+    rng: np.random.Generator, world: World, plan: SchemePlan, rows: np.ndarray, k: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """COSI avoidance: a month's cash just under the monthly threshold, split into several
+    deposits spread over the month (so the month stays under it). Returns the plan row, the
+    amount and the time of each deposit."""
     t = thresholds()
-    k = world.params.intensity("structuring")
-    rows = in_chunk(plan, lo, hi)
-    variant = plan.extra["variant"]
-    out: list[Txns] = []
-    ent = plan.entity
-
-    # COSI avoidance and smurfing: monthly cash just under 10,000 EUR in several deposits
-    cosi = rows[variant[rows] != 1]
-    row, month, _ = active_events(rng, world, plan, cosi, np.clip(1.2 * k, 0.2, 5.0), at_most=1)
+    row, month, _ = active_events(rng, world, plan, rows, np.clip(1.2 * k, 0.2, 5.0), at_most=1)
     monthly_total = t.cosi_cash_monthly * rng.uniform(t.near_threshold_fraction, 0.995, len(row))
     n_dep = rng.poisson(2.5 * k, len(row)) + 2
     dep_row = np.repeat(row, n_dep)
@@ -108,76 +104,71 @@ def inject_structuring(
     group = np.repeat(np.arange(len(row)), n_dep)
     w /= np.bincount(group, weights=w)[group]
     amount = np.floor(monthly_total[group] * w / 10) * 10
-    # spread over the days of the month (the whole month stays under the monthly threshold)
     lo_s = np.maximum(world.month_start_s[month], plan.start_s[row])[group]
     hi_s = world.month_start_s[month + 1][group] - DAY // 2
     dep_ts = lo_s + (rng.random(len(dep_row)) * (hi_s - lo_s)).astype(np.int64)
-    e = ent[dep_row]
+    return dep_row, amount, dep_ts
+
+
+def _cosi_avoidance(
+    rng: np.random.Generator, world: World, plan: SchemePlan, rows: np.ndarray, k: float
+) -> list[Txns]:
+    """Structurers and smurfs deposit at random branches on two accounts; smurfs pass the cash
+    on to their leader, the others often move it on to their beneficiary."""
+    dep_row, amount, dep_ts = _monthly_deposits(rng, world, plan, rows, k)
+    e = plan.entity[dep_row]
     acc = np.where(rng.random(len(e)) < 0.5, world.acc_primary[e], world.acc_second[e])
     branch = rng.integers(0, N_BRANCHES, len(e)).astype(np.int32)
-    out.append(
-        Txns.make(
-            -1,
-            acc,
-            dep_ts,
-            amount,
-            "cash",
-            branch=branch,
-            entity=e,
-            scheme=plan.scheme[dep_row],
-        )
-    )
-    # smurfs pass the cash on to their leader; others move it to their beneficiary
+    scheme = plan.scheme[dep_row]
+    deposits = Txns.make(-1, acc, dep_ts, amount, "cash", branch=branch, entity=e, scheme=scheme)
     smurf = plan.role[dep_row] == 1
     leader = plan.extra["leader"][dep_row]
-    dst = np.where(smurf, world.acc_primary[ent[leader]], plan.extra["sink"][dep_row])
+    dst = np.where(smurf, world.acc_primary[plan.entity[leader]], plan.extra["sink"][dep_row])
     pass_on = smurf | (rng.random(len(e)) < 0.6)
-    out.append(
-        Txns.make(
-            acc[pass_on],
-            dst[pass_on],
-            dep_ts[pass_on] + rng.integers(DAY // 4, 3 * DAY, int(pass_on.sum())),
-            amount[pass_on] * rng.uniform(0.85, 0.98, int(pass_on.sum())),
-            "instant",
-            entity=e[pass_on],
-            scheme=plan.scheme[dep_row][pass_on],
-        )
+    n = int(pass_on.sum())
+    passed = Txns.make(
+        acc[pass_on],
+        dst[pass_on],
+        dep_ts[pass_on] + rng.integers(DAY // 4, 3 * DAY, n),
+        amount[pass_on] * rng.uniform(0.85, 0.98, n),
+        "instant",
+        entity=e[pass_on],
+        scheme=scheme[pass_on],
     )
+    return [deposits, passed]
 
-    # cash-funded remittances: each under 1,000 EUR, at most about 2,000 EUR a month
-    rem = rows[variant[rows] == 1]
-    row, _, ts = active_events(rng, world, plan, rem, np.clip(2.0 * k, 0.5, 4.0))
-    e = ent[row]
+
+def _cash_remittances(
+    rng: np.random.Generator, world: World, plan: SchemePlan, rows: np.ndarray, k: float
+) -> list[Txns]:
+    """Cash paid in at a transfer operator and sent abroad, each just under the per-operation
+    remittance limit, about two a month."""
+    t = thresholds()
+    row, _, ts = active_events(rng, world, plan, rows, np.clip(2.0 * k, 0.5, 4.0))
+    e = plan.entity[row]
     limit = t.remittance_cash_per_operation
     amount = np.floor(limit * rng.uniform(t.near_threshold_fraction, 0.999, len(e)))
     fam = world.family_abroad[e]
     cur = COUNTRY_CURRENCY[world.accounts["country"][fam]]
     branch = rng.integers(0, N_BRANCHES, len(e)).astype(np.int32)
-    out.append(
-        Txns.make(
-            -1,
-            world.acc_mto[e],
-            ts,
-            amount,
-            "cash",
-            branch=branch,
-            entity=e,
-            scheme=plan.scheme[row],
-        )
-    )
-    out.append(
-        Txns.make(
-            world.acc_mto[e],
-            fam,
-            ts + rng.integers(120, 3600, len(e)),
-            amount,
-            "remittance",
-            currency=cur,
-            entity=e,
-            scheme=plan.scheme[row],
-        )
-    )
-    return out
+    mto, scheme = world.acc_mto[e], plan.scheme[row]
+    paid_in = Txns.make(-1, mto, ts, amount, "cash", branch=branch, entity=e, scheme=scheme)
+    sent_ts = ts + rng.integers(120, 3600, len(e))
+    sent = Txns.make(mto, fam, sent_ts, amount, "remittance", currency=cur, entity=e, scheme=scheme)
+    return [paid_in, sent]
+
+
+def inject_structuring(
+    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
+) -> list[Txns]:
+    """Deposits just under the thresholds, spread over days, accounts, branches and smurfs."""
+    k = world.params.intensity("structuring")
+    rows = in_chunk(plan, lo, hi)
+    remits = plan.extra["variant"][rows] == VARIANT["remittances"]
+    return [
+        *_cosi_avoidance(rng, world, plan, rows[~remits], k),
+        *_cash_remittances(rng, world, plan, rows[remits], k),
+    ]
 
 
 def plan_front_business(

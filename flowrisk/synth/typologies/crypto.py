@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
+from flowrisk.reference import thresholds
 from flowrisk.synth.institutions import EXCHANGES, INSTITUTION, N_BRANCHES
 from flowrisk.synth.typologies.base import (
     active_events,
@@ -66,23 +69,18 @@ def plan_crypto(
     return plan
 
 
-def inject_crypto(
-    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
-) -> list[Txns]:
-    """One chain per episode; every hop is a transaction flagged with the scheme."""
-    k = world.params.intensity("crypto")
-    rows = in_chunk(plan, lo, hi)
-    row, _, t0 = active_events(rng, world, plan, rows, np.clip(1.2 * k, 0.3, 4.0))
-    e = plan.entity[row]
-    n = len(row)
-    amount = rng.uniform(2_000, 9_500, n)
-    primary, exchange = world.acc_primary[e], world.acc_exchange[e]
-    wallet, wallet2 = world.acc_wallet[e], plan.extra["wallet2"][row]
-    coin = CURRENCY["BTC"] + rng.integers(0, 2, n)
-    usdt = CURRENCY["USDT"]
-    out: list[Txns] = []
+@dataclass
+class _Chains:
+    """One laundering chain per episode: its member, amount and coin, and the hops so far."""
+
+    e: np.ndarray
+    amount: np.ndarray
+    scheme: np.ndarray
+    coin: np.ndarray
+    hops: list[Txns] = field(default_factory=list)
 
     def hop(
+        self,
         mask: np.ndarray,
         src: np.ndarray,
         dst: np.ndarray,
@@ -90,30 +88,35 @@ def inject_crypto(
         share: float,
         channel: str,
         currency: int | np.ndarray = 0,
-    ) -> None:
+    ) -> Txns:
+        """Add the hop of the chains in ``mask``, moving ``share`` of their amount."""
         cur = currency[mask] if isinstance(currency, np.ndarray) else currency
-        out.append(
-            Txns.make(
-                src[mask],
-                dst[mask],
-                ts[mask],
-                amount[mask] * share,
-                channel,
-                currency=cur,
-                entity=e[mask],
-                scheme=plan.scheme[row][mask],
-            )
+        txns = Txns.make(
+            src[mask],
+            dst[mask],
+            ts[mask],
+            self.amount[mask] * share,
+            channel,
+            currency=cur,
+            entity=self.e[mask],
+            scheme=self.scheme[mask],
         )
+        self.hops.append(txns)
+        return txns
 
-    every = np.ones(n, dtype=bool)
-    cash = rng.random(n) < 0.6
-    hop(cash, np.full(n, -1), primary, t0, 1.0, "cash")
-    out[-1].branch[:] = rng.integers(0, N_BRANCHES, len(out[-1]))
-    t1 = t0 + rng.integers(1, 3, n) * DAY
-    hop(every, primary, exchange, t1, 0.98, "wire")
-    t2 = t1 + rng.integers(1, 12, n) * HOUR
-    hop(every, exchange, wallet, t2, 0.97, "crypto", coin)
-    # the risky leg: mixers (out and back), darknet markets (proceeds in), sanctioned (out)
+
+def _risky_leg(
+    rng: np.random.Generator,
+    world: World,
+    c: _Chains,
+    wallet: np.ndarray,
+    wallet2: np.ndarray,
+    t2: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mixers (out and back), darknet markets (proceeds in) or sanctioned wallets (out), some
+    through a relay wallet. Returns the kind of each chain (0 mixer, 1 darknet, 2 sanctioned)
+    and the time the coins come back."""
+    n = len(c.e)
     kind = rng.choice(3, n, p=[0.5, 0.3, 0.2])
     two_hop = rng.random(n) < 0.4
     relay = pick(rng, world.pools["wallet_plain"], n)
@@ -123,19 +126,45 @@ def inject_crypto(
     risky = np.select([kind == 0, kind == 1], [mixer, darknet], sanctioned)
     t3 = t2 + rng.integers(2, 48, n) * HOUR
     outward = kind != 1
-    hop(outward & two_hop, wallet, relay, t3, 0.96, "crypto", coin)
-    hop(outward & two_hop, relay, risky, t3 + 6 * HOUR, 0.95, "crypto", coin)
-    hop(outward & ~two_hop, wallet, risky, t3, 0.96, "crypto", coin)
+    c.hop(outward & two_hop, wallet, relay, t3, 0.96, "crypto", c.coin)
+    c.hop(outward & two_hop, relay, risky, t3 + 6 * HOUR, 0.95, "crypto", c.coin)
+    c.hop(outward & ~two_hop, wallet, risky, t3, 0.96, "crypto", c.coin)
     t4 = t3 + rng.integers(1, 4, n) * DAY
-    hop(~outward, risky, wallet2, t4, 0.9, "crypto", coin)
-    hop(kind == 0, risky, wallet2, t4, 0.9, "crypto", usdt)
+    c.hop(~outward, risky, wallet2, t4, 0.9, "crypto", c.coin)
+    c.hop(kind == 0, risky, wallet2, t4, 0.9, "crypto", CURRENCY["USDT"])
+    return kind, t4
+
+
+def inject_crypto(
+    rng: np.random.Generator, world: World, plan: SchemePlan, lo: int, hi: int
+) -> list[Txns]:
+    """One chain per episode (cash, on-ramp, own wallet, risky leg, stablecoin hop, off-ramp);
+    every hop is a transaction of the scheme."""
+    k = world.params.intensity("crypto")
+    rows = in_chunk(plan, lo, hi)
+    row, _, t0 = active_events(rng, world, plan, rows, np.clip(1.2 * k, 0.3, 4.0))
+    e = plan.entity[row]
+    n = len(row)
+    cosi = thresholds().cosi_cash_monthly  # an episode's cash stays under the monthly report
+    amount = rng.uniform(0.2 * cosi, 0.95 * cosi, n)
+    primary, exchange = world.acc_primary[e], world.acc_exchange[e]
+    wallet, wallet2 = world.acc_wallet[e], plan.extra["wallet2"][row]
+    c = _Chains(e, amount, plan.scheme[row], CURRENCY["BTC"] + rng.integers(0, 2, n))
+    cash = rng.random(n) < 0.6
+    paid_in = c.hop(cash, np.full(n, -1), primary, t0, 1.0, "cash")
+    paid_in.branch[:] = rng.integers(0, N_BRANCHES, len(paid_in))
+    t1 = t0 + rng.integers(1, 3, n) * DAY
+    c.hop(np.ones(n, dtype=bool), primary, exchange, t1, 0.98, "wire")
+    t2 = t1 + rng.integers(1, 12, n) * HOUR
+    c.hop(np.ones(n, dtype=bool), exchange, wallet, t2, 0.97, "crypto", c.coin)
+    kind, t4 = _risky_leg(rng, world, c, wallet, wallet2, t2)
     # stablecoin hop and off-ramp, through an offshore exchange half of the time
     back = kind != 2
     t5 = t4 + rng.integers(2, 24, n) * HOUR
     offshore = rng.random(n) < 0.5
     ramp = np.where(offshore, pick(rng, world.pools["exchange_risky"], n), exchange)
-    hop(back, wallet2, ramp, t5, 0.88, "crypto", usdt)
+    c.hop(back, wallet2, ramp, t5, 0.88, "crypto", CURRENCY["USDT"])
     t6 = t5 + rng.integers(1, 5, n) * DAY
     bank = np.where(world.acc_second[e] >= 0, world.acc_second[e], primary)
-    hop(back, ramp, bank, t6, 0.85, "wire")
-    return out
+    c.hop(back, ramp, bank, t6, 0.85, "wire")
+    return c.hops

@@ -13,8 +13,10 @@ from flowrisk.synth.typologies.base import (
     select_members,
 )
 from flowrisk.synth.world import (
+    CHANNEL,
     COUNTRY_CURRENCY,
     DAY,
+    ROLE,
     AccountBook,
     Arch,
     SchemePlan,
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 HOUR = 3600
+ATM_LIMIT = 1_000.0  # most a mule takes out of a cash machine at once (EUR)
 
 
 def plan_mule(
@@ -70,7 +73,8 @@ def inject_mule(
     amount = np.where(funnel, rng.uniform(500, 3_000, n), rng.lognormal(np.log(600), 0.6, n))
     acc = world.acc_primary[e]
     payer = np.where(funnel, -1, pick(rng, world.pools["person"], n))
-    channel = np.where(funnel, 0, np.where(rng.random(n) < 0.7, 2, 1)).astype(np.int8)
+    transfer = np.where(rng.random(n) < 0.7, CHANNEL["instant"], CHANNEL["wire"])
+    channel = np.where(funnel, CHANNEL["cash"], transfer).astype(np.int8)
     branch = np.where(funnel, rng.integers(0, N_BRANCHES, n), -1)
     out = [
         Txns.make(
@@ -106,7 +110,7 @@ def inject_mule(
             acc[atm],
             -1,
             fwd_ts[atm],
-            np.minimum(np.round(fwd[atm], -1), 1_000),
+            np.minimum(np.round(fwd[atm], -1), ATM_LIMIT),
             "cash",
             branch=rng.integers(0, N_BRANCHES, int(atm.sum())),
             entity=e[atm],
@@ -166,14 +170,12 @@ def inject_high_risk_jurisdiction(
     ]
 
 
-def plan_layering(
-    rng: np.random.Generator, world: World, book: AccountBook, k: int, guilty: np.ndarray
-) -> SchemePlan:
-    """Groups of 4-7: one or two persons who own two to five companies that move money around.
-
-    Members of a group are taken from one neighbourhood of entity numbers so that a group is
-    drawn in one chunk; the persons become beneficial owners of the group's companies.
-    """
+def _draw_groups(
+    rng: np.random.Generator, world: World, k: int, guilty: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of 4-7 free entities (one or two persons, the rest ordinary companies), each from
+    one chunk's neighbourhood of entity numbers when it holds enough of them. Returns the
+    members and their group number, group by group."""
     free_person = (
         ~world.is_company
         & ~guilty
@@ -181,13 +183,11 @@ def plan_layering(
     )
     free_company = (world.arch == Arch.ORDINARY_COMPANY) & ~guilty
     members: list[np.ndarray] = []
-    scheme: list[np.ndarray] = []
-    total, g = 0, 0
     chunk = world.params.chunk_entities
+    total = 0
     while total < k:
         size = min(int(rng.integers(4, 8)), max(k - total, 3))
         n_p = 1 if size <= 5 else 2
-        # a neighbourhood of entity numbers (one chunk), or the whole world if it is too thin
         lo = int(rng.integers(0, world.n_entities)) // chunk * chunk
         near_p = lo + np.flatnonzero(free_person[lo : lo + chunk])
         near_c = lo + np.flatnonzero(free_company[lo : lo + chunk])
@@ -204,37 +204,93 @@ def plan_layering(
         free_person[group] = False
         free_company[group] = False
         members.append(group)
-        scheme.append(np.full(len(group), g))
         total += len(group)
-        g += 1
     ent = np.concatenate(members) if members else np.zeros(0, np.int64)
-    sch = np.concatenate(scheme) if scheme else np.zeros(0, np.int64)
-    n_groups = g
-    group_start = rng.integers(0, max(1, world.months - 2), n_groups)
-    plan = new_plan(rng, world, ent, sch, start_month=group_start[sch])
-    first = np.r_[0, np.flatnonzero(np.diff(sch)) + 1] if len(sch) else sch
-    plan.start_s[:] = plan.start_s[first][sch] if len(sch) else plan.start_s
-    is_person = ~world.is_company[ent]
-    plan.role[~is_person] = 1
-    # the group's persons own and direct its companies
-    boss = ent[first][sch]
-    comp = ~is_person
-    o = world.ownership
-    since = (plan.start_s[comp] // DAY - rng.integers(30, 700, int(comp.sum()))).astype(np.int32)
+    sch = np.repeat(np.arange(len(members)), [len(g) for g in members]).astype(np.int64)
+    return ent, sch
+
+
+def _own_the_companies(
+    rng: np.random.Generator, world: World, plan: SchemePlan, boss: np.ndarray
+) -> None:
+    """The group's first person becomes beneficial owner and director of its companies."""
+    ent = plan.entity
+    comp = world.is_company[ent]
+    n = int(comp.sum())
+    since = (plan.start_s[comp] // DAY - rng.integers(30, 700, n)).astype(np.int32)
     new = {
         "owner": np.concatenate([boss[comp], boss[comp]]),
         "owned": np.concatenate([ent[comp], ent[comp]]),
         "role": np.concatenate(
-            [np.zeros(int(comp.sum()), np.int8), np.ones(int(comp.sum()), np.int8)]
+            [np.full(n, ROLE["beneficial_owner"], np.int8), np.full(n, ROLE["director"], np.int8)]
         ),
-        "share": np.concatenate(
-            [np.round(rng.uniform(30, 100, int(comp.sum())), 1), np.full(int(comp.sum()), np.nan)]
-        ),
+        "share": np.concatenate([np.round(rng.uniform(30, 100, n), 1), np.full(n, np.nan)]),
         "since": np.concatenate([since, since]),
     }
+    o = world.ownership
     world.ownership = {key: np.concatenate([o[key], new[key]]) for key in o}
     world.owner[ent[comp]] = boss[comp]
+
+
+def plan_layering(
+    rng: np.random.Generator, world: World, book: AccountBook, k: int, guilty: np.ndarray
+) -> SchemePlan:
+    """Groups of 4-7: one or two persons who own two to five companies that move money around.
+
+    Members of a group are taken from one neighbourhood of entity numbers so that a group is
+    drawn in one chunk; the persons become beneficial owners of the group's companies.
+    """
+    ent, sch = _draw_groups(rng, world, k, guilty)
+    n_groups = int(sch[-1]) + 1 if len(sch) else 0
+    group_start = rng.integers(0, max(1, world.months - 2), n_groups)
+    plan = new_plan(rng, world, ent, sch, start_month=group_start[sch])
+    first = _group_starts(sch)
+    plan.start_s[:] = plan.start_s[first][sch] if len(sch) else plan.start_s
+    plan.role[world.is_company[ent]] = 1
+    _own_the_companies(rng, world, plan, ent[first][sch])
     return plan
+
+
+def _group_starts(sch: np.ndarray) -> np.ndarray:
+    """Position of each group's first member in a plan sorted by group."""
+    return np.r_[0, np.flatnonzero(np.diff(sch)) + 1] if len(sch) else sch
+
+
+def _group_rounds(
+    rng: np.random.Generator,
+    world: World,
+    plan: SchemePlan,
+    f: int,
+    group: np.ndarray,
+    legs: list[tuple[int, int, int, int, float]],
+) -> None:
+    """Every month from the group's start: Poisson(1.5 x intensity) + 1 rounds, each entering
+    from an offshore company, passing along the members and sometimes leaving again."""
+    k = world.params.intensity("layering")
+    acc = world.acc_primary[group]
+    n_person = int((~world.is_company[group]).sum())
+    start_month = int(np.searchsorted(world.month_start_s, plan.start_s[f], "right") - 1)
+    for month in range(start_month, world.months):
+        for _ in range(rng.poisson(1.5 * k) + 1):
+            t = int(
+                max(world.month_start_s[month], plan.start_s[f])
+                + rng.integers(0, 20) * DAY
+                + rng.integers(8, 18) * HOUR
+            )
+            base = float(rng.lognormal(np.log(40_000), 0.6))
+            pattern = _round_legs(rng, len(group), n_person, int(rng.integers(0, 5)))
+            entry = int(pick(rng, world.pools["offshore_company"], 1)[0])
+            src_i, dst_i = pattern[0][0], pattern[-1][1]
+            path = [(entry, acc[src_i], group[src_i])]
+            path += [(acc[a], acc[b], group[a]) for a, b in pattern]
+            if rng.random() < 0.4:
+                exit_to = int(pick(rng, world.pools["offshore_company"], 1)[0])
+                path.append((acc[dst_i], exit_to, group[dst_i]))
+            value = base
+            for step, (s, d, who) in enumerate(path):
+                ts = t + step * int(rng.integers(3, 30)) * HOUR
+                legs.append((s, d, ts, who, round(value, -2) if rng.random() < 0.5 else value))
+                value *= float(rng.uniform(0.9, 0.99))
 
 
 def inject_layering(
@@ -245,64 +301,21 @@ def inject_layering(
     A group is drawn in the chunk of its first member; money enters from offshore companies and
     part of it leaves again.
     """
-    k = world.params.intensity("layering")
     sch = plan.scheme
-    first = np.r_[0, np.flatnonzero(np.diff(sch)) + 1] if len(sch) else sch
+    first = _group_starts(sch)
     bounds = np.r_[first, len(sch)]
-    cols: dict[str, list] = {
-        "src": [],
-        "dst": [],
-        "ts": [],
-        "amount": [],
-        "entity": [],
-        "scheme": [],
-    }
+    legs: list[tuple[int, int, int, int, float]] = []
+    schemes: list[int] = []
     for g, f in enumerate(first):
         if not lo <= plan.entity[f] < hi:
             continue
-        group = plan.entity[bounds[g] : bounds[g + 1]]
-        acc = world.acc_primary[group]
-        n_person = int((~world.is_company[group]).sum())
-        start_month = int(np.searchsorted(world.month_start_s, plan.start_s[f], "right") - 1)
-        for month in range(start_month, world.months):
-            for _ in range(rng.poisson(1.5 * k) + 1):
-                t = int(
-                    max(world.month_start_s[month], plan.start_s[f])
-                    + rng.integers(0, 20) * DAY
-                    + rng.integers(8, 18) * HOUR
-                )
-                base = float(rng.lognormal(np.log(40_000), 0.6))
-                legs = _round_legs(rng, len(group), n_person, int(rng.integers(0, 5)))
-                entry = int(pick(rng, world.pools["offshore_company"], 1)[0])
-                src_i, dst_i = legs[0][0], legs[-1][1]
-                path = [(entry, acc[src_i], group[src_i])]
-                path += [(acc[a], acc[b], group[a]) for a, b in legs]
-                if rng.random() < 0.4:
-                    exit_to = int(pick(rng, world.pools["offshore_company"], 1)[0])
-                    path.append((acc[dst_i], exit_to, group[dst_i]))
-                value = base
-                for step, (s, d, who) in enumerate(path):
-                    cols["src"].append(s)
-                    cols["dst"].append(d)
-                    cols["ts"].append(t + step * int(rng.integers(3, 30)) * HOUR)
-                    cols["amount"].append(round(value, -2) if rng.random() < 0.5 else value)
-                    cols["entity"].append(who)
-                    cols["scheme"].append(sch[f])
-                    value *= float(rng.uniform(0.9, 0.99))
-    if not cols["ts"]:
+        before = len(legs)
+        _group_rounds(rng, world, plan, int(f), plan.entity[bounds[g] : bounds[g + 1]], legs)
+        schemes += [int(sch[f])] * (len(legs) - before)
+    if not legs:
         return []
-    arr = {key: np.asarray(v) for key, v in cols.items()}
-    return [
-        Txns.make(
-            arr["src"],
-            arr["dst"],
-            arr["ts"],
-            arr["amount"],
-            "wire",
-            entity=arr["entity"],
-            scheme=arr["scheme"],
-        )
-    ]
+    src, dst, ts, who, amount = (np.asarray(col) for col in zip(*legs, strict=True))
+    return [Txns.make(src, dst, ts, amount, "wire", entity=who, scheme=np.asarray(schemes))]
 
 
 def _round_legs(

@@ -47,6 +47,10 @@ PROFESSIONS = (
     "CASINO-02",
 )
 
+# categories of the bank's report on a guilty entity, and of reports on busy honest lives
+GUILTY_CATEGORIES = ("suspicious_activity", "cash_threshold", "crypto_activity", "asset_purchase")
+BUSY_CATEGORIES = ("suspicious_activity", "cash_threshold", "asset_purchase")
+
 Reports = dict[str, np.ndarray]  # entity, declarant (index into institutions + PROFESSIONS),
 # ts (seconds), category
 
@@ -132,100 +136,115 @@ def inject_multi_declarant(
     return out
 
 
-def plan_reports(rng: np.random.Generator, world: World) -> Reports:
-    """Reports filed during the period: convergence on multi-declarant members, occasional
-    reports on other guilty entities, and false suspicions on honest ones."""
-    n_inst = len(world.institutions)
-    inst = world.accounts["institution"]
+Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # entity, declarant, ts, category
+
+
+def _own_bank(world: World, ent: np.ndarray) -> np.ndarray:
+    """The institution of each entity's main account."""
+    return world.accounts["institution"][world.acc_primary[ent]].astype(np.int64)
+
+
+def _professions(rng: np.random.Generator, world: World, n: int) -> np.ndarray:
+    """Declarant codes of ``n`` notaries, dealers or casinos, drawn at random."""
+    return len(world.institutions) + rng.integers(0, len(PROFESSIONS), n)
+
+
+def _anytime(rng: np.random.Generator, world: World, n: int) -> np.ndarray:
+    """``n`` times drawn uniformly over the period."""
     span = world.end_s - world.start_s
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    return (world.start_s + rng.random(n) * span).astype(np.int64)
 
-    def own_bank(ent: np.ndarray) -> np.ndarray:
-        return inst[world.acc_primary[ent]].astype(np.int64)
 
-    multi = world.schemes.get("multi_declarant")
-    if multi is not None and len(multi.entity):
-        m = len(multi.entity)
-        n_rep = rng.integers(3, 7, m)
-        row = np.repeat(np.arange(m), n_rep)
-        slot = np.concatenate([np.arange(c) for c in n_rep])
-        banks = np.column_stack([own_bank(multi.entity), multi.extra["banks"]]).astype(np.int64)
-        others = n_inst + rng.integers(0, len(PROFESSIONS), len(row))
-        declarant = np.where(slot < 3, banks[row, np.minimum(slot, 2)], others)
-        ts = multi.start_s[row] + (rng.random(len(row)) * (world.end_s - multi.start_s[row]))
-        parts.append(
-            (
-                multi.entity[row],
-                declarant,
-                ts.astype(np.int64),
-                np.full(len(row), CATEGORY["suspicious_activity"]),
-            )
-        )
+def _convergence(rng: np.random.Generator, world: World, multi: SchemePlan) -> Part:
+    """3-6 suspicious-activity reports per multi-declarant member: its three banks first, then
+    professions, after the scheme starts."""
+    m = len(multi.entity)
+    n_rep = rng.integers(3, 7, m)
+    row = np.repeat(np.arange(m), n_rep)
+    slot = np.concatenate([np.arange(c) for c in n_rep])
+    banks = np.column_stack([_own_bank(world, multi.entity), multi.extra["banks"]])
+    banks = banks.astype(np.int64)
+    declarant = np.where(
+        slot < 3, banks[row, np.minimum(slot, 2)], _professions(rng, world, len(row))
+    )
+    ts = multi.start_s[row] + (rng.random(len(row)) * (world.end_s - multi.start_s[row]))
+    category = np.full(len(row), CATEGORY["suspicious_activity"])
+    return multi.entity[row], declarant, ts.astype(np.int64), category
 
-    guilty = np.zeros(world.n_entities, dtype=bool)
+
+def _on_the_guilty(rng: np.random.Generator, world: World, guilty: np.ndarray) -> list[Part]:
+    """A third of the guilty are reported once by their bank after their first scheme starts;
+    a few by a profession at any time."""
     first_start = np.full(world.n_entities, world.end_s, dtype=np.int64)
     for plan in world.schemes.values():
-        guilty[plan.entity] = True
         np.minimum.at(first_start, plan.entity, plan.start_s)
     g = np.flatnonzero(guilty)
     once = g[rng.random(len(g)) < 0.3]
     ts = first_start[once] + (rng.random(len(once)) * (world.end_s - first_start[once]))
-    parts.append(
-        (
-            once,
-            own_bank(once),
-            ts.astype(np.int64),
-            rng.choice([0, 1, 3, 4], len(once), p=[0.7, 0.1, 0.1, 0.1]),
-        )
-    )
+    kinds = [CATEGORY[c] for c in GUILTY_CATEGORIES]
+    category = rng.choice(kinds, len(once), p=[0.7, 0.1, 0.1, 0.1])
+    by_bank = (once, _own_bank(world, once), ts.astype(np.int64), category)
     twice = g[rng.random(len(g)) < 0.06]
-    parts.append(
-        (
-            twice,
-            n_inst + rng.integers(0, len(PROFESSIONS), len(twice)),
-            (world.start_s + rng.random(len(twice)) * span).astype(np.int64),
-            np.full(len(twice), CATEGORY["suspicious_activity"]),
-        )
+    n = len(twice)
+    by_profession = (
+        twice,
+        _professions(rng, world, n),
+        _anytime(rng, world, n),
+        np.full(n, CATEGORY["suspicious_activity"]),
     )
+    return [by_bank, by_profession]
 
-    h = np.flatnonzero(~guilty)
-    # honest convergence: lawful but unusual lives (a house sold, an inheritance, a busy shop
-    # banking in several places) draw reports from several declarants too
-    busy = h[rng.random(len(h)) < 0.003]
+
+def _on_the_honest(rng: np.random.Generator, world: World, honest: np.ndarray) -> list[Part]:
+    """Honest convergence (lawful but unusual lives draw reports from several declarants: a
+    house sold, an inheritance, a busy shop banking in several places) and false suspicions."""
+    busy = honest[rng.random(len(honest)) < 0.003]
     n_rep = rng.integers(2, 5, len(busy))
     row = np.repeat(np.arange(len(busy)), n_rep)
     slot = np.concatenate([np.arange(c) for c in n_rep]) if len(busy) else row
     declarant = np.select(
         [slot == 0, slot == 1],
-        [own_bank(busy[row]), pick_bank(rng, len(row)).astype(np.int64)],
-        n_inst + rng.integers(0, len(PROFESSIONS), len(row)),
+        [_own_bank(world, busy[row]), pick_bank(rng, len(row)).astype(np.int64)],
+        _professions(rng, world, len(row)),
     )
-    parts.append(
-        (
-            busy[row],
-            declarant.astype(np.int64),
-            (world.start_s + rng.random(len(row)) * span).astype(np.int64),
-            rng.choice([0, 1, 4], len(row), p=[0.6, 0.2, 0.2]),
-        )
+    kinds = [CATEGORY[c] for c in BUSY_CATEGORIES]
+    converging = (
+        busy[row],
+        declarant.astype(np.int64),
+        _anytime(rng, world, len(row)),
+        rng.choice(kinds, len(row), p=[0.6, 0.2, 0.2]),
     )
-    noise = h[rng.random(len(h)) < 0.012]
-    parts.append(
-        (
-            noise,
-            own_bank(noise),
-            (world.start_s + rng.random(len(noise)) * span).astype(np.int64),
-            rng.choice(len(REPORT_CATEGORIES), len(noise)),
-        )
+    noise = honest[rng.random(len(honest)) < 0.012]
+    n = len(noise)
+    false_suspicion = (
+        noise,
+        _own_bank(world, noise),
+        _anytime(rng, world, n),
+        rng.choice(len(REPORT_CATEGORIES), n),
     )
-    second = noise[rng.random(len(noise)) < 0.15]
-    parts.append(
-        (
-            second,
-            n_inst + rng.integers(0, len(PROFESSIONS), len(second)),
-            (world.start_s + rng.random(len(second)) * span).astype(np.int64),
-            np.full(len(second), CATEGORY["suspicious_activity"]),
-        )
+    second = noise[rng.random(n) < 0.15]
+    n = len(second)
+    seconded = (
+        second,
+        _professions(rng, world, n),
+        _anytime(rng, world, n),
+        np.full(n, CATEGORY["suspicious_activity"]),
     )
+    return [converging, false_suspicion, seconded]
+
+
+def plan_reports(rng: np.random.Generator, world: World) -> Reports:
+    """Reports filed during the period: convergence on multi-declarant members, occasional
+    reports on other guilty entities, and false suspicions on honest ones."""
+    parts: list[Part] = []
+    multi = world.schemes.get("multi_declarant")
+    if multi is not None and len(multi.entity):
+        parts.append(_convergence(rng, world, multi))
+    guilty = np.zeros(world.n_entities, dtype=bool)
+    for plan in world.schemes.values():
+        guilty[plan.entity] = True
+    parts += _on_the_guilty(rng, world, guilty)
+    parts += _on_the_honest(rng, world, np.flatnonzero(~guilty))
     return {
         "entity": np.concatenate([p[0] for p in parts]).astype(np.int64),
         "declarant": np.concatenate([p[1] for p in parts]).astype(np.int64),
