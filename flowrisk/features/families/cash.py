@@ -14,10 +14,21 @@ from flowrisk.features.evidence import MAX_EVIDENCE, flag_rows, txn_ids
 from flowrisk.features.legs import CASH_DEPOSIT, CASH_WITHDRAWAL, INFLOW
 from flowrisk.reference import thresholds
 
-__all__ = ["COSI_MONTHS", "FEATURES", "SMALL_DEPOSITS", "compute", "red_flags", "rules"]
+__all__ = [
+    "COSI",
+    "COSI_MONTHS",
+    "FEATURES",
+    "LIMIT",
+    "SMALL_DEPOSITS",
+    "compute",
+    "red_flags",
+    "rules",
+]
 
-_T = thresholds()
-_LIMIT = _T.remittance_cash_per_operation
+# the reporting thresholds every feature, flag, rule and text of the family reads
+COSI = thresholds().cosi_cash_monthly  # cash deposits cumulated over a calendar month
+LIMIT = thresholds().remittance_cash_per_operation  # one cash-funded remittance
+ROUND = thresholds().round_cash_multiple  # a round cash sum is a multiple of this
 
 COSI_MONTHS, SMALL_DEPOSITS = register_flags(
     RedFlag(
@@ -85,37 +96,37 @@ FEATURES = register(
         "cash_near_cosi_months_365d",
         "cash",
         "Calendar months whose cumulated cash deposits "
-        f"sit just under the {_T.cosi_cash_monthly:,.0f} EUR monthly reporting threshold (COSI)",
+        f"sit just under the {COSI:,.0f} EUR monthly reporting threshold (COSI)",
         "count",
         "365d",
         1,
-        f"{{value:.0f}} months with cash deposits just under {_T.cosi_cash_monthly:,.0f} EUR",
+        f"{{value:.0f}} months with cash deposits just under {COSI:,.0f} EUR",
         red_flag=COSI_MONTHS.name,
     ),
     Feature(
         "cash_near_limit_deposits_365d",
         "cash",
-        f"Cash deposits just under the {_LIMIT:,.0f} EUR per-operation limit of cash-funded "
+        f"Cash deposits just under the {LIMIT:,.0f} EUR per-operation limit of cash-funded "
         "remittances",
         "count",
         "365d",
         1,
-        f"{{value:.0f}} cash deposits just under {_LIMIT:,.0f} EUR in a year",
+        f"{{value:.0f}} cash deposits just under {LIMIT:,.0f} EUR in a year",
         red_flag=SMALL_DEPOSITS.name,
     ),
     Feature(
         "cash_remittances_near_limit_365d",
         "cash",
-        f"Remittances sent just under the {_LIMIT:,.0f} EUR per-operation reporting limit",
+        f"Remittances sent just under the {LIMIT:,.0f} EUR per-operation reporting limit",
         "count",
         "365d",
         1,
-        f"{{value:.0f}} remittances just under {_LIMIT:,.0f} EUR in a year",
+        f"{{value:.0f}} remittances just under {LIMIT:,.0f} EUR in a year",
     ),
     Feature(
         "cash_round_deposit_share_365d",
         "cash",
-        f"Share of cash deposits that are multiples of {_T.round_cash_multiple:,.0f} EUR",
+        f"Share of cash deposits that are multiples of {ROUND:,.0f} EUR",
         "share",
         "365d",
         1,
@@ -148,12 +159,12 @@ MONTH = pl.col("ts").dt.truncate("1mo")
 @cache
 def _near_limit_deposit() -> pl.Expr:
     """A cash deposit just under the per-operation limit of cash-funded remittances."""
-    return CASH_DEPOSIT & near(pl.col("amount"), _LIMIT)
+    return CASH_DEPOSIT & near(pl.col("amount"), LIMIT)
 
 
 def _near_cosi(month_total: pl.Expr) -> pl.Expr:
     """A month whose cash deposits add up to just under the COSI threshold."""
-    return near(month_total, thresholds().cosi_cash_monthly)
+    return near(month_total, COSI)
 
 
 def _deposit_months(legs: pl.LazyFrame, *aggs: pl.Expr) -> pl.LazyFrame:
@@ -169,29 +180,28 @@ def _deposit_months(legs: pl.LazyFrame, *aggs: pl.Expr) -> pl.LazyFrame:
 def _per_entity() -> tuple[pl.Expr, ...]:
     """The per-entity aggregations (expressions are immutable: built once, not per request)."""
     amount = pl.col("amount")
-    deposit = CASH_DEPOSIT
     return (
-        *(total(deposit & window(w)).alias(f"cash_deposit_sum_{w}d") for w in (30, 90, 365)),
-        (deposit & window(90)).sum().alias("cash_deposit_count_90d"),
+        *(total(CASH_DEPOSIT & window(w)).alias(f"cash_deposit_sum_{w}d") for w in (30, 90, 365)),
+        (CASH_DEPOSIT & window(90)).sum().alias("cash_deposit_count_90d"),
         total(CASH_WITHDRAWAL & window(90)).alias("cash_withdrawal_sum_90d"),
-        ratio(total(deposit & window(90)), total(INFLOW & window(90))).alias(
+        ratio(total(CASH_DEPOSIT & window(90)), total(INFLOW & window(90))).alias(
             "cash_share_inflow_90d"
         ),
-        ratio(total(deposit), total(INFLOW)).alias("cash_share_inflow_365d"),
+        ratio(total(CASH_DEPOSIT), total(INFLOW)).alias("cash_share_inflow_365d"),
         _near_limit_deposit().sum().alias("cash_near_limit_deposits_365d"),
-        (~pl.col("inbound") & (pl.col("channel") == "remittance") & near(amount, _LIMIT))
+        (~pl.col("inbound") & (pl.col("channel") == "remittance") & near(amount, LIMIT))
         .sum()
         .alias("cash_remittances_near_limit_365d"),
-        ratio(((amount % _T.round_cash_multiple) == 0).filter(deposit).sum(), deposit.sum()).alias(
+        ratio(((amount % ROUND) == 0).filter(CASH_DEPOSIT).sum(), CASH_DEPOSIT.sum()).alias(
             "cash_round_deposit_share_365d"
         ),
         pl.col("branch_id")
-        .filter((deposit | CASH_WITHDRAWAL) & window(90))
+        .filter((CASH_DEPOSIT | CASH_WITHDRAWAL) & window(90))
         .drop_nulls()
         .n_unique()
         .alias("cash_distinct_branches_90d"),
         pl.col("own_account")
-        .filter(deposit & window(90))
+        .filter(CASH_DEPOSIT & window(90))
         .n_unique()
         .alias("cash_distinct_accounts_90d"),
     )
@@ -214,7 +224,6 @@ def red_flags(ctx: Context) -> list[pl.LazyFrame]:
 
 
 def _cosi_months_flag(ctx: Context) -> pl.LazyFrame:
-    cosi = thresholds().cosi_cash_monthly
     months = (
         _deposit_months(ctx.legs, pl.len().alias("n"), txn_ids().alias("ids"))
         .filter(
@@ -231,12 +240,12 @@ def _cosi_months_flag(ctx: Context) -> pl.LazyFrame:
     )
     text = pl.format(
         "{} cash deposits in {} month(s) ({}) each totalling between {} and {} EUR, "
-        f"just under the {cosi:,.0f} EUR monthly cash report",
+        f"just under the {COSI:,.0f} EUR monthly cash report",
         "n",
         "months",
         "which",
-        pl.lit(f"{thresholds().near_low(cosi):,.0f}"),
-        pl.lit(f"{cosi - 1:,.0f}"),
+        pl.lit(f"{thresholds().near_low(COSI):,.0f}"),
+        pl.lit(f"{COSI - 1:,.0f}"),
     )
     return flag_rows(months, COSI_MONTHS, text)
 
@@ -251,8 +260,8 @@ def _small_deposits_flag(ctx: Context) -> pl.LazyFrame:
     text = pl.format(
         "{} cash deposits between {} and {} EUR in a year",
         "n",
-        pl.lit(f"{thresholds().near_low(_LIMIT):,.0f}"),
-        pl.lit(f"{_LIMIT - 1:,.0f}"),
+        pl.lit(f"{thresholds().near_low(LIMIT):,.0f}"),
+        pl.lit(f"{LIMIT - 1:,.0f}"),
     )
     return flag_rows(small, SMALL_DEPOSITS, text)
 
@@ -261,7 +270,7 @@ def rules() -> dict[str, pl.Expr]:
     """Classic cash monitoring scenarios, on profile columns."""
     t = thresholds()
     return {
-        "cash_over_10k_30d": pl.col("cash_deposit_sum_30d") > t.cosi_cash_monthly,
+        "cash_over_10k_30d": pl.col("cash_deposit_sum_30d") > COSI,
         "structuring_months": pl.col("cash_near_cosi_months_365d") >= t.rule_near_cosi_months,
         "deposits_under_1k": pl.col("cash_near_limit_deposits_365d") >= t.near_limit_min_deposits,
     }
