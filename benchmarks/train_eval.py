@@ -25,6 +25,7 @@ from _common import machine_line
 
 from flowrisk.models.card import typology_recall
 from flowrisk.models.evaluate import HEADLINE
+from flowrisk.models.registry import Registry
 from flowrisk.models.training_run import train_and_register
 from flowrisk.synth import WorldParams, generate_world
 
@@ -62,8 +63,7 @@ def main() -> None:
         started = time.perf_counter()
         result = train_and_register(
             world,
-            tracking_uri=f"sqlite:///{Path(tmp) / 'mlflow.db'}",
-            artifact_root=Path(tmp) / "mlartifacts",
+            registry=Registry(f"sqlite:///{Path(tmp) / 'mlflow.db'}", Path(tmp) / "mlartifacts"),
             seed=args.seed,
             step=lambda text: print(f"  {text}", file=sys.stderr, flush=True),
         )

@@ -14,7 +14,7 @@ from flowrisk.api.problems import install_problem_handlers
 from flowrisk.api.routes import ROUTERS
 from flowrisk.api.service import ApiConfig, ModelHolder
 from flowrisk.api.store import Store
-from flowrisk.models.registry import Bundle
+from flowrisk.models.registry import Bundle, Registry
 from flowrisk.models.scoring import DatasetSource
 
 __all__ = ["ApiConfig", "app_from_settings", "create_app", "registry_loader"]
@@ -40,34 +40,27 @@ def create_app(config: ApiConfig) -> FastAPI:
     return app
 
 
-def registry_loader(uri: str) -> tuple[Bundle, dict[str, float]]:
-    """Load a registered model and the held-out metrics of its run."""
-    from mlflow import MlflowClient
+def registry_loader(uri: str, registry: Registry | None = None) -> tuple[Bundle, dict[str, float]]:
+    """Load a registered model and the held-out metrics of its run, from ``registry`` (default:
+    the one the settings name)."""
+    from flowrisk.config import get_settings
 
-    from flowrisk.models.registry import MODEL_NAME, load_bundle
-
-    bundle = load_bundle(uri)
-    metrics: dict[str, float] = {}
-    if bundle.version is not None:
-        client = MlflowClient()
-        run = client.get_model_version(MODEL_NAME, bundle.version).run_id
-        if run:
-            metrics = {
-                k.removeprefix("flowrisk."): float(v)
-                for k, v in client.get_run(run).data.metrics.items()
-                if k.startswith("flowrisk.")
-            }
+    registry = registry or Registry.from_settings(get_settings())
+    bundle = registry.load_bundle(uri)
+    metrics = registry.run_metrics(bundle.version) if bundle.version is not None else {}
     return bundle, metrics
 
 
 def app_from_settings(dataset: Path | None = None, model: str | None = None) -> FastAPI:
     """The app as ``flowrisk serve`` builds it from the settings (also a uvicorn factory)."""
+    from functools import partial
+
     from flowrisk.config import get_settings
-    from flowrisk.models.registry import connect, model_uri
+    from flowrisk.models.registry import model_uri
 
     settings = get_settings()
-    connect(settings.tracking_uri)
-    holder = ModelHolder(model or model_uri(), registry_loader)
+    registry = Registry.from_settings(settings)
+    holder = ModelHolder(model or model_uri(), partial(registry_loader, registry=registry))
     return create_app(
         ApiConfig(
             store=Store(settings.audit_url),

@@ -1,361 +1,360 @@
-"""MLflow: the model as a pyfunc that returns calibrated probabilities, logged with everything
-it needs to score (booster, calibration, bands, feature set, fitted baselines), registered as
-``flowrisk`` and promoted with aliases (never stages).
+"""The MLflow model registry of flowrisk: versions registered as ``flowrisk``, promoted with
+aliases (never stages), compared on held-out data and loaded as bundles.
 
-This module is an edge: it talks to the tracking server or the SQLite store named by the
-settings. MLflow is imported lazily (it is slow to import).
+A :class:`Registry` holds its tracking URI, its artifact root and its client; nothing here reads
+or writes the process environment. Arguments (a version, an alias, a model URI) are checked
+before the store is touched, so a bad one never creates a database. Tests inject an in-memory
+client (:mod:`flowrisk.models.registry_fake`). MLflow is imported lazily (it is slow to import).
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
-import json
-import logging
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-import numpy as np
 import polars as pl
 
 from flowrisk.errors import InvalidParameter, ModelNotFound
 from flowrisk.features import Baselines
+from flowrisk.models.bundle import (
+    PIP_REQUIREMENTS,
+    Bundle,
+    pyfunc_model,
+    read_bundle,
+    read_model,
+    write_bundle,
+)
+from flowrisk.models.registry_names import (
+    CHAMPION,
+    MODEL_NAME,
+    alias_name,
+    model_uri,
+    parse_ref,
+    uri_ref,
+    version_number,
+)
 from flowrisk.models.scorer import RiskModel
+from flowrisk.models.tracking import (
+    RegistryClient,
+    default_artifact_root,
+    is_local_store,
+    probe,
+    quiet_mlflow_logs,
+    silenced_stderr,
+    store_errors,
+    using_tracking_uri,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow.entities.model_registry import ModelVersion
+
+    from flowrisk.config import Settings
 
 __all__ = [
+    "CHAMPION",
+    "HELDOUT_ARTIFACT",
     "MODEL_NAME",
     "Bundle",
-    "compare",
-    "connect",
-    "list_versions",
-    "load_bundle",
-    "load_model",
-    "log_model",
+    "Comparison",
+    "Registry",
+    "RegistryClient",
+    "VersionRow",
     "model_uri",
-    "promote",
-    "set_alias",
-    "setup_tracking",
 ]
 
-MODEL_NAME = "flowrisk"
 HELDOUT_ARTIFACT = "heldout/profiles.parquet"  # the test split's labelled profiles, per run
-PIP_REQUIREMENTS = ["lightgbm>=4.3,<5", "numpy>=2,<3", "pandas>=2.2"]
+_ABSENT = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}  # what a missing name raises
+_read_bundle = read_model  # models logged before the bundle module pickled this name
 
 
-class _Chatter(logging.Filter):
-    """Drops MLflow's routine INFO lines and its warning about pickled model classes (the
-    pyfunc class is flowrisk's own code), which would bury flowrisk's output."""
+class VersionRow(TypedDict):
+    """One line of :meth:`Registry.list_versions`."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING and "CloudPickle" not in record.getMessage()
-
-
-def connect(tracking_uri: str) -> None:
-    """Point MLflow at ``tracking_uri``, failing in seconds on an unreachable server (not after
-    minutes of retries), with only MLflow's warnings and errors shown."""
-    import os
-
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    import mlflow
-
-    for name in ("mlflow", "alembic"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _Chatter) for f in logger.filters):
-            logger.addFilter(_Chatter())
-        for handler in logger.handlers:
-            if not any(isinstance(f, _Chatter) for f in handler.filters):
-                handler.addFilter(_Chatter())
-    mlflow.set_tracking_uri(tracking_uri)
+    version: str
+    aliases: list[str]
+    pr_auc: float | None
+    recall_at_1pct: float | None
+    created: str
 
 
-def setup_tracking(tracking_uri: str, experiment: str, artifact_root: Path | None) -> str:
-    """Point MLflow at ``tracking_uri`` and make sure ``experiment`` exists (with an explicit
-    artifact location under ``artifact_root`` for local stores). Returns the experiment id."""
-    import mlflow
+class Comparison(TypedDict):
+    """:meth:`Registry.compare`: both versions' metrics on the same held-out profiles."""
 
-    connect(tracking_uri)
-    existing = mlflow.get_experiment_by_name(experiment)
-    if existing is not None:
-        mlflow.set_experiment(experiment)
-        return str(existing.experiment_id)
-    location = (artifact_root / experiment).resolve().as_uri() if artifact_root else None
-    experiment_id = mlflow.create_experiment(experiment, artifact_location=location)
-    mlflow.set_experiment(experiment)
-    return str(experiment_id)
+    heldout_of: str
+    rows: int
+    positives: int
+    metrics: dict[str, dict[str, Any]]
+    warning: str | None
 
 
-def _pyfunc_class() -> Any:
-    from mlflow.pyfunc import PythonModel
+class Registry:
+    """flowrisk's registered model in one MLflow store: list, promote, compare and load its
+    versions, and log new ones from a training run."""
 
-    class FlowriskModel(PythonModel):
-        """Pyfunc wrapper: feature columns in, calibrated probabilities out."""
+    def __init__(
+        self,
+        tracking_uri: str,
+        artifact_root: Path | None = None,
+        client: RegistryClient | None = None,
+    ) -> None:
+        if not tracking_uri:
+            raise InvalidParameter("tracking_uri", "must name an MLflow store")
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root or default_artifact_root(tracking_uri)
+        self._client = client
 
-        def load_context(self, context: Any) -> None:
-            self.model = _read_bundle(Path(context.artifacts["bundle"]))
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Registry:
+        """The registry the settings name: the server, or the SQLite store under home, whose
+        artifacts go under ``<home>/mlartifacts`` (also for a SQLite ``FLOWRISK_MLFLOW_URI``)."""
+        uri = settings.tracking_uri
+        return cls(uri, settings.home / "mlartifacts" if is_local_store(uri) else None)
 
-        def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
-            return self.model.predict(pl.from_pandas(model_input[self.model.features]))
+    def __repr__(self) -> str:
+        return f"Registry({self.tracking_uri!r}, artifact_root={self.artifact_root!r})"
 
-    return FlowriskModel
+    @property
+    def client(self) -> RegistryClient:
+        """The MLflow client, made on first use (after a reachability check of a server)."""
+        if self._client is None:
+            from mlflow import MlflowClient
 
+            quiet_mlflow_logs()
+            probe(self.tracking_uri)
+            self._client = MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
+        return self._client
 
-def _write_bundle(model: RiskModel, baselines: Baselines, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    model.booster.save_model(str(folder / "booster.txt"))
-    meta = {
-        "calibration_x": model.calibration_x.tolist(),
-        "calibration_y": model.calibration_y.tolist(),
-        "thresholds": model.thresholds,
-        "features": model.features,
-        "feature_set": model.feature_set,
-        "feature_set_version": model.feature_set_version,
-        "peers": model.peers,
-    }
-    (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    (folder / "baselines.json").write_text(baselines.to_json(), encoding="utf-8")
-    return folder
+    # reading
 
+    @store_errors
+    def version(self, ref: str) -> ModelVersion:
+        """A registered version by number (``3``) or alias (``champion``, ``@champion``)."""
+        from mlflow.exceptions import MlflowException
 
-def _read_bundle(folder: Path) -> RiskModel:
-    import lightgbm as lgb
+        number, alias = parse_ref(ref)
+        try:
+            if number is not None:
+                return self.client.get_model_version(MODEL_NAME, number)
+            assert alias is not None
+            return self.client.get_model_version_by_alias(MODEL_NAME, alias)
+        except MlflowException as exc:
+            if exc.error_code not in _ABSENT:
+                raise
+            what = f"version {number}" if number else f"alias {alias!r}"
+            raise ModelNotFound(f"{MODEL_NAME} {what} does not exist") from exc
 
-    meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-    return RiskModel(
-        booster=lgb.Booster(model_file=str(folder / "booster.txt")),
-        calibration_x=np.asarray(meta["calibration_x"]),
-        calibration_y=np.asarray(meta["calibration_y"]),
-        thresholds=meta["thresholds"],
-        features=meta["features"],
-        feature_set=meta["feature_set"],
-        feature_set_version=meta["feature_set_version"],
-        peers={
-            kind: {f: (float(m), float(p)) for f, (m, p) in stats.items()}
-            for kind, stats in meta.get("peers", {}).items()
-        },
-    )
+    def has_champion(self, alias: str = CHAMPION) -> bool:
+        """Whether ``alias`` points at a version."""
+        try:
+            self.version(f"@{alias_name(alias)}")
+        except ModelNotFound:
+            return False
+        return True
 
+    @store_errors
+    def list_versions(self) -> list[VersionRow]:
+        """Every registered version, newest first, with aliases and held-out metrics."""
+        versions = self.client.search_model_versions(f"name='{MODEL_NAME}'")
+        aliases: dict[str, list[str]] = {}
+        if versions:
+            for alias, number in (
+                self.client.get_registered_model(MODEL_NAME).aliases or {}
+            ).items():
+                aliases.setdefault(str(number), []).append(alias)
+        rows = [self._row(v, sorted(aliases.get(str(v.version), []))) for v in versions]
+        return sorted(rows, key=lambda row: int(row["version"]), reverse=True)
 
-def log_model(model: RiskModel, baselines: Baselines, input_example: Any) -> str:
-    """Log the model in the active run as a pyfunc and register it; returns the new version."""
-    import mlflow
-    from mlflow.models import infer_signature
+    def _row(self, v: ModelVersion, aliases: list[str]) -> VersionRow:
+        metrics = self.client.get_run(v.run_id).data.metrics if v.run_id else {}
+        pr_auc, recall = metrics.get("flowrisk.pr_auc"), metrics.get("flowrisk.recall_at_1pct")
+        created = datetime.fromtimestamp(v.creation_timestamp / 1000, UTC)
+        return {
+            "version": str(v.version),
+            "aliases": aliases,
+            "pr_auc": float(pr_auc) if pr_auc is not None else None,
+            "recall_at_1pct": float(recall) if recall is not None else None,
+            "created": created.isoformat(timespec="seconds"),
+        }
 
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle = _write_bundle(model, baselines, Path(tmp) / "bundle")
-        example = input_example[model.features]
-        signature = infer_signature(example, model.predict(pl.from_pandas(example)))
-        # MLflow prints "Successfully registered model ..." itself; flowrisk reports the version
-        with contextlib.redirect_stderr(io.StringIO()):
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=_pyfunc_class()(),
-                artifacts={"bundle": str(bundle)},
-                signature=signature,
-                input_example=example.head(5),
-                pip_requirements=PIP_REQUIREMENTS,
-                registered_model_name=MODEL_NAME,
-            )
-    return str(info.registered_model_version)
+    @store_errors
+    def run_metrics(self, version: str, prefix: str = "flowrisk.") -> dict[str, float]:
+        """The held-out metrics logged with ``version``'s run (``prefix`` dropped)."""
+        run_id = self.version(version).run_id
+        if not run_id:
+            return {}
+        logged = self.client.get_run(run_id).data.metrics
+        return {k.removeprefix(prefix): float(v) for k, v in logged.items() if k.startswith(prefix)}
 
+    def _download(self, artifact_uri: str, missing: str) -> Path:
+        import mlflow
+        from mlflow.exceptions import MlflowException
 
-def model_uri(version: str | None = None, alias: str = "champion") -> str:
-    """``models:/flowrisk/<version>`` or ``models:/flowrisk@<alias>``."""
-    return f"models:/{MODEL_NAME}/{version}" if version else f"models:/{MODEL_NAME}@{alias}"
+        try:
+            with silenced_stderr():  # MLflow draws a progress bar per download
+                path = mlflow.artifacts.download_artifacts(
+                    artifact_uri=artifact_uri,
+                    tracking_uri=self.tracking_uri,
+                    registry_uri=self.tracking_uri,
+                )
+        except (MlflowException, OSError) as exc:
+            raise ModelNotFound(f"{missing} ({str(exc).splitlines()[0]})") from exc
+        return Path(path)
 
+    @store_errors
+    def load_bundle(self, uri: str | None = None) -> Bundle:
+        """The scorer, its baselines and its version number behind a model URI (a version or
+        an alias; default the champion). An alias is resolved once, so the files and the
+        version number belong to the same version even if the alias moves meanwhile."""
+        uri = uri or model_uri()
+        number = str(self.version(uri_ref(uri)).version)
+        location = self.client.get_model_version_download_uri(MODEL_NAME, number)
+        folder = self._download(f"{location}/artifacts/bundle", f"{uri}: no model bundle")
+        return read_bundle(folder, uri=uri, version=number)
 
-def set_alias(version: str, alias: str = "champion") -> None:
-    """Point ``alias`` at ``version`` of the registered model."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
+    def load_model(self, uri: str | None = None) -> RiskModel:
+        """The scorer behind a model URI (default the champion)."""
+        return self.load_bundle(uri).model
 
-    client = MlflowClient()
-    try:
-        client.get_model_version(MODEL_NAME, version)
-    except MlflowException as exc:
-        raise ModelNotFound(f"{MODEL_NAME} version {version} does not exist") from exc
-    client.set_registered_model_alias(MODEL_NAME, alias, version)
+    @store_errors
+    def heldout(self, version: str) -> pl.DataFrame:
+        """The held-out profiles (features, label, typologies) logged with ``version``'s run."""
+        found = self.version(version)
+        missing = f"{MODEL_NAME} version {found.version} has no held-out data ({HELDOUT_ARTIFACT})"
+        if not found.run_id:
+            raise ModelNotFound(missing)
+        root = self.client.get_run(found.run_id).info.artifact_uri
+        return pl.read_parquet(self._download(f"{root}/{HELDOUT_ARTIFACT}", missing))
 
+    @store_errors
+    def compare(self, a: str, b: str, *, heldout_of: str | None = None) -> Comparison:
+        """Both versions scored on the same held-out profiles (those logged with ``heldout_of``,
+        default ``b``, the challenger): metrics side by side, and a warning when the two were
+        trained on different datasets (one may then have trained on the other's held-out
+        entities)."""
+        from flowrisk.models.evaluate import evaluate_scores
 
-@dataclass(frozen=True)
-class Bundle:
-    """A registered model with everything scoring needs: the scorer, the fitted baselines and
-    which version it is."""
+        for ref in (a, b, heldout_of or b):
+            parse_ref(ref)
+        versions = [self.version(ref) for ref in (a, b)]
+        source = self.version(heldout_of or b)
+        data = self.heldout(str(source.version))
+        metrics: dict[str, dict[str, Any]] = {}
+        for v in versions:
+            model = self.load_model(model_uri(version=str(v.version)))
+            missing = sorted(set(model.features) - set(data.columns))
+            if missing:
+                raise InvalidParameter(
+                    "heldout_of",
+                    f"version {source.version}'s held-out data lacks features of version "
+                    f"{v.version} ({', '.join(missing[:3])}...)",
+                )
+            metrics[str(v.version)] = evaluate_scores(model.predict(data), data)
+        digests = {
+            self.client.get_run(v.run_id).data.params.get("dataset_digest") if v.run_id else None
+            for v in versions
+        }
+        same = len(digests) == 1 and None not in digests
+        return {
+            "heldout_of": str(source.version),
+            "rows": data.height,
+            "positives": int(data["label"].sum()),
+            "metrics": metrics,
+            "warning": None
+            if same
+            else "the versions were trained on different datasets (or one predates dataset "
+            "digests): one may have trained on entities of this held-out set",
+        }
 
-    model: RiskModel
-    baselines: Baselines
-    uri: str
-    version: str | None
+    # writing
 
+    @store_errors
+    def set_alias(self, version: str, alias: str = CHAMPION) -> None:
+        """Point ``alias`` at ``version`` (which must exist)."""
+        number, name = version_number(version), alias_name(alias)
+        self.version(number)
+        self.client.set_registered_model_alias(MODEL_NAME, name, number)
 
-def _download_bundle(uri: str) -> Path:
-    import mlflow
-    from mlflow.exceptions import MlflowException
+    @store_errors
+    def promote(self, version: str, *, force: bool = False, alias: str = CHAMPION) -> str | None:
+        """Make ``version`` the champion; refuse a challenger whose PR-AUC, on its own held-out
+        profiles, is below the champion's on the same profiles, unless ``force``. Returns the
+        previous champion's version (None when there was none)."""
+        parse_ref(version)
+        name = alias_name(alias)
+        challenger = str(self.version(version).version)
+        champion = str(self.version(f"@{name}").version) if self.has_champion(name) else None
+        if champion is not None and not force and champion != challenger:
+            result = self.compare(champion, challenger)
+            new = result["metrics"][challenger]["pr_auc"]
+            old = result["metrics"][champion]["pr_auc"]
+            if new < old:
+                raise InvalidParameter(
+                    "version",
+                    f"{challenger} has PR-AUC {new:.4f} on its held-out data, below the "
+                    f"champion (version {champion}, {old:.4f} on the same data); "
+                    "use --force to promote anyway",
+                )
+        self.client.set_registered_model_alias(MODEL_NAME, name, challenger)
+        return champion
 
-    try:
-        path = mlflow.artifacts.download_artifacts(artifact_uri=f"{uri}/artifacts/bundle")
-    except (MlflowException, OSError) as exc:
-        raise ModelNotFound(f"{uri}: no such model ({str(exc).splitlines()[0]})") from exc
-    return Path(path)
+    @store_errors
+    def ensure_experiment(self, name: str) -> str:
+        """The id of experiment ``name``, created (artifacts under the artifact root, when
+        there is one) if it does not exist. Also what checks the store answers."""
+        if not name.strip():
+            raise InvalidParameter("experiment", "must not be empty")
+        existing = self.client.get_experiment_by_name(name)
+        if existing is not None:
+            return str(existing.experiment_id)
+        root = self.artifact_root
+        location = (root / name).resolve().as_uri() if root is not None else None
+        return str(self.client.create_experiment(name, artifact_location=location))
 
+    @contextlib.contextmanager
+    def start_run(self, experiment: str) -> Iterator[str]:
+        """An MLflow run in ``experiment`` for the block, yielding its id: MLflow's fluent
+        logging (``mlflow.log_*``) and :meth:`log_model` write to it. The process-wide tracking
+        URI points at this store for the block only."""
+        import mlflow
 
-def load_model(uri: str) -> RiskModel:
-    """The scorer behind a registry URI (a version or an alias), with its bundle."""
-    return _read_bundle(_download_bundle(uri))
+        experiment_id = self.ensure_experiment(experiment)
+        with using_tracking_uri(self.tracking_uri), mlflow.start_run(experiment_id=experiment_id):
+            active = mlflow.active_run()
+            assert active is not None
+            yield active.info.run_id
 
+    @store_errors
+    def log_model(self, model: RiskModel, baselines: Baselines, input_example: pd.DataFrame) -> str:
+        """Log the model as a pyfunc in the run of :meth:`start_run` and register it; returns
+        the new version number."""
+        import mlflow
+        from mlflow.models import infer_signature
 
-def load_bundle(uri: str) -> Bundle:
-    """The scorer, its baselines and its version number behind a registry URI."""
-    from mlflow import MlflowClient
+        if mlflow.active_run() is None:
+            raise InvalidParameter("run", "log_model needs the run of Registry.start_run")
+        with tempfile.TemporaryDirectory() as tmp:
+            bundle = write_bundle(model, baselines, Path(tmp) / "bundle")
+            example = input_example[model.features]
+            signature = infer_signature(example, model.predict(pl.from_pandas(example)))
+            with silenced_stderr():  # MLflow prints "Successfully registered model ..." itself
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=pyfunc_model(),
+                    artifacts={"bundle": str(bundle)},
+                    signature=signature,
+                    input_example=example.head(5),
+                    pip_requirements=PIP_REQUIREMENTS,
+                    registered_model_name=MODEL_NAME,
+                )
+        return str(info.registered_model_version)
 
-    folder = _download_bundle(uri)
-    ref = uri.removeprefix(f"models:/{MODEL_NAME}")
-    version = ref.lstrip("/") if ref.startswith("/") else None
-    if ref.startswith("@"):
-        version = str(MlflowClient().get_model_version_by_alias(MODEL_NAME, ref[1:]).version)
-    return Bundle(
-        model=_read_bundle(folder),
-        baselines=Baselines.from_json((folder / "baselines.json").read_text(encoding="utf-8")),
-        uri=uri,
-        version=version,
-    )
-
-
-def _run_metric(client: Any, run_id: str | None, name: str) -> float | None:
-    if not run_id:
-        return None
-    value = client.get_run(run_id).data.metrics.get(name)
-    return float(value) if value is not None else None
-
-
-def list_versions(tracking_uri: str) -> list[dict[str, Any]]:
-    """Every registered version, newest first, with aliases and held-out metrics."""
-    from mlflow import MlflowClient
-
-    connect(tracking_uri)
-    client = MlflowClient()
-    out = []
-    versions = client.search_model_versions(f"name='{MODEL_NAME}'")
-    aliases: dict[str, list[str]] = {}
-    if versions:
-        for alias, version in (client.get_registered_model(MODEL_NAME).aliases or {}).items():
-            aliases.setdefault(str(version), []).append(alias)
-    for v in versions:
-        out.append(
-            {
-                "version": str(v.version),
-                "aliases": sorted(aliases.get(str(v.version), [])),
-                "pr_auc": _run_metric(client, v.run_id, "flowrisk.pr_auc"),
-                "recall_at_1pct": _run_metric(client, v.run_id, "flowrisk.recall_at_1pct"),
-                "created": datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).isoformat(
-                    timespec="seconds"
-                ),
-            }
-        )
-    return sorted(out, key=lambda v: int(v["version"]), reverse=True)
-
-
-def _version(client: Any, ref: str) -> Any:
-    """A model version by number or by alias (``champion``, ``@champion``)."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        if ref.isdigit():
-            return client.get_model_version(MODEL_NAME, ref)
-        return client.get_model_version_by_alias(MODEL_NAME, ref.lstrip("@"))
-    except MlflowException as exc:
-        what = f"version {ref}" if ref.isdigit() else f"alias {ref.lstrip('@')!r}"
-        raise ModelNotFound(f"{MODEL_NAME} {what} does not exist") from exc
-
-
-def heldout(client: Any, version: Any) -> pl.DataFrame:
-    """The held-out profiles (features, label, typologies) logged with ``version``'s run."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    try:
-        path = mlflow.artifacts.download_artifacts(
-            run_id=version.run_id, artifact_path=HELDOUT_ARTIFACT
-        )
-    except (MlflowException, OSError) as exc:
-        raise ModelNotFound(
-            f"{MODEL_NAME} version {version.version} has no held-out data ({HELDOUT_ARTIFACT})"
-        ) from exc
-    return pl.read_parquet(path)
-
-
-def compare(tracking_uri: str, a: str, b: str, *, heldout_of: str | None = None) -> dict[str, Any]:
-    """Both versions scored on the same held-out profiles (those logged with ``heldout_of``,
-    default ``b``, the challenger): metrics side by side, and a warning when the two were trained
-    on different datasets (one may then have trained on the other's held-out entities)."""
-    from mlflow import MlflowClient
-
-    from flowrisk.models.evaluate import evaluate_scores
-
-    connect(tracking_uri)
-    client = MlflowClient()
-    versions = {ref: _version(client, ref) for ref in (a, b)}
-    source = versions.get(heldout_of or b) or _version(client, heldout_of or b)
-    data = heldout(client, source)
-    metrics: dict[str, dict[str, Any]] = {}
-    for version in versions.values():
-        model = load_model(model_uri(version=str(version.version)))
-        missing = sorted(set(model.features) - set(data.columns))
-        if missing:
-            raise InvalidParameter(
-                "heldout_of",
-                f"version {source.version}'s held-out data lacks features of version "
-                f"{version.version} ({', '.join(missing[:3])}...)",
-            )
-        metrics[str(version.version)] = evaluate_scores(model.predict(data), data)
-    digests = {
-        str(v.version): client.get_run(v.run_id).data.params.get("dataset_digest")
-        for v in versions.values()
-    }
-    same = len(set(digests.values())) == 1 and None not in digests.values()
-    return {
-        "heldout_of": str(source.version),
-        "rows": data.height,
-        "positives": int(data["label"].sum()),
-        "metrics": metrics,
-        "warning": None
-        if same
-        else "the versions were trained on different datasets (or one predates dataset "
-        "digests): one may have trained on entities of this held-out set",
-    }
-
-
-def promote(
-    tracking_uri: str, version: str, *, force: bool = False, alias: str = "champion"
-) -> str | None:
-    """Make ``version`` the champion; refuse a challenger whose PR-AUC, on its own held-out
-    profiles, is below the champion's on the same profiles, unless ``force``. Returns the
-    previous champion's version."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    connect(tracking_uri)
-    client = MlflowClient()
-    challenger = _version(client, version)
-    try:
-        champion = client.get_model_version_by_alias(MODEL_NAME, alias)
-    except MlflowException:
-        champion = None
-    if champion is not None and not force and str(champion.version) != str(challenger.version):
-        result = compare(tracking_uri, str(champion.version), str(challenger.version))
-        new = result["metrics"][str(challenger.version)]["pr_auc"]
-        old = result["metrics"][str(champion.version)]["pr_auc"]
-        if new < old:
-            raise InvalidParameter(
-                "version",
-                f"{challenger.version} has PR-AUC {new:.4f} on its held-out data, below the "
-                f"champion (version {champion.version}, {old:.4f} on the same data); "
-                "use --force to promote anyway",
-            )
-    client.set_registered_model_alias(MODEL_NAME, alias, str(challenger.version))
-    return str(champion.version) if champion is not None else None
+    @store_errors
+    def describe(self, version: str, text: str) -> None:
+        """Set ``version``'s description (its model card, in the registry's UI)."""
+        number = version_number(version)  # before the client: a bad number touches nothing
+        self.client.update_model_version(MODEL_NAME, number, description=text)

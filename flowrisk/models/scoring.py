@@ -92,12 +92,12 @@ class DatasetSource:
     the entity the same features as the batch scorer."""
 
     def __init__(self, folder: Path, as_of: datetime | None = None) -> None:
-        from flowrisk.models.training_run import snapshot_dates
+        from flowrisk.models.dataset import scoring_date
 
         self.folder = folder
         # held in memory: a lookup then costs a filter, not a scan of the files
         self.frames = {k: v.collect().lazy() for k, v in read_dataset(folder).items()}
-        self.as_of = as_of or snapshot_dates(self.frames, 1)[0]
+        self.as_of = as_of or scoring_date(self.frames)
         ids = self.frames["entities"].select("entity_id").collect()["entity_id"]
         self.entities = set(ids.to_list())
 

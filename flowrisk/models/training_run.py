@@ -1,5 +1,6 @@
 """One training run end to end: snapshots, split, fit, evaluation against both baselines, MLflow
-tracking and registration. An edge module (reads the dataset, talks to MLflow)."""
+tracking and registration. An edge module (reads the dataset, talks to MLflow through a
+:class:`~flowrisk.models.registry.Registry`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import hashlib
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +16,24 @@ import numpy as np
 import polars as pl
 
 from flowrisk.errors import ConfigError, InvalidParameter
-from flowrisk.features import FEATURE_SET, FEATURE_SET_VERSION, fit_baselines, partitions_for
+from flowrisk.features import (
+    FEATURE_SET,
+    FEATURE_SET_VERSION,
+    Baselines,
+    fit_baselines,
+    partitions_for,
+    rule_scores,
+)
 from flowrisk.io import read_dataset
 from flowrisk.models.card import model_card
-from flowrisk.models.dataset import Split, snapshots, split_snapshots
+from flowrisk.models.dataset import Split, snapshot_dates, snapshots, split_snapshots
 from flowrisk.models.evaluate import evaluate_scores
 from flowrisk.models.raw_baseline import raw_sums, raw_sums_scores
-from flowrisk.models.rules import rule_scores
+from flowrisk.models.registry import HELDOUT_ARTIFACT, Registry
 from flowrisk.models.scorer import RiskModel
 from flowrisk.models.train import fit_model
 
+# snapshot_dates lives in flowrisk.models.dataset; kept importable here for older callers
 __all__ = ["SPLIT_SEED", "TrainingResult", "snapshot_dates", "train_and_register"]
 
 # The entity split does not follow the model seed: every version trained on a dataset is
@@ -46,23 +55,24 @@ class TrainingResult:
     card: str  # the model card, Markdown
 
 
-def snapshot_dates(frames: dict[str, pl.LazyFrame], count: int = 4) -> list[datetime]:
-    """``count`` month starts ending the day after the last transaction (the test snapshot),
-    two months apart, so that every training snapshot has months of history behind it."""
-    last = frames["transactions"].select(pl.col("ts").max()).collect().item()
-    if last is None:
-        raise InvalidParameter("dataset", "has no transactions to train on")
-    year, month = (last.year + 1, 1) if last.month == 12 else (last.year, last.month + 1)
-    end = datetime(year, month, 1, tzinfo=UTC)
-    dates = []
-    for k in range(count):
-        m = end.month - 2 * k
-        y = end.year + (m - 1) // 12
-        dates.append(datetime(y, (m - 1) % 12 + 1, 1, tzinfo=UTC))
-    return sorted(dates)
+@dataclass(frozen=True)
+class _Fitted:
+    """A fitted model and everything its run logs: data, scores and metrics of all models."""
+
+    dates: list[datetime]
+    baselines: Baselines
+    split: Split
+    model: RiskModel
+    facts: dict[str, Any]
+    scores: dict[str, np.ndarray]
+    metrics: dict[str, dict[str, Any]]
+
+    @property
+    def iso_dates(self) -> list[str]:
+        return [d.date().isoformat() for d in self.dates]
 
 
-def _with_raw_sums(frames: dict[str, pl.LazyFrame], part: pl.DataFrame) -> pl.DataFrame:
+def _with_raw_sums(frames: Mapping[str, pl.LazyFrame], part: pl.DataFrame) -> pl.DataFrame:
     pieces = [
         part.filter(pl.col("as_of") == d).join(raw_sums(frames, d), on="entity_id")
         for d in part["as_of"].unique().sort()
@@ -83,15 +93,14 @@ def _top_features(model: RiskModel, top: int = 10) -> list[tuple[str, float]]:
     return [(model.features[i], float(share[i])) for i in order]
 
 
-def _charts(
-    model: RiskModel, split: Split, scores: Mapping[str, np.ndarray], metrics: dict[str, Any]
-) -> dict[str, Any]:
+def _charts(fitted: _Fitted) -> dict[str, Any]:
     """The run's charts: PR curves and recall per typology of every model, flowrisk's
     calibration, importance and SHAP summary (on at most 2,000 held-out rows)."""
     from flowrisk.models import plots
 
-    y = split.test["label"].to_numpy()
-    x = split.test.select(model.features).to_numpy().astype(np.float64)
+    model, test, scores = fitted.model, fitted.split.test, fitted.scores
+    y = test["label"].to_numpy()
+    x = test.select(model.features).to_numpy().astype(np.float64)
     sample = np.random.default_rng(0).permutation(len(x))[:2000]
     contrib = np.asarray(model.booster.predict(x[sample], pred_contrib=True, num_threads=1))
     gain = np.asarray(model.booster.feature_importance(importance_type="gain"), dtype=np.float64)
@@ -101,16 +110,116 @@ def _charts(
         "feature_importance": plots.feature_importance(model.features, gain),
         "shap_summary": plots.shap_summary(model.features, contrib[:, :-1], x[sample]),
         "recall_per_typology": plots.recall_per_typology(
-            {n: m["recall_per_typology"] for n, m in metrics.items()}
+            {n: m["recall_per_typology"] for n, m in fitted.metrics.items()}
         ),
     }
+
+
+def _labelled(dataset: Path) -> tuple[dict[str, pl.LazyFrame], pl.DataFrame]:
+    """The dataset's tables and its labels (refused without them)."""
+    frames = read_dataset(dataset)
+    tables = read_dataset(dataset, tables=["entities", "accounts", "transactions", "labels"])
+    if "labels" not in tables:
+        raise InvalidParameter("labels", f"{dataset} has no labels.parquet: training needs them")
+    return frames, tables["labels"].collect()
+
+
+def _fit_and_evaluate(
+    frames: dict[str, pl.LazyFrame],
+    labels: pl.DataFrame,
+    *,
+    seed: int,
+    alert_budget: float,
+    params: Mapping[str, Any] | None,
+    say: Step,
+) -> _Fitted:
+    """Snapshots, split, fit, and held-out scores of flowrisk and both baselines."""
+    dates = snapshot_dates(frames)
+    say("fitting sector baselines")
+    baselines = fit_baselines(frames, dates[0], partitions_for(frames))
+    say(f"building {len(dates)} point-in-time snapshots")
+    split = split_snapshots(snapshots(frames, labels, dates, baselines), seed=SPLIT_SEED)
+    say("training LightGBM")
+    model, facts = fit_model(split, params=params, seed=seed, alert_budget=alert_budget)
+    say("evaluating against the baselines")
+    train, valid, test = (_with_raw_sums(frames, p) for p in (split.train, split.valid, split.test))
+    scores = {
+        "flowrisk": model.predict(split.test),
+        "rules": rule_scores(split.test),
+        "raw_sums_lightgbm": raw_sums_scores(train, valid, test, seed=seed),
+    }
+    metrics = {
+        name: evaluate_scores(s, split.test, calibrated=name == "flowrisk")
+        for name, s in scores.items()
+    }
+    return _Fitted(dates, baselines, split, model, facts, scores, metrics)
+
+
+def _log_metrics(fitted: _Fitted) -> None:
+    import mlflow
+
+    for name, values in fitted.metrics.items():
+        numbers = {f"{name}.{k}": float(v) for k, v in values.items() if isinstance(v, int | float)}
+        mlflow.log_metrics(numbers)
+        mlflow.log_dict(values, f"metrics/{name}.json")
+
+
+def _log_artifacts(fitted: _Fitted, dataset: Path, charts: dict[str, Any], tmp: Path) -> None:
+    """Baselines, split sizes, the dataset manifest, the held-out profiles and the charts."""
+    import mlflow
+
+    from flowrisk.models.plots import write_charts
+
+    mlflow.log_dict(fitted.baselines.to_dict(), "baselines.json")
+    mlflow.log_dict(fitted.split.describe(), "split.json")
+    manifest = dataset / "manifest.json"
+    if manifest.is_file():
+        mlflow.log_artifact(str(manifest))
+    heldout = tmp / Path(HELDOUT_ARTIFACT).name
+    fitted.split.test.write_parquet(heldout)
+    mlflow.log_artifact(str(heldout), str(Path(HELDOUT_ARTIFACT).parent))
+    for path in write_charts(charts, tmp / "plots"):
+        mlflow.log_artifact(str(path), "plots")
+
+
+def _log_run(
+    registry: Registry,
+    experiment: str,
+    dataset: Path,
+    fitted: _Fitted,
+    run_params: dict[str, Any],
+    charts: dict[str, Any],
+) -> TrainingResult:
+    """Log the run, register its model and attach the model card to the new version."""
+    import mlflow
+
+    with registry.start_run(experiment) as run_id, tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_params(run_params)
+        _log_metrics(fitted)
+        _log_artifacts(fitted, dataset, charts, Path(tmp))
+        version = registry.log_model(fitted.model, fitted.baselines, fitted.split.test.to_pandas())
+        card = model_card(
+            version=version,
+            run_id=run_id,
+            metrics=fitted.metrics,
+            split=fitted.split.describe(),
+            dates=fitted.iso_dates,
+            params=fitted.facts["params"],
+            top_features=_top_features(fitted.model),
+            dataset=str(dataset),
+            dataset_digest=run_params["dataset_digest"],
+            feature_set=f"{FEATURE_SET} {FEATURE_SET_VERSION}",
+        )
+        mlflow.log_text(card, "model_card.md")
+        registry.describe(version, card)
+    split = fitted.split.describe()
+    return TrainingResult(version, run_id, fitted.metrics, split, fitted.iso_dates, card)
 
 
 def train_and_register(
     dataset: Path,
     *,
-    tracking_uri: str,
-    artifact_root: Path | None,
+    registry: Registry,
     experiment: str = "flowrisk",
     seed: int = 42,
     alert_budget: float = 0.01,
@@ -118,110 +227,33 @@ def train_and_register(
     step: Step | None = None,
 ) -> TrainingResult:
     """Train on ``dataset`` (which must carry labels), evaluate on the held-out split against
-    the rule engine and raw-sums LightGBM, log everything to MLflow and register the model.
-    ``params`` override LightGBM's defaults."""
-    say = step or (lambda _: None)
-    import mlflow
-    from mlflow import MlflowClient
+    the rule engine and raw-sums LightGBM, log everything to ``registry``'s MLflow store and
+    register the model. ``params`` override LightGBM's defaults."""
     from mlflow.exceptions import MlflowException
 
-    from flowrisk.models.registry import HELDOUT_ARTIFACT, MODEL_NAME, log_model, setup_tracking
-
+    say = step or (lambda _: None)
     say("connecting to MLflow")
-    try:  # fail before the expensive work when the tracking store cannot be reached
-        setup_tracking(tracking_uri, experiment, artifact_root)
-    except (MlflowException, OSError) as exc:
-        raise ConfigError(f"MLflow at {tracking_uri}: {str(exc).splitlines()[0]}") from exc
-    frames = read_dataset(dataset)
-    tables = read_dataset(dataset, tables=["entities", "accounts", "transactions", "labels"])
-    if "labels" not in tables:
-        raise InvalidParameter("labels", f"{dataset} has no labels.parquet: training needs them")
-    labels = tables["labels"].collect()
-    dates = snapshot_dates(frames)
-    say("fitting sector baselines")
-    baselines = fit_baselines(frames, dates[0], partitions_for(frames))
-    say(f"building {len(dates)} point-in-time snapshots")
-    data = snapshots(frames, labels, dates, baselines)
-    split = split_snapshots(data, seed=SPLIT_SEED)
-    say("training LightGBM")
-    model, facts = fit_model(split, params=params, seed=seed, alert_budget=alert_budget)
-    say("evaluating against the baselines")
-    raw = {
-        n: _with_raw_sums(frames, p)
-        for n, p in (("train", split.train), ("valid", split.valid), ("test", split.test))
+    registry.ensure_experiment(experiment)  # fail before the slow work if the store is away
+    frames, labels = _labelled(dataset)
+    fitted = _fit_and_evaluate(
+        frames, labels, seed=seed, alert_budget=alert_budget, params=params, say=say
+    )
+    run_params = {
+        "seed": seed,
+        "split_seed": SPLIT_SEED,
+        "alert_budget": alert_budget,
+        "feature_set": FEATURE_SET,
+        "feature_set_version": FEATURE_SET_VERSION,
+        "dataset": str(dataset.resolve()),
+        "dataset_digest": dataset_digest(dataset),
+        "snapshot_dates": ",".join(fitted.iso_dates),
+        "best_iteration": fitted.facts["best_iteration"],
+        **{f"lgb_{k}": v for k, v in fitted.facts["params"].items()},
     }
-    scores = {
-        "flowrisk": model.predict(split.test),
-        "rules": rule_scores(split.test),
-        "raw_sums_lightgbm": raw_sums_scores(raw["train"], raw["valid"], raw["test"], seed=seed),
-    }
-    metrics = {
-        name: evaluate_scores(s, split.test, calibrated=name == "flowrisk")
-        for name, s in scores.items()
-    }
-    digest = dataset_digest(dataset)
     say("drawing charts")
-    charts = _charts(model, split, scores, metrics)
+    charts = _charts(fitted)
     say("logging to MLflow and registering")
     try:
-        with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
-            mlflow.log_params(
-                {
-                    "seed": seed,
-                    "split_seed": SPLIT_SEED,
-                    "alert_budget": alert_budget,
-                    "feature_set": FEATURE_SET,
-                    "feature_set_version": FEATURE_SET_VERSION,
-                    "dataset": str(dataset.resolve()),
-                    "dataset_digest": digest,
-                    "snapshot_dates": ",".join(d.date().isoformat() for d in dates),
-                    "best_iteration": facts["best_iteration"],
-                    **{f"lgb_{k}": v for k, v in facts["params"].items()},
-                }
-            )
-            for name, values in metrics.items():
-                mlflow.log_metrics(
-                    {
-                        f"{name}.{k}": float(v)
-                        for k, v in values.items()
-                        if isinstance(v, int | float)
-                    }
-                )
-                mlflow.log_dict(values, f"metrics/{name}.json")
-            mlflow.log_dict(baselines.to_dict(), "baselines.json")
-            mlflow.log_dict(split.describe(), "split.json")
-            manifest = dataset / "manifest.json"
-            if manifest.is_file():
-                mlflow.log_artifact(str(manifest))
-            heldout = Path(tmp) / Path(HELDOUT_ARTIFACT).name
-            split.test.write_parquet(heldout)
-            mlflow.log_artifact(str(heldout), str(Path(HELDOUT_ARTIFACT).parent))
-            from flowrisk.models.plots import write_charts
-
-            for path in write_charts(charts, Path(tmp) / "plots"):
-                mlflow.log_artifact(str(path), "plots")
-            version = log_model(model, baselines, split.test.to_pandas())
-            card = model_card(
-                version=version,
-                run_id=run.info.run_id,
-                metrics=metrics,
-                split=split.describe(),
-                dates=[d.date().isoformat() for d in dates],
-                params=facts["params"],
-                top_features=_top_features(model),
-                dataset=str(dataset),
-                dataset_digest=digest,
-                feature_set=f"{FEATURE_SET} {FEATURE_SET_VERSION}",
-            )
-            mlflow.log_text(card, "model_card.md")
-            MlflowClient().update_model_version(MODEL_NAME, version, description=card)
+        return _log_run(registry, experiment, dataset, fitted, run_params, charts)
     except (MlflowException, OSError) as exc:
-        raise ConfigError(f"MLflow at {tracking_uri}: {str(exc).splitlines()[0]}") from exc
-    return TrainingResult(
-        version=version,
-        run_id=run.info.run_id,
-        metrics=metrics,
-        split=split.describe(),
-        dates=[d.date().isoformat() for d in dates],
-        card=card,
-    )
+        raise ConfigError(f"MLflow at {registry.tracking_uri}: {str(exc).splitlines()[0]}") from exc

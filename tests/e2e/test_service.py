@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TrainedWorld
-from tests.servers import BIN, free_port, run_cli, serving, tracking_uri
+from tests.servers import BIN, free_port, run_cli, serving
 from tests.unit.api.payloads import payload_for
 
 pytestmark = pytest.mark.slow
@@ -55,18 +55,16 @@ def _request(
 def live(trained_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     import mlflow
 
-    from flowrisk.models.registry import log_model, set_alias, setup_tracking
+    from flowrisk.models.registry import Registry
 
     t = trained_world
     home = tmp_path_factory.mktemp("service_home")
-    tracking = f"sqlite:///{home / 'mlflow.db'}"
-    with tracking_uri(tracking):
-        setup_tracking(tracking, "flowrisk", home / "mlartifacts")
-        for _ in range(2):  # versions 1 and 2, champion -> 1
-            with mlflow.start_run():
-                mlflow.log_metric("flowrisk.pr_auc", 0.9)
-                version = log_model(t.model, t.baselines, t.split.test.to_pandas())
-        set_alias("1")
+    registry = Registry(f"sqlite:///{home / 'mlflow.db'}", home / "mlartifacts")
+    for _ in range(2):  # versions 1 and 2, champion -> 1
+        with registry.start_run("flowrisk"):
+            mlflow.log_metric("flowrisk.pr_auc", 0.9)
+            version = registry.log_model(t.model, t.baselines, t.split.test.to_pandas())
+    registry.set_alias("1")
     env = {**os.environ, "FLOWRISK_HOME": str(home)}
     env.pop("FLOWRISK_MLFLOW_URI", None)
     env.pop("FLOWRISK_DATABASE_URL", None)
@@ -94,10 +92,9 @@ def test_score_reload_and_read_the_audit_trail(live: Live, trained_world: Traine
     )
     assert status == 200 and posted["entity_id"] == entity
     assert _request(f"{live.url}/v1/model/reload", "POST", analyst)[0] == 403
-    from flowrisk.models.registry import set_alias
+    from flowrisk.models.registry import Registry
 
-    with tracking_uri(f"sqlite:///{live.home / 'mlflow.db'}"):
-        set_alias("2")
+    Registry(f"sqlite:///{live.home / 'mlflow.db'}").set_alias("2")
     status, info = _request(f"{live.url}/v1/model/reload", "POST", {"X-API-Key": live.admin})
     assert status == 200 and info["version"] == "2" and info["heldout_metrics"]["pr_auc"] == 0.9
     status, again = _request(f"{live.url}/v1/entities/{entity}/score", headers=analyst)

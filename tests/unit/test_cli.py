@@ -232,12 +232,12 @@ def test_train_list_promote_through_sqlite(tmp_path: Path, trained_world_dir: Pa
     assert second.exit_code == 0
     from mlflow import MlflowClient
 
-    from flowrisk.models.registry import list_versions
+    from flowrisk.models.registry import Registry
 
     card = MlflowClient(get_settings().tracking_uri).get_model_version("flowrisk", "2").description
     assert card.startswith("# flowrisk model, version 2") and "num_leaves=15" in card
 
-    versions = {v["version"]: v for v in list_versions(get_settings().tracking_uri)}
+    versions = {v["version"]: v for v in Registry(get_settings().tracking_uri).list_versions()}
     assert versions["1"]["aliases"] == ["champion"] and versions["2"]["aliases"] == []
     better, worse = sorted(versions, key=lambda k: versions[k]["pr_auc"], reverse=True)
     assert runner.invoke(app, ["models", "promote", better]).exit_code == 0

@@ -1,16 +1,22 @@
-"""The model through a real MLflow SQLite store: logged as a pyfunc, registered, promoted by
-alias and loaded back, giving the scorer's own probabilities."""
+"""The registry: through a real MLflow SQLite store (logged as a pyfunc, registered, promoted by
+alias, loaded back with the scorer's own probabilities, artifacts under the artifact root, the
+environment untouched) and through the in-memory fake client (promotion policy, listing,
+comparison, arguments checked before the store is touched)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from flowrisk.errors import ModelNotFound
+from flowrisk.config import Settings
+from flowrisk.errors import ConfigError, InvalidParameter, ModelNotFound
 from flowrisk.features import Baselines
 from flowrisk.models import RiskModel, Split
+from flowrisk.models.registry import Registry, model_uri
+from flowrisk.models.registry_fake import FakeMlflowClient
 from tests.conftest import TrainedWorld
 
 
@@ -19,34 +25,156 @@ def trained(trained_world: TrainedWorld) -> tuple[RiskModel, Baselines, Split]:
     return trained_world.model, trained_world.baselines, trained_world.split
 
 
-def test_log_register_promote_load(
-    trained: tuple[RiskModel, Baselines, Split], tmp_path: Path
+def _inverted(model: RiskModel) -> RiskModel:
+    """The same booster with its calibration reversed: it ranks the riskiest last."""
+    return RiskModel(
+        booster=model.booster,
+        calibration_x=model.calibration_x,
+        calibration_y=model.calibration_y[::-1].copy(),
+        thresholds=model.thresholds,
+        peers=model.peers,
+    )
+
+
+def test_log_register_promote_load_through_sqlite(
+    trained: tuple[RiskModel, Baselines, Split], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import mlflow
 
-    from flowrisk.models.registry import (
-        load_model,
-        log_model,
-        model_uri,
-        set_alias,
-        setup_tracking,
-    )
+    from tests.servers import tracking_uri
 
     model, baselines, split = trained
-    setup_tracking(f"sqlite:///{tmp_path / 'mlflow.db'}", "flowrisk-test", tmp_path / "art")
-    with mlflow.start_run():
-        version = log_model(model, baselines, split.test.to_pandas())
-    assert version == "1"
-    with pytest.raises(ModelNotFound):
-        load_model(model_uri())  # no champion yet
-    set_alias(version)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # nothing may land in ./mlruns of the current folder
+    environment, global_uri = dict(os.environ), mlflow.get_tracking_uri()
+    registry = Registry(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "art")
+    with registry.start_run("flowrisk-test") as run_id:
+        version = registry.log_model(model, baselines, split.test.to_pandas())
+    assert version == "1" and run_id
+    assert not registry.has_champion()
+    with pytest.raises(ModelNotFound, match="alias 'champion' does not exist"):
+        registry.load_model()
+    registry.set_alias(version)
+    assert registry.has_champion()
+    assert dict(os.environ) == environment and mlflow.get_tracking_uri() == global_uri
+    assert any((tmp_path / "art").rglob("booster.txt")) and list(cwd.iterdir()) == []
+
     expected = model.predict(split.test)
-    pyfunc = mlflow.pyfunc.load_model(model_uri())
+    with tracking_uri(registry.tracking_uri):
+        pyfunc = mlflow.pyfunc.load_model(model_uri())
     got = np.asarray(pyfunc.predict(split.test.select(model.features).to_pandas()))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     assert ((got >= 0) & (got <= 1)).all()
-    again = load_model(model_uri(version=version))
-    np.testing.assert_allclose(again.predict(split.test), expected, atol=1e-12)
-    assert again.thresholds == model.thresholds
-    with pytest.raises(ModelNotFound, match="version 7"):
-        set_alias("7")
+    bundle = registry.load_bundle()
+    assert bundle.version == "1" and bundle.uri == model_uri()
+    np.testing.assert_allclose(bundle.model.predict(split.test), expected, atol=1e-12)
+    assert bundle.model.thresholds == model.thresholds
+    assert bundle.baselines.to_json() == baselines.to_json()
+    [row] = registry.list_versions()
+    assert row["version"] == "1" and row["aliases"] == ["champion"] and row["pr_auc"] is None
+    with pytest.raises(ModelNotFound, match="version 7 does not exist"):
+        registry.set_alias("7")
+    with pytest.raises(ModelNotFound, match="no held-out data"):
+        registry.heldout("1")  # logged without a training run's held-out profiles
+
+
+def test_bad_arguments_are_refused_before_the_store_is_touched(tmp_path: Path) -> None:
+    db = tmp_path / "mlflow.db"
+    registry = Registry(f"sqlite:///{db}")
+    calls = [
+        lambda: registry.promote("not a version!"),
+        lambda: registry.promote("2", alias="latest"),
+        lambda: registry.set_alias("champion"),  # a version number is needed
+        lambda: registry.set_alias("1", alias="v3"),
+        lambda: registry.load_bundle("runs:/abc/model"),
+        lambda: registry.load_bundle("models:/other@champion"),
+        lambda: registry.compare("1", "-2"),
+        lambda: registry.version("0"),
+        lambda: registry.describe("@champion", "text"),
+        lambda: registry.ensure_experiment(" "),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidParameter):
+            call()
+    assert not db.exists()
+    assert registry.artifact_root == tmp_path / "mlartifacts"  # next to the database
+
+
+def test_registry_from_settings_keeps_local_artifacts_under_home(tmp_path: Path) -> None:
+    default = Registry.from_settings(Settings(home=tmp_path))
+    assert default.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert default.artifact_root == tmp_path / "mlartifacts"
+    elsewhere = Registry.from_settings(
+        Settings(home=tmp_path, mlflow_uri=f"sqlite:///{tmp_path / 'other' / 'x.db'}")
+    )
+    assert elsewhere.artifact_root == tmp_path / "mlartifacts"  # never ./mlruns
+    server = Registry.from_settings(Settings(home=tmp_path, mlflow_uri="http://127.0.0.1:5000"))
+    assert server.artifact_root is None  # the server places them
+
+
+def test_an_unreachable_server_fails_fast_in_one_line() -> None:
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"MLflow at http://127\.0\.0\.1:9: unreachable"):
+        Registry("http://127.0.0.1:9").list_versions()  # nothing listens on the discard port
+    assert time.perf_counter() - started < 10
+
+
+def test_promotion_refuses_a_worse_challenger_unless_forced(
+    trained: tuple[RiskModel, Baselines, Split], tmp_path: Path
+) -> None:
+    model, baselines, split = trained
+    fake = FakeMlflowClient(tmp_path)
+    digest = {"dataset_digest": "ff00"}
+    good = fake.add_version(model, baselines, heldout=split.test, params=digest)
+    worse = fake.add_version(_inverted(model), baselines, heldout=split.test, params=digest)
+    registry = Registry("fake://store", client=fake)
+    assert not registry.has_champion()
+    assert registry.promote(good) is None  # the first champion needs no comparison
+    compared = registry.compare(good, worse)
+    assert compared["heldout_of"] == worse and compared["warning"] is None
+    assert compared["rows"] == split.test.height
+    assert compared["metrics"][worse]["pr_auc"] < compared["metrics"][good]["pr_auc"]
+    with pytest.raises(InvalidParameter, match=r"PR-AUC .* below the champion .* --force"):
+        registry.promote(worse)
+    assert fake.aliases == {"champion": good}
+    assert registry.promote(worse, force=True) == good
+    assert fake.aliases == {"champion": worse}
+    assert registry.promote(good) == worse  # better than the champion: no force needed
+    assert registry.load_bundle().version == good
+
+
+def test_listing_loading_and_comparing_with_the_fake_client(
+    trained: tuple[RiskModel, Baselines, Split], tmp_path: Path
+) -> None:
+    model, baselines, split = trained
+    fake = FakeMlflowClient(tmp_path)
+    metrics = {"flowrisk.pr_auc": 0.8, "flowrisk.recall_at_1pct": 0.4, "rules.pr_auc": 0.1}
+    first = fake.add_version(model, baselines, heldout=split.test, metrics=metrics)
+    second = fake.add_version(model, baselines, params={"dataset_digest": "ab12"})
+    registry = Registry("fake://store", client=fake)
+    registry.set_alias(first)
+    registry.set_alias(second, alias="@challenger")
+    rows = registry.list_versions()
+    assert [r["version"] for r in rows] == ["2", "1"]
+    assert rows[1]["aliases"] == ["champion"] and rows[0]["aliases"] == ["challenger"]
+    assert rows[1]["pr_auc"] == 0.8 and rows[1]["recall_at_1pct"] == 0.4
+    assert rows[0]["pr_auc"] is None
+    assert registry.run_metrics("champion") == {"pr_auc": 0.8, "recall_at_1pct": 0.4}
+    bundle = registry.load_bundle(model_uri(alias="challenger"))
+    assert bundle.version == second and bundle.uri == "models:/flowrisk@challenger"
+    compared = registry.compare("@challenger", "champion")  # champion's held-out data
+    assert compared["heldout_of"] == first and set(compared["metrics"]) == {first, second}
+    assert compared["warning"] is not None  # one digest is missing: cannot vouch for it
+    with pytest.raises(ModelNotFound, match="no held-out data"):
+        registry.compare(first, second)  # the second version logged none
+    with pytest.raises(ModelNotFound, match="alias 'nope' does not exist"):
+        registry.compare(first, "@nope")
+    registry.describe(first, "# card")
+    assert fake.descriptions == {first: "# card"}
+    fake.calls.clear()
+    with pytest.raises(InvalidParameter):
+        registry.compare(first, "no such thing")
+    assert fake.calls == []  # refused before the store was asked anything

@@ -1,0 +1,103 @@
+"""The model bundle: the files a registered version carries so that it scores on its own (the
+LightGBM booster, the calibration, the bands, the feature set, the honest peers and the fitted
+baselines), and the MLflow pyfunc wrapper that serves it. Reads and writes one folder."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from flowrisk.features import Baselines
+from flowrisk.models.scorer import RiskModel
+
+__all__ = [
+    "PIP_REQUIREMENTS",
+    "Bundle",
+    "pyfunc_model",
+    "read_bundle",
+    "read_model",
+    "write_bundle",
+]
+
+PIP_REQUIREMENTS = ["lightgbm>=4.3,<5", "numpy>=2,<3", "pandas>=2.2"]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A registered model with everything scoring needs: the scorer, the fitted baselines and
+    which version it is."""
+
+    model: RiskModel
+    baselines: Baselines
+    uri: str
+    version: str | None
+
+
+def write_bundle(model: RiskModel, baselines: Baselines, folder: Path) -> Path:
+    """Write the bundle files of ``model`` and ``baselines`` into ``folder``; returns it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model.booster.save_model(str(folder / "booster.txt"))
+    meta = {
+        "calibration_x": model.calibration_x.tolist(),
+        "calibration_y": model.calibration_y.tolist(),
+        "thresholds": model.thresholds,
+        "features": model.features,
+        "feature_set": model.feature_set,
+        "feature_set_version": model.feature_set_version,
+        "peers": model.peers,
+    }
+    (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    (folder / "baselines.json").write_text(baselines.to_json(), encoding="utf-8")
+    return folder
+
+
+def read_model(folder: Path) -> RiskModel:
+    """The scorer stored in a bundle folder."""
+    import lightgbm as lgb
+
+    meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    return RiskModel(
+        booster=lgb.Booster(model_file=str(folder / "booster.txt")),
+        calibration_x=np.asarray(meta["calibration_x"]),
+        calibration_y=np.asarray(meta["calibration_y"]),
+        thresholds=meta["thresholds"],
+        features=meta["features"],
+        feature_set=meta["feature_set"],
+        feature_set_version=meta["feature_set_version"],
+        peers={
+            kind: {f: (float(m), float(p)) for f, (m, p) in stats.items()}
+            for kind, stats in meta.get("peers", {}).items()
+        },
+    )
+
+
+def read_bundle(folder: Path, *, uri: str, version: str | None) -> Bundle:
+    """The scorer and the baselines of a bundle folder, labelled with where they came from."""
+    return Bundle(
+        model=read_model(folder),
+        baselines=Baselines.from_json((folder / "baselines.json").read_text(encoding="utf-8")),
+        uri=uri,
+        version=version,
+    )
+
+
+def pyfunc_model() -> Any:
+    """An MLflow ``PythonModel`` that loads the bundle logged as its ``bundle`` artifact and
+    returns calibrated probabilities (a logged classifier would return labels)."""
+    from mlflow.pyfunc import PythonModel
+
+    class FlowriskModel(PythonModel):
+        """Pyfunc wrapper: feature columns in, calibrated probabilities out."""
+
+        def load_context(self, context: Any) -> None:
+            self.model = read_model(Path(context.artifacts["bundle"]))
+
+        def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+            return self.model.predict(pl.from_pandas(model_input[self.model.features]))
+
+    return FlowriskModel()
