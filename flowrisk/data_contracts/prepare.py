@@ -118,44 +118,55 @@ def _to_check(
     expr: pl.Expr, got: pl.DataType, want: pl.DataType, table: str, column: str, source: str
 ) -> pl.Expr:
     """Convert one column to its check type, or raise when its type cannot stand for it."""
+    converted = _convert(expr, got, want)
+    if converted is None:
+        raise SchemaMismatch(table, column, f"has type {got} in {source}, expected {want}")
+    return converted
 
-    def wrong() -> SchemaMismatch:
-        return SchemaMismatch(table, column, f"has type {got} in {source}, expected {want}")
 
+def _convert(expr: pl.Expr, got: pl.DataType, want: pl.DataType) -> pl.Expr | None:
+    """``expr`` (of type ``got``) in the check type of ``want``; None when it cannot be."""
     if isinstance(want, pl.Enum):
-        if got == pl.String or isinstance(got, pl.Enum | pl.Categorical):
-            return expr.cast(pl.String)
-        raise wrong()
+        text = got == pl.String or isinstance(got, pl.Enum | pl.Categorical)
+        return expr.cast(pl.String) if text else None
     if isinstance(want, pl.List):
-        if isinstance(got, pl.List):
-            return expr.list.eval(pl.element().cast(pl.String)).list.join(LIST_SEPARATOR)
-        if got == pl.String:
-            return expr
-        raise wrong()
+        return _joined_list(expr, got)
     if got == pl.String:
         return _parse_text(expr, want)
     if want == TIMESTAMP:
-        if isinstance(got, pl.Datetime):
-            zoned = expr if got.time_zone else expr.dt.replace_time_zone("UTC")
-            return zoned.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
-        if got == pl.Date:
-            return expr.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-        raise wrong()
+        return _to_timestamp(expr, got)
     if want == pl.Date:
-        if got == pl.Date:
-            return expr
-        if isinstance(got, pl.Datetime):
-            return expr.dt.date()
-        raise wrong()
+        return _to_date(expr, got)
     if want == pl.Boolean:
-        if got == pl.Boolean:
-            return expr
-        raise wrong()
+        return expr if got == pl.Boolean else None
     if want == pl.String:
         return expr.cast(pl.String)
     if want.is_numeric() and got.is_numeric():
         return expr.cast(want, strict=False)
-    raise wrong()
+    return None
+
+
+def _joined_list(expr: pl.Expr, got: pl.DataType) -> pl.Expr | None:
+    """A list column as its values joined by LIST_SEPARATOR (text stays as it is)."""
+    if isinstance(got, pl.List):
+        return expr.list.eval(pl.element().cast(pl.String)).list.join(LIST_SEPARATOR)
+    return expr if got == pl.String else None
+
+
+def _to_timestamp(expr: pl.Expr, got: pl.DataType) -> pl.Expr | None:
+    """Datetimes in UTC, microseconds (naive ones taken as UTC); dates at midnight UTC."""
+    if isinstance(got, pl.Datetime):
+        zoned = expr if got.time_zone else expr.dt.replace_time_zone("UTC")
+        return zoned.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    if got == pl.Date:
+        return expr.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return None
+
+
+def _to_date(expr: pl.Expr, got: pl.DataType) -> pl.Expr | None:
+    if got == pl.Date:
+        return expr
+    return expr.dt.date() if isinstance(got, pl.Datetime) else None
 
 
 def _parse_text(expr: pl.Expr, want: pl.DataType) -> pl.Expr:

@@ -45,6 +45,9 @@ ORDER = (
     "transaction_labels",
 )
 RULES = "_rules"
+# tables other tables point to, and the key columns they point at
+REFERENCED = ("entities", "accounts", "transactions")
+REFERENCED_KEYS = ("entity_id", "account_id", "txn_id")
 Progress = Callable[[str, int, int], None]
 
 
@@ -107,6 +110,64 @@ def context_for(folder: Path, now: datetime | None = None) -> ContractContext:
     return ContractContext(now=now)
 
 
+def _check_arguments(folder: Path, engine: str, chunk_rows: int) -> None:
+    if engine not in ("gx", "polars"):
+        raise InvalidParameter("engine", f"must be gx or polars, got {engine!r}")
+    if chunk_rows < 1:
+        raise InvalidParameter("chunk_rows", "must be positive")
+    if not folder.is_dir():
+        raise DatasetNotFound(f"{folder}: dataset folder does not exist")
+
+
+def _prepare_tables(folder: Path) -> dict[str, Prepared]:
+    """Every table present in ``folder``, in dependency order; the required ones must be."""
+    paths = {t: table_path(folder, t) for t in ORDER}
+    for t in REQUIRED_TABLES:
+        if paths[t] is None:
+            raise DatasetNotFound(f"{folder / (t + '.parquet')}: required table missing")
+    return {t: prepare(p, TABLES[t]) for t, p in paths.items() if p is not None}
+
+
+@dataclass
+class _Run:
+    """What the tables of one validation share: context, engine, the keys accepted so far."""
+
+    ctx: ContractContext
+    runner: Any  # a GxRunner, or None for the Polars engine
+    chunk_rows: int
+    progress: Progress | None
+    out: Path | None
+    accepted_keys: dict[tuple[str, str], pl.Series] = field(default_factory=dict)
+
+
+def _validate_table(run: _Run, table: str, prep: Prepared) -> TableReport:
+    """Check one table, remember its accepted keys for the tables pointing to it, and write
+    its accepted and quarantined rows when asked."""
+    rules = contract(table, run.ctx)
+    n = prep.check.select(pl.len()).collect().item()
+    if n == 0 and table in REQUIRED_TABLES:
+        raise DatasetError(f"{prep.source}: required table has no rows")
+    bad = _violations(run, prep, rules, n)
+    per_row = bad.group_by(ROW).agg(pl.col("rule").unique().sort().alias(RULES))
+    accepted = prep.check.join(per_row.lazy(), on=ROW, how="anti", maintain_order="left")
+    if table in REFERENCED:
+        for column in TABLES[table].key:
+            if column in REFERENCED_KEYS:
+                keys = accepted.select(column).collect(engine="streaming").to_series()
+                run.accepted_keys[(table, column)] = keys
+    if run.out is not None:
+        _write(run.out, prep, accepted, per_row)
+    return TableReport(
+        table=table,
+        source=prep.source,
+        rows_in=n,
+        rows_accepted=n - per_row.height,
+        rows_quarantined=per_row.height,
+        rules=dict(sorted(bad.group_by("rule").len().iter_rows())),
+        extra_columns=prep.extra_columns,
+    )
+
+
 def validate_dataset(
     folder: Path | str,
     *,
@@ -123,54 +184,17 @@ def validate_dataset(
     table, unreadable file, missing required column, a column of the wrong type).
     """
     folder = Path(folder)
-    if engine not in ("gx", "polars"):
-        raise InvalidParameter("engine", f"must be gx or polars, got {engine!r}")
-    if chunk_rows < 1:
-        raise InvalidParameter("chunk_rows", "must be positive")
-    if not folder.is_dir():
-        raise DatasetNotFound(f"{folder}: dataset folder does not exist")
+    _check_arguments(folder, engine, chunk_rows)
     ctx = context_for(folder, now)
-    paths = {t: table_path(folder, t) for t in ORDER}
-    for t in REQUIRED_TABLES:
-        if paths[t] is None:
-            raise DatasetNotFound(f"{folder / (t + '.parquet')}: required table missing")
-    prepared = {t: prepare(p, TABLES[t]) for t, p in paths.items() if p is not None}
+    prepared = _prepare_tables(folder)
     runner = None
     if engine == "gx":
         from flowrisk.data_contracts.suites import GxRunner
 
         runner = GxRunner()
     out = Path(quarantine) if quarantine is not None else None
-    accepted_keys: dict[tuple[str, str], pl.Series] = {}
-    reports: dict[str, TableReport] = {}
-    for table, prep in prepared.items():
-        rules = contract(table, ctx)
-        n = prep.check.select(pl.len()).collect().item()
-        if n == 0 and table in REQUIRED_TABLES:
-            raise DatasetError(f"{prep.source}: required table has no rows")
-        bad = _violations(prep, rules, n, accepted_keys, runner, chunk_rows, progress)
-        per_row = bad.group_by(ROW).agg(pl.col("rule").unique().sort().alias(RULES))
-        rejected = per_row.height
-        accepted = prep.check.join(per_row.lazy(), on=ROW, how="anti", maintain_order="left")
-        for target_col in ("entity_id", "account_id", "txn_id"):
-            if (
-                table in ("entities", "accounts", "transactions")
-                and target_col in TABLES[table].key
-            ):
-                accepted_keys[(table, target_col)] = (
-                    accepted.select(target_col).collect(engine="streaming").to_series()
-                )
-        if out is not None:
-            _write(out, prep, accepted, per_row)
-        reports[table] = TableReport(
-            table=table,
-            source=prep.source,
-            rows_in=n,
-            rows_accepted=n - rejected,
-            rows_quarantined=rejected,
-            rules=dict(sorted(bad.group_by("rule").len().iter_rows())),
-            extra_columns=prep.extra_columns,
-        )
+    run = _Run(ctx, runner, chunk_rows, progress, out)
+    reports = {table: _validate_table(run, table, prep) for table, prep in prepared.items()}
     report = ValidationReport(
         dataset=str(folder),
         engine=engine,
@@ -187,55 +211,55 @@ def validate_dataset(
     return report
 
 
-def _violations(
-    prep: Prepared,
-    rules: list[Rule],
-    n: int,
-    accepted_keys: dict[tuple[str, str], pl.Series],
-    runner: Any,
-    chunk_rows: int,
-    progress: Progress | None,
-) -> pl.DataFrame:
-    """All (row, rule) pairs that break a rule of this table."""
+def _row_violations(run: _Run, prep: Prepared, rules: list[Rule], n: int) -> list[pl.DataFrame]:
+    """(row, rule) pairs breaking the row rules, chunk by chunk (GX or Polars)."""
     table = prep.spec.name
     row_rules = [r for r in rules if r.row_rule]
     parts: list[pl.DataFrame] = []
-    for offset in range(0, max(n, 1), chunk_rows):
-        chunk = prep.check.slice(offset, chunk_rows).collect()
+    for offset in range(0, max(n, 1), run.chunk_rows):
+        chunk = prep.check.slice(offset, run.chunk_rows).collect()
         if chunk.height == 0:
             break
-        if runner is not None:
-            parts.append(runner.violations(table, rules, chunk))
+        if run.runner is not None:
+            parts.append(run.runner.violations(table, rules, chunk))
         else:
             parts.append(_polars_violations(chunk, row_rules))
-        if progress is not None:
-            progress(table, min(offset + chunk_rows, n), n)
+        if run.progress is not None:
+            run.progress(table, min(offset + run.chunk_rows, n), n)
+    return parts
+
+
+def _flagged(run: _Run, prep: Prepared, rule: Rule) -> pl.LazyFrame | None:
+    """Rows breaking one dataset rule; None when the rule does not apply to this file."""
     check = prep.check
-    lazy_parts: list[pl.LazyFrame] = []
-    for rule in rules:
-        if rule.kind == "parse" and rule.column in prep.parse_flags:
-            flagged = check.filter(pl.col(prep.parse_flags[rule.column]))
-        elif rule.kind == "timezone" and rule.column in prep.naive_flags:
-            flagged = check.filter(pl.col(prep.naive_flags[rule.column]))
-        elif rule.kind == "endpoints":
-            flagged = check.filter(
-                pl.col("src_account_id").is_null() & pl.col("dst_account_id").is_null()
-            )
-        elif rule.kind == "unique":
-            key = rule.params["key"]
-            flagged = check.filter(
-                pl.struct(key).is_duplicated()
-                & pl.all_horizontal(pl.col(k).is_not_null() for k in key)
-            )
-        elif rule.kind == "reference":
-            known = accepted_keys.get((rule.params["target"], rule.params["target_column"]))
-            if known is None:
-                continue  # the referenced table is optional and absent
-            col = pl.col(rule.column)
-            flagged = check.filter(col.is_not_null() & ~col.is_in(known.implode()))
-        else:
-            continue
-        lazy_parts.append(flagged.select(ROW, pl.lit(rule.name).alias("rule")))
+    if rule.kind == "parse" and rule.column in prep.parse_flags:
+        return check.filter(pl.col(prep.parse_flags[rule.column]))
+    if rule.kind == "timezone" and rule.column in prep.naive_flags:
+        return check.filter(pl.col(prep.naive_flags[rule.column]))
+    if rule.kind == "endpoints":
+        return check.filter(pl.col("src_account_id").is_null() & pl.col("dst_account_id").is_null())
+    if rule.kind == "unique":
+        key = rule.params["key"]
+        return check.filter(
+            pl.struct(key).is_duplicated() & pl.all_horizontal(pl.col(k).is_not_null() for k in key)
+        )
+    if rule.kind == "reference":
+        known = run.accepted_keys.get((rule.params["target"], rule.params["target_column"]))
+        if known is None:
+            return None  # the referenced table is optional and absent
+        col = pl.col(rule.column)
+        return check.filter(col.is_not_null() & ~col.is_in(known.implode()))
+    return None
+
+
+def _violations(run: _Run, prep: Prepared, rules: list[Rule], n: int) -> pl.DataFrame:
+    """All (row, rule) pairs that break a rule of this table."""
+    parts = _row_violations(run, prep, rules, n)
+    lazy_parts = [
+        flagged.select(ROW, pl.lit(rule.name).alias("rule"))
+        for rule in rules
+        if (flagged := _flagged(run, prep, rule)) is not None
+    ]
     if lazy_parts:
         parts.append(pl.concat(pl.collect_all(lazy_parts, engine="streaming")))
     if not parts:
