@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from flowrisk.features import FAMILY_TYPOLOGY, FLAG_SCHEMA, Baselines, Feature, catalog
+from flowrisk.features import (
+    FAMILY_TYPOLOGY,
+    FLAG_SCHEMA,
+    Baselines,
+    Feature,
+    catalog,
+    evidence_links,
+)
 from flowrisk.models.scorer import BANDS, RiskModel
 
 __all__ = [
@@ -32,7 +39,8 @@ __all__ = [
     "reason_lines",
 ]
 
-# A reason whose feature names a red flag (``Feature.red_flag``) carries that flag's evidence;
+# A reason whose feature names a red flag (the catalog's ``evidence_links``) carries that flag's
+# evidence;
 # other reasons take their family's evidence, on the family's strongest reason only, so that an
 # analyst does not read the same ids five times.
 TOP_UP = 5  # reasons that raised the score
@@ -147,16 +155,18 @@ def _stand_out(
 def _evidence(
     feature: Feature,
     raises: bool,
+    flag: str | None,
     by_flag: Mapping[str, list[str]],
     by_family: Mapping[str, list[str]],
     cited: set[str],
 ) -> list[str]:
-    """Evidence ids for one reason: its own red flag's, else its family's on the family's first
-    reason (``cited`` remembers which families have had theirs)."""
+    """Evidence ids for one reason: those of the red flag backing its feature (``flag``), else
+    its family's on the family's first reason (``cited`` remembers which families have had
+    theirs)."""
     if not raises:
         return []
-    if feature.red_flag is not None and feature.red_flag in by_flag:
-        return list(by_flag[feature.red_flag])
+    if flag is not None and flag in by_flag:
+        return list(by_flag[flag])
     if feature.family in cited:
         return []
     cited.add(feature.family)
@@ -213,6 +223,16 @@ def _family_scores(
     return family_names, family_sum, standing + FLAG_WEIGHT * flag_count
 
 
+def _tags(family_names: Sequence[str], scores: np.ndarray) -> list[str]:
+    """The typologies of the (at most ``MAX_TAGS``) families with the highest positive tag
+    scores."""
+    return [
+        FAMILY_TYPOLOGY[family_names[j]]
+        for j in np.argsort(-scores, kind="stable")[:MAX_TAGS]
+        if scores[j] > 0
+    ]
+
+
 def _chosen(
     c: np.ndarray, known: np.ndarray, family_rank: Sequence[int], top_up: int, top_down: int
 ) -> list[int]:
@@ -233,8 +253,10 @@ def _reasons(
     kind: str,
     sector: Mapping[str, Any],
     flags: Sequence[Flag],
+    links: Mapping[str, str],
 ) -> list[dict[str, Any]]:
-    """One entity's reasons (``REASON`` rows) for the chosen features."""
+    """One entity's reasons (``REASON`` rows) for the chosen features; ``links`` maps a
+    feature to the red flag backing it."""
     by_family: dict[str, list[str]] = {}
     for flag in flags:
         by_family.setdefault(flag["family"], []).extend(flag["evidence"])
@@ -261,7 +283,9 @@ def _reasons(
                 "baseline": baseline,
                 "baseline_kind": baseline_kind,
                 "text": text,
-                "evidence": _evidence(feature, c[j] > 0, by_flag, by_family, cited),
+                "evidence": _evidence(
+                    feature, c[j] > 0, links.get(feature.name), by_flag, by_family, cited
+                ),
             }
         )
     return reasons
@@ -295,6 +319,7 @@ def explain(
     sector_of, sector_values = _sector_lookup(sectors, baselines)
     flags_of = _flags_of(red_flags)
     flags = [flags_of.get(e, []) for e in ids]
+    links = evidence_links()
     family_names, family_sum, tag_score = _family_scores(
         model, contrib, values, kinds, features, flags
     )
@@ -315,13 +340,9 @@ def explain(
                 "band": str(bands[i]),
                 "raw_log_odds": float(raw_log_odds[i]),
                 "bias": float(contrib[i, -1]),
-                "tags": [
-                    FAMILY_TYPOLOGY[family_names[j]]
-                    for j in np.argsort(-tag_score[i], kind="stable")[:MAX_TAGS]
-                    if tag_score[i, j] > 0
-                ],
+                "tags": _tags(family_names, tag_score[i]),
                 "reasons": _reasons(
-                    model, features, chosen, c, values[i], kinds[i], sector, flags[i]
+                    model, features, chosen, c, values[i], kinds[i], sector, flags[i], links
                 ),
                 "red_flags": flags[i],
             }
