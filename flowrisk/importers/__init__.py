@@ -13,13 +13,15 @@ from typing import Any
 
 import polars as pl
 
-from flowrisk.data_contracts import validate_dataset
+from flowrisk.data_contracts import ValidationReport, validate_dataset
 from flowrisk.io import write_manifest
 
 __all__ = ["write_imported"]
 
 
-def write_imported(tables: Mapping[str, pl.DataFrame], out: Path, source: Mapping[str, Any]) -> Any:
+def write_imported(
+    tables: Mapping[str, pl.DataFrame], out: Path, source: Mapping[str, Any]
+) -> ValidationReport:
     """Validate ``tables`` and write the accepted rows as a dataset at ``out`` (with a manifest
     naming ``source``), and the rejected ones, with their rules, under ``out/quarantine``.
     Returns the validation report."""

@@ -20,7 +20,10 @@ import polars as pl
 
 from flowrisk.errors import DatasetError, DatasetNotFound
 
-__all__ = ["amlsim_tables"]
+__all__ = ["TYPOLOGY", "amlsim_tables"]
+
+TYPOLOGY = "mule"  # the typology (of flowrisk.schema.TYPOLOGIES) of fraud nodes
+ENTITY = pl.format("A{}", pl.col("nodeid"))  # a node's entity id
 
 NODES = {"nodeid": pl.Int64, "isFraud": pl.Int8, "init_balance": pl.Float64, "fraudStep": pl.Int64}
 EDGES = {"sourceNodeId": pl.Int64, "targetNodeId": pl.Int64, "value": pl.Float64, "time": pl.Int64}
@@ -59,29 +62,9 @@ def _read(path: Path, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     )
 
 
-def amlsim_tables(
-    source: Path, *, start: date = date(2025, 1, 1), country: str = "FR"
-) -> dict[str, pl.DataFrame]:
-    """The dataset tables of an AMLSim output folder or ``.tgz``."""
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = _find(Path(source), Path(tmp))
-        nodes = _read(folder / "nodes.csv", NODES)  # type: ignore[arg-type]
-        edges = _read(folder / "transactions.csv", EDGES)  # type: ignore[arg-type]
-    origin = datetime(start.year, start.month, start.day, 12, tzinfo=UTC)
-    entity = pl.format("A{}", pl.col("nodeid"))
-    entities = nodes.select(
-        entity.alias("entity_id"),
-        pl.lit("person").alias("entity_type"),
-        pl.lit(country).alias("country"),
-    )
-    accounts = nodes.select(
-        pl.format("ACC{}", pl.col("nodeid")).alias("account_id"),
-        entity.alias("entity_id"),
-        pl.lit("current").alias("account_type"),
-        pl.lit(country).alias("country"),
-        pl.lit(start).alias("opened_at"),
-    )
-    transactions = edges.with_row_index("txn_id").select(
+def _transactions(edges: pl.DataFrame, origin: datetime) -> pl.DataFrame:
+    """Each transfer as a ``wire`` in EUR, ``time`` days after ``origin``."""
+    return edges.with_row_index("txn_id").select(
         pl.col("txn_id").cast(pl.Int64),
         (pl.lit(origin) + pl.duration(days=pl.col("time"))).alias("ts"),
         pl.format("ACC{}", pl.col("sourceNodeId")).alias("src_account_id"),
@@ -90,8 +73,12 @@ def amlsim_tables(
         pl.lit("wire").alias("channel"),
         pl.lit("EUR").alias("currency_original"),
     )
-    # a fraud node without a fraud step (half of them in the public sample) is dated by its
-    # first transaction, so that it counts as positive from then on
+
+
+def _labels(nodes: pl.DataFrame, edges: pl.DataFrame, start: date) -> pl.DataFrame:
+    """``isFraud`` as the label, dated ``start + fraudStep`` days; a fraud node without a fraud
+    step (half of them in the public sample) is dated by its first transaction, so that it
+    counts as positive from then on."""
     first = (
         pl.concat(
             [
@@ -108,16 +95,39 @@ def amlsim_tables(
         .otherwise(pl.col("first_step").fill_null(0))
     )
     fraud = pl.col("isFraud") == 1
-    labels = nodes.join(first, on="nodeid", how="left", maintain_order="left").select(
-        entity.alias("entity_id"),
+    return nodes.join(first, on="nodeid", how="left", maintain_order="left").select(
+        ENTITY.alias("entity_id"),
         pl.col("isFraud").alias("label"),
-        pl.when(fraud).then(pl.lit("mule")).alias("typology"),
-        pl.when(fraud).then(pl.lit(["mule"])).otherwise(pl.lit([])).alias("typologies"),
+        pl.when(fraud).then(pl.lit(TYPOLOGY)).alias("typology"),
+        pl.when(fraud).then(pl.lit([TYPOLOGY])).otherwise(pl.lit([])).alias("typologies"),
         pl.when(fraud).then(pl.lit(start) + pl.duration(days=step)).alias("label_date"),
+    )
+
+
+def amlsim_tables(
+    source: Path, *, start: date = date(2025, 1, 1), country: str = "FR"
+) -> dict[str, pl.DataFrame]:
+    """The dataset tables of an AMLSim output folder or ``.tgz``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = _find(Path(source), Path(tmp))
+        nodes = _read(folder / "nodes.csv", NODES)  # type: ignore[arg-type]
+        edges = _read(folder / "transactions.csv", EDGES)  # type: ignore[arg-type]
+    origin = datetime(start.year, start.month, start.day, 12, tzinfo=UTC)
+    entities = nodes.select(
+        ENTITY.alias("entity_id"),
+        pl.lit("person").alias("entity_type"),
+        pl.lit(country).alias("country"),
+    )
+    accounts = nodes.select(
+        pl.format("ACC{}", pl.col("nodeid")).alias("account_id"),
+        ENTITY.alias("entity_id"),
+        pl.lit("current").alias("account_type"),
+        pl.lit(country).alias("country"),
+        pl.lit(start).alias("opened_at"),
     )
     return {
         "entities": entities,
         "accounts": accounts,
-        "transactions": transactions,
-        "labels": labels,
+        "transactions": _transactions(edges, origin),
+        "labels": _labels(nodes, edges, start),
     }

@@ -19,7 +19,9 @@ import polars as pl
 
 from flowrisk.errors import DatasetError, DatasetNotFound
 
-__all__ = ["CHANNELS", "EUR_PER_UNIT", "amlworld_tables"]
+__all__ = ["CHANNELS", "EUR_PER_UNIT", "TYPOLOGY", "amlworld_tables"]
+
+TYPOLOGY = "layering"  # the typology (of flowrisk.schema.TYPOLOGIES) of laundering rows
 
 COLUMNS = [
     "Timestamp",
@@ -79,27 +81,24 @@ def _read(path: Path) -> pl.DataFrame:
     return frame.select(pl.col(c).str.strip_chars() for c in COLUMNS)
 
 
-def amlworld_tables(path: Path, *, country: str = "FR") -> dict[str, pl.DataFrame]:
-    """The dataset tables of one AMLworld transaction CSV (``country`` is a placeholder for
-    every entity and account: the files carry no geography)."""
-    raw = _read(Path(path)).with_row_index("txn_id")
+def _transactions(raw: pl.DataFrame) -> pl.DataFrame:
+    """One transaction per row: accounts as ``bank:account``, the amount paid in EUR, the
+    channel of the payment format, and the file's laundering flag (kept aside)."""
     codes = {k: v[0] for k, v in EUR_PER_UNIT.items()}
     rates = {k: v[1] for k, v in EUR_PER_UNIT.items()}
     src = pl.format("{}:{}", pl.col("From Bank"), pl.col("Account"))
     dst = pl.format("{}:{}", pl.col("To Bank"), pl.col("Account.1"))
-    tx = raw.select(
+    eur_per_unit = pl.col("Payment Currency").replace_strict(
+        rates, default=None, return_dtype=pl.Float64
+    )
+    return raw.select(
         pl.col("txn_id").cast(pl.Int64),
         pl.col("Timestamp")
         .str.to_datetime("%Y/%m/%d %H:%M", strict=False, time_zone="UTC")
         .alias("ts"),
         src.alias("src_account_id"),
         dst.alias("dst_account_id"),
-        (
-            pl.col("Amount Paid").cast(pl.Float64, strict=False)
-            * pl.col("Payment Currency").replace_strict(
-                rates, default=None, return_dtype=pl.Float64
-            )
-        )
+        (pl.col("Amount Paid").cast(pl.Float64, strict=False) * eur_per_unit)
         .round(2)
         .alias("amount"),
         pl.col("Payment Format")
@@ -110,16 +109,21 @@ def amlworld_tables(path: Path, *, country: str = "FR") -> dict[str, pl.DataFram
         .alias("currency_original"),
         pl.col("Is Laundering").cast(pl.Int8, strict=False).alias("laundering"),
     )
+
+
+def _accounts(tx: pl.DataFrame, country: str) -> pl.DataFrame:
+    """Every account seen, each held by its own person entity ``E-<account>``."""
     ids = pl.concat([tx["src_account_id"], tx["dst_account_id"]]).unique().sort()
-    accounts = pl.DataFrame({"account_id": ids}).with_columns(
+    return pl.DataFrame({"account_id": ids}).with_columns(
         pl.format("E-{}", pl.col("account_id")).alias("entity_id"),
         pl.lit("current").alias("account_type"),
         pl.lit(country).alias("country"),
     )
-    entities = accounts.select(
-        "entity_id", pl.lit("person").alias("entity_type"), pl.lit(country).alias("country")
-    )
-    bad = tx.filter(pl.col("laundering") == 1)
+
+
+def _labels(bad: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    """An entity is positive when its account sent or received a laundering transaction,
+    dated by the first one."""
     involved = (
         pl.concat(
             [
@@ -130,30 +134,42 @@ def amlworld_tables(path: Path, *, country: str = "FR") -> dict[str, pl.DataFram
         .group_by("account_id")
         .agg(pl.col("ts").min().dt.date().alias("label_date"))
     )
-    labels = (
+    positive = pl.col("label_date").is_not_null()
+    return (
         accounts.select("account_id", "entity_id")
         .join(involved, on="account_id", how="left")
         .select(
             "entity_id",
-            pl.col("label_date").is_not_null().cast(pl.Int8).alias("label"),
-            pl.when(pl.col("label_date").is_not_null()).then(pl.lit("layering")).alias("typology"),
-            pl.when(pl.col("label_date").is_not_null())
-            .then(pl.lit(["layering"]))
+            positive.cast(pl.Int8).alias("label"),
+            pl.when(positive).then(pl.lit(TYPOLOGY)).alias("typology"),
+            pl.when(positive)
+            .then(pl.lit([TYPOLOGY]))
             .otherwise(pl.lit([], dtype=pl.List(pl.String)))
             .alias("typologies"),
             pl.col("label_date").cast(pl.Date),
         )
     )
+
+
+def amlworld_tables(path: Path, *, country: str = "FR") -> dict[str, pl.DataFrame]:
+    """The dataset tables of one AMLworld transaction CSV (``country`` is a placeholder for
+    every entity and account: the files carry no geography)."""
+    tx = _transactions(_read(Path(path)).with_row_index("txn_id"))
+    accounts = _accounts(tx, country)
+    entities = accounts.select(
+        "entity_id", pl.lit("person").alias("entity_type"), pl.lit(country).alias("country")
+    )
+    bad = tx.filter(pl.col("laundering") == 1)
     transaction_labels = bad.select(
         "txn_id",
         pl.format("E-{}", pl.col("src_account_id")).alias("entity_id"),
-        pl.lit("layering").alias("typology"),
+        pl.lit(TYPOLOGY).alias("typology"),
         pl.lit(None, dtype=pl.Int64).alias("scheme_id"),
     )
     return {
         "entities": entities,
         "accounts": accounts,
         "transactions": tx.drop("laundering"),
-        "labels": labels,
+        "labels": _labels(bad, accounts),
         "transaction_labels": transaction_labels,
     }

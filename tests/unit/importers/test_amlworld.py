@@ -12,7 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from flowrisk.cli import app
-from flowrisk.importers.amlworld import CHANNELS, EUR_PER_UNIT
+from flowrisk.importers.amlworld import CHANNELS, EUR_PER_UNIT, TYPOLOGY
+from flowrisk.schema import CHANNELS as DATA_MODEL_CHANNELS
+from flowrisk.schema import TYPOLOGIES
 
 runner = CliRunner()
 HEADER = (
@@ -111,6 +113,11 @@ def test_labels_per_transaction_and_per_account(imported: Path) -> None:
     dated = labels.filter(pl.col("entity_id") == "E-20:80020C5B0")["label_date"][0]
     assert str(dated) == "2022-09-02"
     assert labels.height == pl.read_parquet(imported / "entities.parquet").height
+
+
+def test_the_mapping_speaks_the_data_model() -> None:
+    assert set(CHANNELS.values()) <= set(DATA_MODEL_CHANNELS)
+    assert TYPOLOGY in TYPOLOGIES
 
 
 def test_a_file_without_the_columns_is_refused(tmp_path: Path) -> None:
