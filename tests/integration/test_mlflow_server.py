@@ -1,5 +1,7 @@
 """Training, promotion and loading through a real `mlflow server` on 127.0.0.1, as a team with
-a shared tracking server uses flowrisk: artifacts go through the server's HTTP proxy."""
+a shared tracking server uses flowrisk: artifacts go through the server's HTTP proxy, nothing
+falls back to a local store, and promotion refuses a version that is worse on the same held-out
+entities unless forced."""
 
 from __future__ import annotations
 
@@ -14,7 +16,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from flowrisk.config import Settings
 from flowrisk.errors import ModelNotFound
+from flowrisk.models.registry import Registry
+from tests.conftest import TrainedWorld
 from tests.servers import BIN, free_port, run_cli, serving, tracking_uri
 
 pytestmark = pytest.mark.slow
@@ -48,16 +53,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         yield uri, root
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """6,000 entities: a few dozen positives in each split (2,000 leave nine held out)."""
-    from flowrisk.synth import WorldParams, generate_world
-
-    out = tmp_path_factory.mktemp("server_world")
-    generate_world(WorldParams(entities=6_000, seed=8), out)
-    return out
-
-
 def _flowrisk(uri: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli({**os.environ, "FLOWRISK_MLFLOW_URI": uri, "FLOWRISK_HOME": str(home)}, *args)
 
@@ -68,59 +63,59 @@ def _listed(stdout: str) -> dict[str, str]:
 
 
 def test_train_promote_and_load_the_champion_over_http(
-    server: tuple[str, Path], world: Path, tmp_path: Path
+    server: tuple[str, Path], trained_world: TrainedWorld, tmp_path: Path
 ) -> None:
     import mlflow
-    from mlflow import MlflowClient
 
-    from flowrisk.features import Baselines, build_profiles
-    from flowrisk.io import read_dataset
-    from flowrisk.models.registry import load_model
+    from flowrisk.features import build_profiles
+    from flowrisk.models.training_run import train_and_register
 
     uri, root = server
-    client = MlflowClient(tracking_uri=uri)
-    for seed in ("1", "2"):
-        trained = _flowrisk(uri, tmp_path, "train", str(world), "--seed", seed)
-        assert trained.returncode == 0, trained.stderr
-        assert "Registered flowrisk version" in trained.stdout
+    registry = Registry.from_settings(Settings(home=tmp_path, mlflow_uri=uri))
+    environment = dict(os.environ)
+    for seed, expected in ((1, "1"), (2, "2")):
+        trained = train_and_register(trained_world.folder, registry=registry, seed=seed)
+        assert trained.version == expected
+    assert dict(os.environ) == environment  # no MLFLOW_* variable was set or left behind
     assert any((root / "artifacts").rglob("booster.txt")), "artifacts did not go via the server"
-    assert not (tmp_path / "mlflow.db").exists()  # nothing fell back to the local store
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing fell back to a local store
 
-    first = _flowrisk(uri, tmp_path, "models", "promote", "1")
-    assert first.returncode == 0, first.stderr
-    assert client.get_model_version_by_alias("flowrisk", "champion").version == "1"
-    challenged = _flowrisk(uri, tmp_path, "models", "promote", "2")  # refused if worse
-    if challenged.returncode == 2:
-        assert "PR-AUC" in challenged.stderr and "--force" in challenged.stderr
-        assert client.get_model_version_by_alias("flowrisk", "champion").version == "1"
-    else:
-        assert challenged.returncode == 0, challenged.stderr
-    forced = _flowrisk(uri, tmp_path, "models", "promote", "2", "--force")
+    # the split does not follow the model seed: both versions are scored on the same held-out
+    # entities, and compare recomputes each version's logged PR-AUC on them
+    compared = registry.compare("1", "2")
+    pr_auc = {v: compared["metrics"][v]["pr_auc"] for v in ("1", "2")}
+    logged = {row["version"]: row["pr_auc"] for row in registry.list_versions()}
+    assert logged == pytest.approx(pr_auc)
+    assert pr_auc["1"] != pr_auc["2"], "the seeds must give versions that promotion can order"
+    better, worse = sorted(pr_auc, key=lambda v: pr_auc[v], reverse=True)
+
+    assert _flowrisk(uri, tmp_path, "models", "promote", better).returncode == 0
+    refused = _flowrisk(uri, tmp_path, "models", "promote", worse)
+    assert refused.returncode == 2, refused.stderr
+    assert f"{pr_auc[worse]:.4f}" in refused.stderr and f"{pr_auc[better]:.4f}" in refused.stderr
+    assert "--force" in refused.stderr
+    assert str(registry.version("champion").version) == better  # unchanged by the refusal
+    forced = _flowrisk(uri, tmp_path, "models", "promote", worse, "--force")
     assert forced.returncode == 0, forced.stderr
-    assert client.get_model_version_by_alias("flowrisk", "champion").version == "2"
+    assert str(registry.version("champion").version) == worse
     listed = _flowrisk(uri, tmp_path, "models", "list")
     assert listed.returncode == 0, listed.stderr
-    assert _listed(listed.stdout) == {"2": "champion", "1": "-"}
-    compared = _flowrisk(uri, tmp_path, "models", "compare", "1", "champion")
-    assert compared.returncode == 0 and "version 2" in compared.stdout, compared.stderr
+    assert _listed(listed.stdout) == {worse: "champion", better: "-"}
+    assert registry.promote(better) == worse  # better than the champion: no force needed
 
-    run = client.get_run(client.get_model_version("flowrisk", "2").run_id)
+    bundle = registry.load_bundle()
+    assert bundle.version == better and registry.run_metrics(better)["pr_auc"] == pr_auc[better]
+    with pytest.raises(ModelNotFound):
+        registry.load_model("models:/flowrisk@nope")
     downloads = tmp_path / "pyfunc"
     downloads.mkdir()
     with tracking_uri(uri):
         pyfunc = mlflow.pyfunc.load_model("models:/flowrisk@champion", dst_path=str(downloads))
-        scorer = load_model("models:/flowrisk@champion")
-        baselines = Baselines.from_dict(
-            mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/baselines.json")
-        )
-        with pytest.raises(ModelNotFound):
-            load_model("models:/flowrisk@nope")
-    held_out = max(run.data.params["snapshot_dates"].split(","))  # ISO dates sort as strings
-    as_of = datetime.fromisoformat(held_out).replace(tzinfo=UTC)
-    profiles = build_profiles(read_dataset(world), as_of, baselines).collect()
-    got = np.asarray(pyfunc.predict(profiles.select(scorer.features).to_pandas()))
-    expected = scorer.predict(profiles)
+    as_of = datetime.fromisoformat(trained.dates[-1]).replace(tzinfo=UTC)  # the held-out date
+    profiles = build_profiles(trained_world.frames, as_of, bundle.baselines).collect()
+    got = np.asarray(pyfunc.predict(profiles.select(bundle.model.features).to_pandas()))
+    expected_scores = bundle.model.predict(profiles)
     assert got.shape == (profiles.height,)
     assert ((got >= 0) & (got <= 1)).all()
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
-    assert pl.Series(expected).n_unique() > 5  # real scores, not a constant
+    np.testing.assert_allclose(got, expected_scores, rtol=1e-12, atol=0)
+    assert pl.Series(expected_scores).n_unique() > 5  # real scores, not a constant
