@@ -208,17 +208,17 @@ def transactions_frames(
 
 
 def assets_frame(world: World) -> pl.DataFrame:
-    """Honest assets and the assets bought by unexplained-wealth members."""
+    """Honest assets and the assets schemes buy (``asset_*`` arrays of a plan's ``extra``)."""
     a = world.assets
     entity, kind, day, value, method = a["entity"], a["type"], a["day"], a["value"], a["method"]
-    uw = world.schemes.get("unexplained_wealth")
-    if uw is not None:
-        x = uw.extra
-        entity = np.concatenate([entity, x["asset_holder"]])
-        kind = np.concatenate([kind, x["asset_type"]])
-        day = np.concatenate([day, x["asset_day"]])
-        value = np.concatenate([value, x["asset_value"]])
-        method = np.concatenate([method, x["asset_method"]])
+    for plan in world.schemes.values():
+        if "asset_holder" in plan.extra:
+            x = plan.extra
+            entity = np.concatenate([entity, x["asset_holder"]])
+            kind = np.concatenate([kind, x["asset_type"]])
+            day = np.concatenate([day, x["asset_day"]])
+            value = np.concatenate([value, x["asset_value"]])
+            method = np.concatenate([method, x["asset_method"]])
     order = np.lexsort((entity, day))
     return pl.DataFrame(
         {
