@@ -76,9 +76,8 @@ def _transactions(edges: pl.DataFrame, origin: datetime) -> pl.DataFrame:
 
 
 def _labels(nodes: pl.DataFrame, edges: pl.DataFrame, start: date) -> pl.DataFrame:
-    """``isFraud`` as the label, dated ``start + fraudStep`` days; a fraud node without a fraud
-    step (half of them in the public sample) is dated by its first transaction, so that it
-    counts as positive from then on."""
+    """``isFraud`` as the label, dated ``start + fraudStep`` days, or by the node's first
+    transaction when it has no fraud step (half of them in the public sample)."""
     first = (
         pl.concat(
             [

@@ -49,10 +49,8 @@ Progress = Callable[[int, int], None]
 
 
 def plan_world(params: WorldParams, *, registry: Registry = REGISTRY) -> World:
-    """Plan the honest population and every scheme; no transaction is drawn yet.
-
-    Typologies are planned in registry order, each from its own stream (its pinned id).
-    """
+    """Plan the honest population and every scheme (in registry order, each typology from the
+    stream of its pinned id); no transaction is drawn yet."""
     world, book = plan_population(params, population_stream(params.seed))
     guilty = np.zeros(params.entities, dtype=bool)
     for typology in registry:

@@ -368,12 +368,8 @@ class World:
 
 @dataclass
 class SchemePlan:
-    """Members of one typology: entity, scheme id (members of one group share it), start time.
-
-    ``extra`` holds what the typology's injector needs; a scheme that buys assets puts them
-    there as ``asset_holder``, ``asset_type``, ``asset_day``, ``asset_value`` and
-    ``asset_method`` (codes of the schema's vocabularies), and the assets table lists them.
-    """
+    """Members of one typology: entity, scheme id (a group shares one), start time, role, and
+    ``extra`` arrays for its injector (``asset_*`` ones are assets the assets table lists)."""
 
     entity: np.ndarray
     scheme: np.ndarray

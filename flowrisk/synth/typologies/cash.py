@@ -92,9 +92,8 @@ def plan_structuring(
 def _monthly_deposits(
     rng: np.random.Generator, world: World, plan: SchemePlan, rows: np.ndarray, k: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """COSI avoidance: a month's cash just under the monthly threshold, split into several
-    deposits spread over the month (so the month stays under it). Returns the plan row, the
-    amount and the time of each deposit."""
+    """A month's cash just under the COSI threshold in several deposits over the month: the
+    plan row, amount and time of each deposit."""
     t = thresholds()
     row, month, _ = active_events(rng, world, plan, rows, np.clip(1.2 * k, 0.2, 5.0), at_most=1)
     monthly_total = t.cosi_cash_monthly * rng.uniform(t.near_threshold_fraction, 0.995, len(row))

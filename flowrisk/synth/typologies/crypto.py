@@ -113,9 +113,8 @@ def _risky_leg(
     wallet2: np.ndarray,
     t2: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mixers (out and back), darknet markets (proceeds in) or sanctioned wallets (out), some
-    through a relay wallet. Returns the kind of each chain (0 mixer, 1 darknet, 2 sanctioned)
-    and the time the coins come back."""
+    """Mixers (out and back), darknet markets (in) or sanctioned wallets (out), some via a relay:
+    each chain's kind (0 mixer, 1 darknet, 2 sanctioned) and the time its coins come back."""
     n = len(c.e)
     kind = rng.choice(3, n, p=[0.5, 0.3, 0.2])
     two_hop = rng.random(n) < 0.4

@@ -173,9 +173,8 @@ def inject_high_risk_jurisdiction(
 def _draw_groups(
     rng: np.random.Generator, world: World, k: int, guilty: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Groups of 4-7 free entities (one or two persons, the rest ordinary companies), each from
-    one chunk's neighbourhood of entity numbers when it holds enough of them. Returns the
-    members and their group number, group by group."""
+    """Groups of 4-7 free entities (1-2 persons, the rest companies), each from one chunk when it
+    holds enough: the members and their group number, group by group."""
     free_person = (
         ~world.is_company
         & ~guilty

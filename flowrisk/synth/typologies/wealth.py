@@ -116,9 +116,8 @@ def plan_unexplained_wealth(
 def _asset_payments(
     rng: np.random.Generator, world: World, plan: SchemePlan, rows: np.ndarray
 ) -> list[Txns]:
-    """Assets paid by transfer (from the holder when it is a company, else the member), funded
-    in the weeks before by cash and wires from nowhere; assets paid in crypto from the
-    member's exchange account when there is one."""
+    """Assets paid by transfer (by a holding company or the member), funded beforehand by cash
+    and wires from nowhere, or paid in crypto from the member's exchange account."""
     x = plan.extra
     sel = np.isin(x["asset_row"], rows)
     a_row, a_holder, a_value = x["asset_row"][sel], x["asset_holder"][sel], x["asset_value"][sel]
