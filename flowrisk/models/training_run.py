@@ -33,8 +33,7 @@ from flowrisk.models.registry import HELDOUT_ARTIFACT, Registry
 from flowrisk.models.scorer import RiskModel
 from flowrisk.models.train import fit_model
 
-# snapshot_dates lives in flowrisk.models.dataset; kept importable here for older callers
-__all__ = ["SPLIT_SEED", "TrainingResult", "snapshot_dates", "train_and_register"]
+__all__ = ["SPLIT_SEED", "TrainingResult", "dataset_digest", "train_and_register"]
 
 # The entity split does not follow the model seed: every version trained on a dataset is
 # held out on the same entities, so versions can be compared on the same data.
