@@ -111,7 +111,9 @@ def _inject_newcomer(
     ]
 
 
-def _newcomer(stream: int = 8) -> Typology:
+def _newcomer() -> Typology:
+    """A typology the registry does not hold yet, with the next unused stream id."""
+    stream = max(t.stream for t in REGISTRY) + 1
     return Typology(NEWCOMER, stream, _plan_newcomer, _inject_newcomer, TypologyParams(0.01))
 
 
