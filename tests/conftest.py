@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 # two test workers share two cores: OpenMP threads that spin while waiting (LightGBM's default)
 # would starve the other worker
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Hypothesis keeps its example database and caches outside the checkout
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "flowrisk-hypothesis")
+)
 
 import subprocess
 from collections.abc import Iterator
@@ -16,7 +21,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import settings as hypothesis_settings
 
 from flowrisk.features import Baselines
 from flowrisk.io import read_dataset
@@ -24,12 +28,9 @@ from flowrisk.models import RiskModel, Split
 from flowrisk.schema import TABLES
 from flowrisk.synth import WorldParams, generate_world
 
-
 ROOT = Path(__file__).resolve().parents[1]
 # what tools may leave in a checkout; anything else a test run adds is a test writing into it
 TOOL_CACHES = (".venv/", ".pytest_cache/", ".ruff_cache/", ".mypy_cache/", "__pycache__/")
-hypothesis_settings.register_profile("flowrisk", database=None)  # no .hypothesis/ in the tree
-hypothesis_settings.load_profile("flowrisk")
 
 
 def _tree_state() -> set[str] | None:

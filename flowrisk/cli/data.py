@@ -15,8 +15,10 @@ from flowrisk.pipeline import write_profiles
 
 __all__ = ["catalog_command", "contracts", "features", "validate"]
 
+PANEL = "Datasets and features"
 
-@app.command()
+
+@app.command(rich_help_panel=PANEL)
 @exits
 def validate(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder (Parquet or CSV tables).")],
@@ -58,7 +60,7 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 def contracts(
     markdown: Annotated[bool, typer.Option(help="Print Markdown (as in the README).")] = False,
 ) -> None:
@@ -68,7 +70,7 @@ def contracts(
     show_markdown(contract_markdown(), markdown)
 
 
-@app.command("catalog")
+@app.command("catalog", rich_help_panel=PANEL)
 def catalog_command(
     markdown: Annotated[bool, typer.Option(help="Print Markdown (as in the README).")] = False,
 ) -> None:
@@ -78,7 +80,7 @@ def catalog_command(
     show_markdown(catalog_markdown(), markdown, f"Feature set {FEATURE_SET} {FEATURE_SET_VERSION}")
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 @exits
 def features(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],

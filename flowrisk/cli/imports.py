@@ -14,11 +14,13 @@ from flowrisk.errors import InvalidParameter
 
 __all__ = ["import_amlsim", "import_amlworld", "import_app"]
 
+PANEL = "Datasets and features"
+
 import_app = typer.Typer(
     help="Import public AML research formats as datasets (through the data contracts).",
     no_args_is_help=True,
 )
-app.add_typer(import_app, name="import")
+app.add_typer(import_app, name="import", rich_help_panel=PANEL)
 
 
 def _imported(tables: dict[str, Any], out: Path, source: dict[str, Any]) -> None:

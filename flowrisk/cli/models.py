@@ -19,10 +19,12 @@ from flowrisk.pipeline import run_benchmark, train_model
 
 __all__ = ["benchmark", "models_app", "train"]
 
+PANEL = "Models and the registry"
+
 models_app = typer.Typer(
     help="The model registry: list, compare and promote versions.", no_args_is_help=True
 )
-app.add_typer(models_app, name="models")
+app.add_typer(models_app, name="models", rich_help_panel=PANEL)
 
 
 def _read_params(path: Path | None) -> dict[str, Any]:
@@ -39,7 +41,7 @@ def _read_params(path: Path | None) -> dict[str, Any]:
     return data
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 @exits
 def train(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder with labels.")],
@@ -164,7 +166,7 @@ def _benchmark_tables(dataset: Path, result: dict[str, Any]) -> list[Table]:
     return [table, txn]
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 @exits
 def benchmark(
     dataset: Annotated[Path, typer.Argument(help="Labelled dataset folder.")],

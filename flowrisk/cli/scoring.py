@@ -19,6 +19,8 @@ from flowrisk.pipeline import explain_in_dataset, score_validated, write_case_re
 
 __all__ = ["explain_command", "report", "score"]
 
+PANEL = "Scores, explanations and reports"
+
 MODEL_HELP = "Registry URI of the model, e.g. models:/flowrisk/3 (default: the champion)."
 AS_OF_HELP = "Score as of this date (default: the first month start after the last transaction)."
 ModelOption = Annotated[str | None, typer.Option(help=MODEL_HELP)]
@@ -34,7 +36,7 @@ def _as_of(value: str | None) -> datetime | None:
     return parse_as_of(value) if value else None
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 @exits
 def score(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
@@ -79,7 +81,7 @@ def score(
     show_scored(scored)
 
 
-@app.command("explain")
+@app.command("explain", rich_help_panel=PANEL)
 @exits
 def explain_command(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
@@ -102,7 +104,7 @@ def explain_command(
     print_reasons([explained.row])
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 @exits
 def report(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],

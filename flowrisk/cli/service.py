@@ -14,13 +14,15 @@ from flowrisk.errors import InvalidParameter
 
 __all__ = ["audit_app", "audit_export", "keys_app", "keys_create", "keys_revoke", "serve"]
 
+PANEL = "The scoring service"
+
 keys_app = typer.Typer(help="API keys of the scoring service.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
+app.add_typer(keys_app, name="keys", rich_help_panel=PANEL)
 audit_app = typer.Typer(help="The audit trail of the scoring service.", no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
+app.add_typer(audit_app, name="audit", rich_help_panel=PANEL)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 @exits
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",

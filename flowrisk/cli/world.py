@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +36,8 @@ from flowrisk.synth import WorldParams
 
 __all__ = ["run", "summary", "synth"]
 
+PANEL = "Synthetic worlds and the main job"
+
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
     """Parse ``NAME=VALUE`` options into a dict, naming the option on error."""
@@ -52,7 +53,7 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
     return out
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 @exits
 def synth(
     out: Annotated[Path, typer.Option(help="Folder to write the dataset to.")],
@@ -95,7 +96,7 @@ def synth(
         print_summary(generated.manifest, out, generated.seconds)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 @exits
 def summary(dataset: Annotated[Path, typer.Argument(help="Dataset folder.")]) -> None:
     """Summarise a generated dataset from its manifest."""
@@ -118,7 +119,7 @@ def _show(event: Event) -> None:
                 highlight=False,
             )
             console.rule("3. Build point-in-time entity profiles")
-        case Profiled(written, strongest):
+        case Profiled():
             _show_profiles(event)
             console.rule("4. Train, evaluate against the baselines, register in MLflow")
         case Trained(result, tracking_uri, promoted):
@@ -131,9 +132,7 @@ def _show(event: Event) -> None:
             console.rule("5. Score every entity with the champion, explain the alerts")
         case Scored(scored, top):
             show_scored(scored)
-            console.print(
-                f"Top {top.height} alerts of {scored.run.explained:,}:", highlight=False
-            )
+            console.print(f"Top {top.height} alerts of {scored.run.explained:,}:", highlight=False)
             print_reasons(top, evidence_shown=3)
             console.rule("6. Case report on the riskiest entity")
         case Reported(explained, path):
@@ -165,7 +164,7 @@ def _show_profiles(event: Profiled) -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL)
 @exits
 def run(
     entities: Annotated[int, typer.Option(help="Size of the generated world.")] = 20_000,
@@ -178,5 +177,7 @@ def run(
     a case report on the riskiest."""
     console.rule("1. Generate a synthetic world")
     settings = get_settings()
-    for event in staged(lambda ticks: main_job(settings, entities=entities, seed=seed, ticks=ticks)):
+    for event in staged(
+        lambda ticks: main_job(settings, entities=entities, seed=seed, ticks=ticks)
+    ):
         _show(event)

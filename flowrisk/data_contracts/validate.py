@@ -137,7 +137,9 @@ class _Run:
     chunk_rows: int
     progress: Progress | None
     out: Path | None
+    defer: bool = False  # hold the writes until every table is checked
     accepted_keys: dict[tuple[str, str], pl.Series] = field(default_factory=dict)
+    pending: list[tuple[Prepared, pl.LazyFrame, pl.DataFrame]] = field(default_factory=list)
 
 
 def _validate_table(run: _Run, table: str, prep: Prepared) -> TableReport:
@@ -155,7 +157,9 @@ def _validate_table(run: _Run, table: str, prep: Prepared) -> TableReport:
             if column in REFERENCED_KEYS:
                 keys = accepted.select(column).collect(engine="streaming").to_series()
                 run.accepted_keys[(table, column)] = keys
-    if run.out is not None:
+    if run.out is not None and run.defer:
+        run.pending.append((prep, accepted, per_row))
+    elif run.out is not None:
         _write(run.out, prep, accepted, per_row)
     return TableReport(
         table=table,
@@ -176,9 +180,12 @@ def validate_dataset(
     chunk_rows: int = 500_000,
     now: datetime | None = None,
     progress: Progress | None = None,
+    quarantine_when: Literal["always", "dirty"] = "always",
 ) -> ValidationReport:
     """Validate every table of ``folder``; with ``quarantine``, write ``accepted/`` and
-    ``quarantine/`` datasets there (rejected rows keep their columns plus ``_rules``).
+    ``quarantine/`` datasets there (rejected rows keep their columns plus ``_rules``) — with
+    ``quarantine_when="dirty"`` only if some row was rejected, so clean data is read once and
+    never copied.
 
     Raises :class:`DatasetError` when the dataset cannot be read at all (missing required
     table, unreadable file, missing required column, a column of the wrong type).
@@ -193,7 +200,7 @@ def validate_dataset(
 
         runner = GxRunner()
     out = Path(quarantine) if quarantine is not None else None
-    run = _Run(ctx, runner, chunk_rows, progress, out)
+    run = _Run(ctx, runner, chunk_rows, progress, out, defer=quarantine_when == "dirty")
     reports = {table: _validate_table(run, table, prep) for table, prep in prepared.items()}
     report = ValidationReport(
         dataset=str(folder),
@@ -206,7 +213,9 @@ def validate_dataset(
         },
         tables=reports,
     )
-    if out is not None:
+    if out is not None and not (run.defer and report.clean):
+        for pending in run.pending:
+            _write(out, *pending)
         (out / "report.json").write_text(report.to_json() + "\n", encoding="utf-8")
     return report
 

@@ -61,7 +61,13 @@ def write_profiles(
     profiles.write_parquet(out)
     side.write_text(fitted.to_json(), encoding="utf-8")
     written = ProfileFile(
-        out, side, profiles.height, len(feature_names()), as_of, parts, time.perf_counter() - started
+        out,
+        side,
+        profiles.height,
+        len(feature_names()),
+        as_of,
+        parts,
+        time.perf_counter() - started,
     )
     return written, profiles
 
