@@ -25,7 +25,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check flowrisk tests benchmarks
-	$(BIN)/mypy flowrisk
+	$(BIN)/mypy flowrisk benchmarks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_synth.py --entities 100000 1000000

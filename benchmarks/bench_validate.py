@@ -18,8 +18,10 @@ from pathlib import Path
 
 from _common import in_fresh_process, machine_line
 
+from flowrisk.data_contracts import Engine
 
-def _validate(folder: str, engine: str, chunk_rows: int) -> dict[str, int]:
+
+def _validate(folder: str, engine: Engine, chunk_rows: int) -> dict[str, int]:
     from flowrisk.data_contracts import validate_dataset
 
     with tempfile.TemporaryDirectory() as out:

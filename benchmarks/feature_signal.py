@@ -13,8 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from flowrisk.features import build_profiles, fit_baselines
-from flowrisk.features.signal import feature_signal
+from flowrisk.features import build_profiles, feature_signal, fit_baselines
 from flowrisk.io import read_dataset
 from flowrisk.synth import WorldParams, generate_world
 

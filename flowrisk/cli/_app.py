@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 
 from flowrisk.errors import DatasetError, EntityNotFound, FlowriskError, InvalidParameter
-from flowrisk.pipeline import TableTick, Tick, Ticks
+from flowrisk.pipeline import Tick, Ticks
 
 __all__ = [
     "Bars",
@@ -91,15 +91,6 @@ class Bars:
 
         return tick
 
-    def table_tick(self) -> TableTick:
-        """One task per table while a dataset is validated."""
-        ticks: dict[str, Tick] = {}
-
-        def tick(table: str, done: int, total: int) -> None:
-            ticks.setdefault(table, self.tick(f"validating {table}"))(done, total)
-
-        return tick
-
     def stop(self) -> None:
         if self.progress.live.is_started:
             self.progress.stop()
@@ -107,7 +98,7 @@ class Bars:
 
 @contextmanager
 def progress_ticks(transient: bool = False) -> Iterator[Bars]:
-    """Bars for the named tasks a service reports (``bars.tick(name)``, ``bars.table_tick()``)."""
+    """Bars for the named tasks a service reports (``bars.tick`` is a :data:`Ticks`)."""
     bars = Bars(transient)
     try:
         yield bars

@@ -11,7 +11,7 @@ from flowrisk.cli._app import app, console, exits, parse_as_of, progress_ticks
 from flowrisk.cli._tables import print_validation, show_markdown
 from flowrisk.data_contracts import Engine, validate_dataset
 from flowrisk.features import Baselines
-from flowrisk.pipeline import write_profiles
+from flowrisk.pipeline import per_table, write_profiles
 
 __all__ = ["catalog_command", "contracts", "features", "validate"]
 
@@ -41,7 +41,7 @@ def validate(
     2 if the dataset cannot be read."""
     with progress_ticks(transient=True) as bars:
         result = validate_dataset(
-            dataset, quarantine=quarantine, engine=engine, progress=bars.table_tick()
+            dataset, quarantine=quarantine, engine=engine, progress=per_table(bars.tick)
         )
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ from flowrisk.cli._tables import print_metrics, show_training
 from flowrisk.config import get_settings
 from flowrisk.errors import InvalidParameter
 from flowrisk.models.registry import MODEL_NAME, Registry
-from flowrisk.pipeline import run_benchmark, train_model
+from flowrisk.models.training_run import train_and_register
+from flowrisk.pipeline import run_benchmark
 
 __all__ = ["benchmark", "models_app", "train"]
 
@@ -62,9 +63,9 @@ def train(
     settings = get_settings()
     registry = Registry.from_settings(settings)
     with spinner("training") as step:
-        result = train_model(
+        result = train_and_register(
             dataset,
-            registry,
+            registry=registry,
             experiment=experiment,
             seed=seed,
             alert_budget=alert_budget,

@@ -15,7 +15,7 @@ from flowrisk.cli._tables import print_reasons, show_report, show_scored
 from flowrisk.config import get_settings
 from flowrisk.models.batch import Engine, Explain
 from flowrisk.models.registry import Bundle, Registry
-from flowrisk.pipeline import explain_in_dataset, score_validated, write_case_report
+from flowrisk.pipeline import explain_in_dataset, per_table, score_validated, write_case_report
 
 __all__ = ["explain_command", "report", "score"]
 
@@ -75,7 +75,7 @@ def score(
             engine=engine,
             scheduler=scheduler,
             validate=validate,
-            validation_tick=bars.table_tick(),
+            validation_tick=per_table(bars.tick),
             tick=bars.tick("scoring partitions"),
         )
     show_scored(scored)

@@ -211,7 +211,10 @@ class Registry:
         an alias; default the champion). An alias is resolved once, so the files and the
         version number belong to the same version even if the alias moves meanwhile."""
         uri = uri or model_uri()
-        number = str(self.version(uri_ref(uri)).version)
+        try:
+            number = str(self.version(uri_ref(uri)).version)
+        except ModelNotFound as exc:  # name what the caller asked for
+            raise ModelNotFound(f"{uri}: {exc}") from exc
         location = self.client.get_model_version_download_uri(MODEL_NAME, number)
         folder = self._download(f"{location}/artifacts/bundle", f"{uri}: no model bundle")
         return read_bundle(folder, uri=uri, version=number)

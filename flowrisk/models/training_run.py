@@ -28,6 +28,7 @@ from flowrisk.io import read_dataset
 from flowrisk.models.card import model_card
 from flowrisk.models.dataset import Split, snapshot_dates, snapshots, split_snapshots
 from flowrisk.models.evaluate import evaluate_scores
+from flowrisk.models.learner import check_params
 from flowrisk.models.raw_baseline import raw_sums, raw_sums_scores
 from flowrisk.models.registry import HELDOUT_ARTIFACT, Registry
 from flowrisk.models.scorer import RiskModel
@@ -227,9 +228,10 @@ def train_and_register(
 ) -> TrainingResult:
     """Train on ``dataset`` (which must carry labels), evaluate on the held-out split against
     the rule engine and raw-sums LightGBM, log everything to ``registry``'s MLflow store and
-    register the model. ``params`` override LightGBM's defaults."""
+    register the model. ``params`` override LightGBM's defaults (checked before any slow work)."""
     from mlflow.exceptions import MlflowException
 
+    params = check_params(params or {})
     say = step or (lambda _: None)
     say("connecting to MLflow")
     registry.ensure_experiment(experiment)  # fail before the slow work if the store is away

@@ -6,6 +6,7 @@ first champion, how the main job runs end to end. They print nothing and exit no
 is reported through callbacks so that any face (CLI, notebook, scheduler) can show it.
 """
 
+from flowrisk.pipeline.benchmark import read_labelled, run_benchmark
 from flowrisk.pipeline.entity import ExplainedEntity, explain_in_dataset, write_case_report
 from flowrisk.pipeline.main_job import (
     Event,
@@ -18,9 +19,8 @@ from flowrisk.pipeline.main_job import (
     main_job,
 )
 from flowrisk.pipeline.profiles import ProfileFile, strongest_features, write_profiles
-from flowrisk.pipeline.progress import TableTick, Tick, Ticks, no_ticks
+from flowrisk.pipeline.progress import TableTick, Tick, Ticks, no_ticks, per_table
 from flowrisk.pipeline.scoring import ScoredDataset, score_validated, top_alerts
-from flowrisk.pipeline.training import read_labelled, run_benchmark, train_model
 
 __all__ = [
     "Event",
@@ -39,12 +39,12 @@ __all__ = [
     "explain_in_dataset",
     "main_job",
     "no_ticks",
+    "per_table",
     "read_labelled",
     "run_benchmark",
     "score_validated",
     "strongest_features",
     "top_alerts",
-    "train_model",
     "write_case_report",
     "write_profiles",
 ]

@@ -21,12 +21,11 @@ from flowrisk.errors import ContractViolation
 from flowrisk.io import read_dataset
 from flowrisk.models.dataset import scoring_date
 from flowrisk.models.registry import Registry
-from flowrisk.models.training_run import TrainingResult
+from flowrisk.models.training_run import TrainingResult, train_and_register
 from flowrisk.pipeline.entity import ExplainedEntity, write_case_report
 from flowrisk.pipeline.profiles import ProfileFile, strongest_features, write_profiles
-from flowrisk.pipeline.progress import Ticks, no_ticks
+from flowrisk.pipeline.progress import Ticks, no_ticks, per_table
 from flowrisk.pipeline.scoring import ScoredDataset, score_validated, top_alerts
-from flowrisk.pipeline.training import train_model
 from flowrisk.synth import WorldParams, generate_world
 from flowrisk.synth.generate import check_output
 
@@ -95,14 +94,26 @@ def generate(params: WorldParams, out: Path, ticks: Ticks = no_ticks) -> Generat
     return Generated(manifest, out, time.perf_counter() - started)
 
 
-def _validated(world: Path, folder: Path) -> Validated:
+def _validated(world: Path, folder: Path, ticks: Ticks) -> Validated:
     started = time.perf_counter()
-    report = validate_dataset(world, quarantine=folder, engine="gx")
+    report = validate_dataset(world, quarantine=folder, engine="gx", progress=per_table(ticks))
     return Validated(report, folder / "accepted", time.perf_counter() - started)
 
 
-def _trained(settings: Settings, registry: Registry, dataset: Path, seed: int) -> Trained:
-    result = train_model(dataset, registry, experiment="flowrisk", seed=seed, alert_budget=0.01)
+def _trained(
+    settings: Settings, registry: Registry, dataset: Path, seed: int, ticks: Ticks
+) -> Trained:
+    steps = ticks("training")
+    done: list[str] = []
+
+    def step(text: str) -> None:  # one tick per step of the run: the bar shows it is alive
+        done.append(text)
+        steps(len(done), None)
+
+    step("starting")
+    result = train_and_register(
+        dataset, registry=registry, experiment="flowrisk", seed=seed, alert_budget=0.01, step=step
+    )
     promoted = not registry.has_champion()
     if promoted:
         registry.promote(result.version)
@@ -131,7 +142,7 @@ def main_job(
     params = WorldParams(entities=entities, months=12, seed=chosen, camouflage=True)
     generated = generate(params, settings.data_dir / "world", ticks)
     yield generated
-    validated = _validated(generated.out, settings.data_dir / "validated")
+    validated = _validated(generated.out, settings.data_dir / "validated", ticks)
     yield validated
     if not validated.report.clean:
         raise ContractViolation(
@@ -146,7 +157,7 @@ def main_job(
     )
     yield Profiled(written, strongest_features(profiles, accepted))
     registry = Registry.from_settings(settings)
-    yield _trained(settings, registry, accepted, params.seed)
+    yield _trained(settings, registry, accepted, params.seed, ticks)
     scored = score_validated(
         accepted,
         registry.load_bundle(),

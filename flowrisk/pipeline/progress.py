@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["TableTick", "Tick", "Ticks", "no_ticks"]
+__all__ = ["TableTick", "Tick", "Ticks", "no_ticks", "per_table"]
 
 Tick = Callable[[int, int | None], None]  # (done, total or None when unknown)
 TableTick = Callable[[str, int, int], None]  # (table, done, total) while validating
@@ -19,3 +19,13 @@ def _ignore(done: int, total: int | None) -> None:
 def no_ticks(description: str) -> Tick:
     """Progress reporting that shows nothing (the default of every service)."""
     return _ignore
+
+
+def per_table(ticks: Ticks) -> TableTick:
+    """A validation tick drawing one task per table through ``ticks``."""
+    started: dict[str, Tick] = {}
+
+    def tick(table: str, done: int, total: int) -> None:
+        started.setdefault(table, ticks(f"validating {table}"))(done, total)
+
+    return tick

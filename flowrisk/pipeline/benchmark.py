@@ -1,8 +1,8 @@
-"""Training a model into the registry, and the benchmark against graph features."""
+"""The benchmark against graph features, on a labelled dataset read once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,38 +10,11 @@ import polars as pl
 
 from flowrisk.errors import InvalidParameter
 from flowrisk.io import read_dataset
-from flowrisk.models.registry import Registry
-from flowrisk.models.train import check_params
-from flowrisk.models.training_run import TrainingResult, train_and_register
 from flowrisk.schema import TABLES
 
-__all__ = ["read_labelled", "run_benchmark", "train_model"]
+__all__ = ["read_labelled", "run_benchmark"]
 
 Step = Callable[[str], None]
-
-
-def train_model(
-    dataset: Path,
-    registry: Registry,
-    *,
-    experiment: str = "flowrisk",
-    seed: int = 42,
-    alert_budget: float = 0.01,
-    params: Mapping[str, Any] | None = None,
-    step: Step | None = None,
-) -> TrainingResult:
-    """Train on ``dataset``, evaluate against the baselines and register the version; the
-    LightGBM overrides are checked before any slow work starts."""
-    checked = check_params(params or {})
-    return train_and_register(
-        dataset,
-        registry=registry,
-        experiment=experiment,
-        seed=seed,
-        alert_budget=alert_budget,
-        params=checked,
-        step=step,
-    )
 
 
 def read_labelled(dataset: Path) -> dict[str, pl.LazyFrame]:
