@@ -10,7 +10,7 @@
     ├── ModelNotFound          no model under the requested URI or alias
     └── EntityNotFound         an entity id is not in the dataset
 
-Errors are mapped to exit codes only in ``cli.py`` and to HTTP problems only in ``api/``.
+Errors are mapped to exit codes only in ``cli/`` and to HTTP problems only in ``api/``.
 """
 
 from __future__ import annotations

@@ -16,10 +16,13 @@ import polars as pl
 
 __all__ = [
     "ACCOUNT_TYPES",
+    "ALERT_BANDS",
     "ASSET_TYPES",
+    "BANDS",
     "CHANNELS",
     "ENTITY_TYPES",
     "INPUT_TABLES",
+    "KEY_ROLES",
     "LABEL_TABLES",
     "OWNERSHIP_ROLES",
     "PAYMENT_METHODS",
@@ -57,6 +60,11 @@ REPORT_CATEGORIES = (
     "crypto_activity",
     "asset_purchase",
 )
+# the risk bands of a score, lowest first, and those an analyst is alerted on
+BANDS = ("low", "medium", "high", "critical")
+ALERT_BANDS = BANDS[2:]
+# roles of an API key, weakest first: a role may use the routes of the roles before it
+KEY_ROLES = ("analyst", "admin")
 TYPOLOGIES = (
     "structuring",
     "front_business",

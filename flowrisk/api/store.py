@@ -22,10 +22,11 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from flowrisk.errors import ConfigError, InvalidParameter
+from flowrisk.schema import KEY_ROLES
 
 __all__ = ["AUDIT_COLUMNS", "ROLES", "ApiKey", "Store"]
 
-ROLES = ("analyst", "admin")  # weakest first: a role may use the routes of the roles before it
+ROLES = KEY_ROLES  # weakest first: a role may use the routes of the roles before it
 KEY_PREFIX = "frk"
 
 metadata = sa.MetaData()

@@ -31,7 +31,8 @@ from flowrisk.features import (
 )
 from flowrisk.io import ParquetSink, read_dataset
 from flowrisk.models.explain import EXPLANATION_SCHEMA, explain
-from flowrisk.models.scorer import BANDS, RiskModel
+from flowrisk.models.scorer import RiskModel
+from flowrisk.schema import ALERT_BANDS, BANDS
 
 __all__ = [
     "ALERT_BANDS",
@@ -46,7 +47,6 @@ __all__ = [
 
 Explain = Literal["alerts", "all", "none"]
 Engine = Literal["local", "dask"]  # where partitions run
-ALERT_BANDS = ("high", "critical")
 SCORE_SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]
         "entity_id": pl.String,

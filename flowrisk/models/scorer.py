@@ -14,10 +14,9 @@ import numpy as np
 import polars as pl
 
 from flowrisk.features import FEATURE_SET, FEATURE_SET_VERSION, feature_names
+from flowrisk.schema import BANDS
 
 __all__ = ["BANDS", "RiskModel"]
-
-BANDS = ("low", "medium", "high", "critical")
 
 
 @dataclass

@@ -82,3 +82,27 @@ def test_lightgbm_is_trained_in_one_place() -> None:
         if re.search(r"\blgb\.train\(|\blightgbm\.train\(", line)
     ]
     assert len(calls) == 1, calls
+
+
+def _documented_arrows() -> dict[str, set[str]]:
+    """The 'may import' column of the rooms table in docs/architecture.md."""
+    from tests.architecture.rooms import FOUNDATION
+
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    arrows: dict[str, set[str]] = {}
+    for room, allowed in re.findall(r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \|$", text, re.MULTILINE):
+        names: set[str] = set()
+        for item in (part.strip() for part in allowed.split(",")):
+            if item == "foundation":
+                names |= FOUNDATION
+            elif item == "everything above":
+                names |= set(arrows)
+            elif item != "nothing":
+                names.add(item)
+        arrows[room] = names
+    return arrows
+
+
+def test_the_architecture_document_draws_the_checked_arrows() -> None:
+    documented = _documented_arrows()
+    assert documented == {k: v for k, v in ALLOWED.items() if k != "__main__"}
