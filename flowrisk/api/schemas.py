@@ -23,10 +23,10 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from flowrisk.data_contracts.rules import AMOUNT_CEILING, EARLIEST, ID_MAX, NAME_MAX
-from flowrisk.models.scorer import BANDS
 from flowrisk.schema import (
     ACCOUNT_TYPES,
     ASSET_TYPES,
+    BANDS,
     CHANNELS,
     ENTITY_TYPES,
     OWNERSHIP_ROLES,

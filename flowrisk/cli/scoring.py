@@ -13,7 +13,8 @@ from rich.markup import escape
 from flowrisk.cli._app import app, console, exits, parse_as_of, progress_ticks
 from flowrisk.cli._tables import print_reasons, show_report, show_scored
 from flowrisk.config import get_settings
-from flowrisk.models.batch import Engine, Explain
+from flowrisk.errors import DatasetNotFound
+from flowrisk.models.batch import Explain, ScoreEngine
 from flowrisk.models.registry import Bundle, Registry
 from flowrisk.pipeline import explain_in_dataset, per_table, score_validated, write_case_report
 
@@ -27,8 +28,11 @@ ModelOption = Annotated[str | None, typer.Option(help=MODEL_HELP)]
 AsOfOption = Annotated[str | None, typer.Option(help=AS_OF_HELP)]
 
 
-def _bundle(model: str | None) -> Bundle:
-    """The registered model to score with (default: the champion) and its baselines."""
+def _bundle(model: str | None, dataset: Path) -> Bundle:
+    """The registered model to score ``dataset`` with (default: the champion), loaded only
+    once the dataset is known to exist, so a typo does not open or create the store."""
+    if not dataset.is_dir():
+        raise DatasetNotFound(f"{dataset}: dataset folder does not exist")
     return Registry.from_settings(get_settings()).load_bundle(model)
 
 
@@ -52,7 +56,9 @@ def score(
         int | None,
         typer.Option(min=1, help="Entity partitions (default: ~10M transactions each)."),
     ] = None,
-    engine: Annotated[Engine, typer.Option(help="local, or dask (with --scheduler).")] = "local",
+    engine: Annotated[
+        ScoreEngine, typer.Option(help="local, or dask (with --scheduler).")
+    ] = "local",
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address, e.g. tcp://127.0.0.1:8786.")
     ] = None,
@@ -62,8 +68,8 @@ def score(
 ) -> None:
     """Validate DATASET against the data contracts, score every entity with a progress bar,
     explain the alerts, and write scores.parquet, explanations.parquet and run.json."""
-    bundle = _bundle(model)
     when = _as_of(as_of)
+    bundle = _bundle(model, dataset)
     with progress_ticks() as bars:
         scored = score_validated(
             dataset,
@@ -91,7 +97,8 @@ def explain_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Why ENTITY_ID scores what it scores: reasons with values, baselines and evidence."""
-    explained = explain_in_dataset(dataset, entity_id, _bundle(model), _as_of(as_of))
+    when = _as_of(as_of)
+    explained = explain_in_dataset(dataset, entity_id, _bundle(model, dataset), when)
     when, bundle = explained.as_of, explained.bundle
     if as_json:
         body = {**explained.row, "as_of": when.isoformat()}
@@ -115,5 +122,6 @@ def report(
 ) -> None:
     """Write a self-contained HTML case report on ENTITY_ID: score, band, reasons with their
     evidence, contribution chart, monthly flows, counterparties and owners."""
-    explained = write_case_report(dataset, entity_id, _bundle(model), out, _as_of(as_of))
+    when = _as_of(as_of)
+    explained = write_case_report(dataset, entity_id, _bundle(model, dataset), out, when)
     show_report(explained.row, out)

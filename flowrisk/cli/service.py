@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 import typer
 
 from flowrisk.cli._app import app, console, err_console, exits, parse_as_of
-from flowrisk.cli.scoring import MODEL_HELP
+from flowrisk.cli.scoring import ModelOption
 from flowrisk.config import get_settings
 from flowrisk.errors import InvalidParameter
+from flowrisk.schema import KEY_ROLES
 
 __all__ = ["audit_app", "audit_export", "keys_app", "keys_create", "keys_revoke", "serve"]
 
@@ -30,7 +31,7 @@ def serve(
     dataset: Annotated[
         Path | None, typer.Option(help="Dataset for GET /v1/entities/{id}/score.")
     ] = None,
-    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
+    model: ModelOption = None,
 ) -> None:
     """Serve the scoring API with uvicorn (keys: `flowrisk keys create`)."""
     import uvicorn
@@ -45,12 +46,17 @@ def serve(
 @keys_app.command("create")
 @exits
 def keys_create(
-    role: Annotated[str, typer.Option(help="analyst (scores) or admin (also reloads).")],
+    role: Annotated[
+        str,
+        typer.Option(help=f"One of {', '.join(KEY_ROLES)}: analyst scores, admin also reloads."),
+    ],
     label: Annotated[str, typer.Option(help="Whose key it is, for the record.")] = "",
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     from flowrisk.api.store import Store
 
+    if role not in KEY_ROLES:  # before the audit database is opened or created
+        raise InvalidParameter("--role", f"must be one of {', '.join(KEY_ROLES)}, got {role!r}")
     key_id, key = Store(get_settings().audit_url).create_key(role, label)
     err_console.print(f"key {key_id} ({role}); store it now, it is not shown again:")
     console.print(key, highlight=False)

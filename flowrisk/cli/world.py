@@ -28,9 +28,9 @@ from flowrisk.pipeline import (
     Scored,
     Trained,
     Validated,
+    generate,
     main_job,
 )
-from flowrisk.pipeline.main_job import generate
 from flowrisk.schema import TYPOLOGIES
 from flowrisk.synth import WorldParams
 

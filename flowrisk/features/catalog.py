@@ -4,6 +4,7 @@ each family raises. Models record the feature set's name and version."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -106,6 +107,7 @@ def red_flag_catalog() -> list[RedFlag]:
     return list(_FLAGS)
 
 
+@functools.cache
 def evidence_links() -> dict[str, str]:
     """Feature name -> the red flag whose evidence backs its reasons (checked against both
     catalogs, so a misspelt name fails here rather than silently losing evidence)."""

@@ -35,10 +35,9 @@ from flowrisk.models.scorer import RiskModel
 from flowrisk.schema import ALERT_BANDS, BANDS
 
 __all__ = [
-    "ALERT_BANDS",
     "SCORE_SCHEMA",
-    "Engine",
     "Explain",
+    "ScoreEngine",
     "ScoreRun",
     "explain_entities",
     "score_dataset",
@@ -46,7 +45,7 @@ __all__ = [
 ]
 
 Explain = Literal["alerts", "all", "none"]
-Engine = Literal["local", "dask"]  # where partitions run
+ScoreEngine = Literal["local", "dask"]  # where partitions run
 SCORE_SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]
         "entity_id": pl.String,
@@ -207,7 +206,7 @@ def score_dataset(
     model_version: str | None = None,
     explain_mode: Explain = "alerts",
     partitions: int | None = None,
-    engine: Engine = "local",
+    engine: ScoreEngine = "local",
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ScoreRun:

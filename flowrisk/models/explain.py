@@ -28,7 +28,8 @@ from flowrisk.features import (
     catalog,
     evidence_links,
 )
-from flowrisk.models.scorer import BANDS, RiskModel
+from flowrisk.models.scorer import RiskModel
+from flowrisk.schema import BANDS
 
 __all__ = [
     "EXPLANATION_SCHEMA",

@@ -211,6 +211,7 @@ class Registry:
         an alias; default the champion). An alias is resolved once, so the files and the
         version number belong to the same version even if the alias moves meanwhile."""
         uri = uri or model_uri()
+        probe(self.tracking_uri)  # the server may have gone since the client was made
         try:
             number = str(self.version(uri_ref(uri)).version)
         except ModelNotFound as exc:  # name what the caller asked for

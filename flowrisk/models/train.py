@@ -36,11 +36,16 @@ __all__ = [
 MIN_POSITIVES = 20  # fewer positives in training than this cannot give a usable model
 
 
+def check_alert_budget(alert_budget: float) -> None:
+    """Refuse a budget outside (0, 0.2): the bands need room for five times the budget."""
+    if not 0 < alert_budget < 0.2:
+        raise InvalidParameter("alert_budget", f"must be in (0, 0.2), got {alert_budget}")
+
+
 def band_thresholds(valid_scores: np.ndarray, alert_budget: float) -> dict[str, float]:
     """Score thresholds so that on validation data the top ``alert_budget`` share is high or
     critical (critical: its top quarter) and medium reaches five times the budget."""
-    if not 0 < alert_budget < 0.2:
-        raise InvalidParameter("alert_budget", f"must be in (0, 0.2), got {alert_budget}")
+    check_alert_budget(alert_budget)
     q = np.quantile(valid_scores, [1 - 5 * alert_budget, 1 - alert_budget, 1 - alert_budget / 4])
     medium, high, critical = (float(v) for v in np.maximum.accumulate(q))
     return {"medium": medium, "high": high, "critical": critical}

@@ -32,7 +32,7 @@ from flowrisk.models.learner import check_params
 from flowrisk.models.raw_baseline import raw_sums, raw_sums_scores
 from flowrisk.models.registry import HELDOUT_ARTIFACT, Registry
 from flowrisk.models.scorer import RiskModel
-from flowrisk.models.train import fit_model
+from flowrisk.models.train import check_alert_budget, fit_model
 
 __all__ = ["SPLIT_SEED", "TrainingResult", "dataset_digest", "train_and_register"]
 
@@ -232,6 +232,7 @@ def train_and_register(
     from mlflow.exceptions import MlflowException
 
     params = check_params(params or {})
+    check_alert_budget(alert_budget)
     say = step or (lambda _: None)
     say("connecting to MLflow")
     registry.ensure_experiment(experiment)  # fail before the slow work if the store is away

@@ -16,6 +16,7 @@ from flowrisk.pipeline.main_job import (
     Scored,
     Trained,
     Validated,
+    generate,
     main_job,
 )
 from flowrisk.pipeline.profiles import ProfileFile, strongest_features, write_profiles
@@ -37,6 +38,7 @@ __all__ = [
     "Trained",
     "Validated",
     "explain_in_dataset",
+    "generate",
     "main_job",
     "no_ticks",
     "per_table",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from flowrisk.errors import InvalidParameter
+from flowrisk.errors import EntityNotFound, InvalidParameter
 from flowrisk.io import read_dataset
 from flowrisk.models.dataset import scoring_date
 from flowrisk.models.registry import Bundle
@@ -37,7 +38,10 @@ def explain_in_dataset(
     first month start after the last transaction); raises EntityNotFound for an unknown id."""
     frames = read_dataset(dataset)
     when = as_of or scoring_date(frames)
-    row = explain_entity(frames, entity_id, when, bundle.model, bundle.baselines)
+    try:
+        row = explain_entity(frames, entity_id, when, bundle.model, bundle.baselines)
+    except EntityNotFound as exc:
+        raise EntityNotFound(f"{exc} in {dataset}") from None
     return ExplainedEntity(row, frames, when, bundle)
 
 
@@ -59,6 +63,7 @@ def write_case_report(
         partial.write_text(page, encoding="utf-8")
         os.replace(partial, out)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise InvalidParameter("--out", f"cannot write {out}: {exc.strerror}") from None
+        with contextlib.suppress(OSError):  # the folder itself may be what failed
+            partial.unlink(missing_ok=True)
+        raise InvalidParameter("out", f"cannot write {out}: {exc.strerror}") from None
     return explained

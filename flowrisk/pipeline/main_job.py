@@ -37,6 +37,7 @@ __all__ = [
     "Scored",
     "Trained",
     "Validated",
+    "generate",
     "main_job",
 ]
 
@@ -100,9 +101,7 @@ def _validated(world: Path, folder: Path, ticks: Ticks) -> Validated:
     return Validated(report, folder / "accepted", time.perf_counter() - started)
 
 
-def _trained(
-    settings: Settings, registry: Registry, dataset: Path, seed: int, ticks: Ticks
-) -> Trained:
+def _trained(registry: Registry, dataset: Path, seed: int, ticks: Ticks) -> Trained:
     steps = ticks("training")
     done: list[str] = []
 
@@ -117,7 +116,7 @@ def _trained(
     promoted = not registry.has_champion()
     if promoted:
         registry.promote(result.version)
-    return Trained(result, settings.tracking_uri, promoted)
+    return Trained(result, registry.tracking_uri, promoted)
 
 
 def _riskiest(settings: Settings, dataset: Path, scored: Scored) -> Reported:
@@ -157,11 +156,12 @@ def main_job(
     )
     yield Profiled(written, strongest_features(profiles, accepted))
     registry = Registry.from_settings(settings)
-    yield _trained(settings, registry, accepted, params.seed, ticks)
+    yield _trained(registry, accepted, params.seed, ticks)
     scored = score_validated(
         accepted,
         registry.load_bundle(),
         settings.home / "scores",
+        as_of=as_of,
         validate=False,  # validated above
         tick=ticks("scoring partitions"),
     )

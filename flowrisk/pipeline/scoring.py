@@ -11,7 +11,7 @@ import polars as pl
 
 from flowrisk.data_contracts import ValidationReport, validate_dataset
 from flowrisk.io import read_dataset
-from flowrisk.models.batch import Engine, Explain, ScoreRun, score_dataset
+from flowrisk.models.batch import Explain, ScoreEngine, ScoreRun, score_dataset
 from flowrisk.models.dataset import scoring_date
 from flowrisk.models.registry import Bundle
 from flowrisk.pipeline.progress import TableTick, Tick
@@ -38,7 +38,7 @@ def score_validated(
     explain: Explain = "alerts",
     as_of: datetime | None = None,
     partitions: int | None = None,
-    engine: Engine = "local",
+    engine: ScoreEngine = "local",
     scheduler: str | None = None,
     validate: bool = True,
     validation_tick: TableTick | None = None,

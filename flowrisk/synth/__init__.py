@@ -6,15 +6,15 @@
 
 from flowrisk.synth.generate import generate_world, iter_transactions, plan_world
 from flowrisk.synth.params import GENERATOR_VERSION, TypologyParams, WorldParams
-from flowrisk.synth.typologies import DEFAULT_TYPOLOGIES, REGISTRY, Registry, Typology
+from flowrisk.synth.typologies import DEFAULT_TYPOLOGIES, REGISTRY, Typology, TypologyRegistry
 
 __all__ = [
     "DEFAULT_TYPOLOGIES",
     "GENERATOR_VERSION",
     "REGISTRY",
-    "Registry",
     "Typology",
     "TypologyParams",
+    "TypologyRegistry",
     "WorldParams",
     "generate_world",
     "iter_transactions",

@@ -39,7 +39,7 @@ from flowrisk.synth.tables import (
     reports_frame,
     transactions_frames,
 )
-from flowrisk.synth.typologies import REGISTRY, Registry
+from flowrisk.synth.typologies import REGISTRY, TypologyRegistry
 from flowrisk.synth.typologies.reports import Reports, cash_reports, plan_reports
 from flowrisk.synth.world import DAY, Txns, World
 
@@ -48,7 +48,7 @@ __all__ = ["Chunk", "check_output", "generate_world", "iter_transactions", "plan
 Progress = Callable[[int, int], None]
 
 
-def plan_world(params: WorldParams, *, registry: Registry = REGISTRY) -> World:
+def plan_world(params: WorldParams, *, registry: TypologyRegistry = REGISTRY) -> World:
     """Plan the honest population and every scheme (in registry order, each typology from the
     stream of its pinned id); no transaction is drawn yet."""
     world, book = plan_population(params, population_stream(params.seed))
@@ -103,7 +103,7 @@ def _without_guilty(world: World, txns: Txns) -> Txns:
 
 
 def _scheme_transactions(
-    world: World, registry: Registry, chunk: int, lo: int, hi: int
+    world: World, registry: TypologyRegistry, chunk: int, lo: int, hi: int
 ) -> list[Txns]:
     """Every scheme's transactions in one chunk, tagged with its typology's stream id."""
     out: list[Txns] = []
@@ -114,7 +114,7 @@ def _scheme_transactions(
     return out
 
 
-def iter_transactions(world: World, *, registry: Registry = REGISTRY) -> Iterator[Chunk]:
+def iter_transactions(world: World, *, registry: TypologyRegistry = REGISTRY) -> Iterator[Chunk]:
     """Draw the transactions chunk by chunk: ordinary life plus the schemes of the chunk.
 
     Without camouflage the guilty have no ordinary life: only their schemes' transactions.

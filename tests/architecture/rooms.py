@@ -55,8 +55,12 @@ def module_name(path: Path, root: Path) -> str:
     return ".".join(parts)
 
 
-def imports_of(source: str, module: str, is_package: bool = False) -> Iterator[Import]:
-    """Every flowrisk import of a module's source, top-level and inside functions alike."""
+def imports_of(
+    source: str, module: str, is_package: bool = False, modules: frozenset[str] = frozenset()
+) -> Iterator[Import]:
+    """Every flowrisk import of a module's source, top-level and inside functions alike;
+    ``from a import b`` where ``a.b`` is one of ``modules`` (submodules, not names a package
+    exports) counts as an import of ``a.b``."""
     tree = ast.parse(source)
     base = module.split(".") if is_package else module.split(".")[:-1]
     for node in ast.walk(tree):
@@ -70,18 +74,37 @@ def imports_of(source: str, module: str, is_package: bool = False) -> Iterator[I
                 target = ".".join([*anchor, *([node.module] if node.module else [])])
             else:
                 target = node.module or ""
-            if target.split(".")[0] == PACKAGE:
-                yield Import(module, target, node.lineno)
+            if target.split(".")[0] != PACKAGE:
+                continue
+            subs = [f"{target}.{a.name}" for a in node.names if f"{target}.{a.name}" in modules]
+            for name in subs or [target]:
+                yield Import(module, name, node.lineno)
+
+
+def public_names(source: str) -> list[str]:
+    """The names a module lists in ``__all__`` (empty when it has none)."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return [e.value for e in getattr(node.value, "elts", []) if isinstance(e, ast.Constant)]
+    return []
 
 
 def package_imports(root: Path) -> list[Import]:
     """The import graph of the package under ``root`` (the folder holding ``flowrisk/``)."""
+    paths = sorted((root / PACKAGE).rglob("*.py"))
+    exported = {
+        f"{module_name(p, root)}.{name}"
+        for p in paths
+        if p.name == "__init__.py"
+        for name in public_names(p.read_text(encoding="utf-8"))
+    }
+    modules = frozenset(module_name(p, root) for p in paths) - exported
     found: list[Import] = []
-    for path in sorted((root / PACKAGE).rglob("*.py")):
-        name = module_name(path, root)
-        found.extend(
-            imports_of(path.read_text(encoding="utf-8"), name, path.name == "__init__.py")
-        )
+    for path in paths:
+        source, name = path.read_text(encoding="utf-8"), module_name(path, root)
+        found.extend(imports_of(source, name, path.name == "__init__.py", modules))
     return found
 
 

@@ -12,6 +12,7 @@ import pytest
 from tests.architecture.rooms import ALLOWED, imports_of, package_imports, violations
 
 ROOT = Path(__file__).resolve().parents[2]
+MODULES = frozenset({"flowrisk.features.context", "flowrisk.features.catalog"})
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 
@@ -37,11 +38,12 @@ def test_every_room_is_declared() -> None:
         ("flowrisk.api.app", "from flowrisk.cli import app", "may not import"),
         ("flowrisk.models.batch", "def f():\n    from ..api import app", "may not import"),
         ("flowrisk.data_contracts.rules", "from ..features import catalog", "may not import"),
+        ("flowrisk.models.report", "from flowrisk.features import context", "import only"),
     ],
 )
 def test_a_forbidden_import_is_caught(module: str, source: str, broken: str) -> None:
     """The check fails on each kind of forbidden arrow, lazy and relative imports included."""
-    found = violations(list(imports_of(source, module)))
+    found = violations(list(imports_of(source, module, modules=MODULES)))
     assert len(found) == 1 and broken in found[0]
 
 
@@ -74,14 +76,50 @@ def test_no_function_is_over_80_lines() -> None:
     assert long == {}
 
 
+def _lightgbm_train_calls(source: str) -> list[int]:
+    """Lines that call LightGBM's ``train``, however it was imported (module alias or name)."""
+    tree = ast.parse(source)
+    modules, names = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {a.asname or a.name for a in node.names if a.name == "lightgbm"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "lightgbm":
+            names |= {a.asname or a.name for a in node.names if a.name == "train"}
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        if (
+            isinstance(f, ast.Attribute)
+            and f.attr == "train"
+            and isinstance(f.value, ast.Name)
+            and f.value.id in modules
+        ) or (isinstance(f, ast.Name) and f.id in names):
+            lines.append(node.lineno)
+    return lines
+
+
 def test_lightgbm_is_trained_in_one_place() -> None:
     calls = [
-        f"{p.relative_to(ROOT)}:{i}"
+        f"{p.relative_to(ROOT)}:{line}"
         for p in _python_files()
-        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-        if re.search(r"\blgb\.train\(|\blightgbm\.train\(", line)
+        for line in _lightgbm_train_calls(p.read_text(encoding="utf-8"))
     ]
-    assert len(calls) == 1, calls
+    assert len(calls) == 1 and calls[0].startswith("flowrisk/models/learner.py:"), calls
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import lightgbm as lgb\nlgb.train({}, d)",
+        "import lightgbm\nlightgbm.train({}, d)",
+        "from lightgbm import train as fit\nfit({}, d)",
+    ],
+)
+def test_every_way_of_calling_lightgbm_train_is_seen(source: str) -> None:
+    assert _lightgbm_train_calls(source) == [2]
+    assert _lightgbm_train_calls("import lightgbm as lgb\nlgb.Dataset(x)") == []
 
 
 def _documented_arrows() -> dict[str, set[str]]:

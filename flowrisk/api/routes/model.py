@@ -11,6 +11,7 @@ from flowrisk.api.problems import ApiProblem, responses
 from flowrisk.api.schemas import ModelInfo
 from flowrisk.api.service import ModelHolder
 from flowrisk.errors import FlowriskError
+from flowrisk.models.registry_names import MODEL_NAME, uri_ref
 
 __all__ = ["router"]
 
@@ -39,9 +40,10 @@ def reload(_: AdminKey, config: Config, metrics: MetricsDep) -> dict[str, Any]:
 def _model_info(holder: ModelHolder) -> dict[str, Any]:
     loaded = holder.current
     bundle = loaded.bundle
-    alias = holder.uri.partition("@")[2] or None
+    ref = uri_ref(holder.uri)
+    alias = ref.removeprefix("@") if ref.startswith("@") else None
     return {
-        "name": "flowrisk",
+        "name": MODEL_NAME,
         "uri": holder.uri,
         "version": bundle.version,
         "alias": alias,

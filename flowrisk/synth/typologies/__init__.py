@@ -13,8 +13,8 @@ from flowrisk.synth.typologies.registry import (
     REGISTRY,
     Injector,
     Planner,
-    Registry,
     Typology,
+    TypologyRegistry,
 )
 
-__all__ = ["DEFAULT_TYPOLOGIES", "REGISTRY", "Injector", "Planner", "Registry", "Typology"]
+__all__ = ["DEFAULT_TYPOLOGIES", "REGISTRY", "Injector", "Planner", "Typology", "TypologyRegistry"]

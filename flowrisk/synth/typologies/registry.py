@@ -36,7 +36,7 @@ from flowrisk.synth.typologies.reports import inject_multi_declarant, plan_multi
 from flowrisk.synth.typologies.wealth import inject_unexplained_wealth, plan_unexplained_wealth
 from flowrisk.synth.world import AccountBook, SchemePlan, Txns, World
 
-__all__ = ["DEFAULT_TYPOLOGIES", "REGISTRY", "Injector", "Planner", "Registry", "Typology"]
+__all__ = ["DEFAULT_TYPOLOGIES", "REGISTRY", "Injector", "Planner", "Typology", "TypologyRegistry"]
 
 Planner = Callable[[np.random.Generator, World, AccountBook, int, np.ndarray], SchemePlan]
 Injector = Callable[[np.random.Generator, World, SchemePlan, int, int], list[Txns]]
@@ -54,7 +54,7 @@ class Typology:
     defaults: TypologyParams
 
 
-class Registry:
+class TypologyRegistry:
     """The typologies in planning order, looked up by name or by stream id."""
 
     def __init__(self, entries: Iterable[Typology]) -> None:
@@ -109,7 +109,7 @@ class Registry:
             )
 
 
-REGISTRY = Registry(
+REGISTRY = TypologyRegistry(
     [
         Typology(
             "front_business", 1, plan_front_business, inject_front_business, TypologyParams(0.004)

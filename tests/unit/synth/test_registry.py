@@ -13,9 +13,9 @@ from flowrisk.schema import TYPOLOGIES
 from flowrisk.synth import (
     DEFAULT_TYPOLOGIES,
     REGISTRY,
-    Registry,
     Typology,
     TypologyParams,
+    TypologyRegistry,
     WorldParams,
     generate_world,
     iter_transactions,
@@ -78,13 +78,15 @@ def test_stream_ids_are_pinned() -> None:
 def test_registry_refuses_a_reused_name_or_stream() -> None:
     first = REGISTRY["mule"]
     with pytest.raises(ValueError, match="stream id"):
-        Registry(
+        TypologyRegistry(
             [*REGISTRY, Typology(NEWCOMER, first.stream, first.plan, first.inject, first.defaults)]
         )
     with pytest.raises(ValueError, match="name"):
-        Registry([*REGISTRY, Typology("mule", 99, first.plan, first.inject, first.defaults)])
+        TypologyRegistry(
+            [*REGISTRY, Typology("mule", 99, first.plan, first.inject, first.defaults)]
+        )
     with pytest.raises(ValueError, match=r"0\.\.127"):
-        Registry([Typology(NEWCOMER, 128, first.plan, first.inject, first.defaults)])
+        TypologyRegistry([Typology(NEWCOMER, 128, first.plan, first.inject, first.defaults)])
 
 
 def test_a_small_world_keeps_its_pinned_bytes(tmp_path: Path) -> None:
@@ -130,7 +132,7 @@ def with_newcomer(monkeypatch: pytest.MonkeyPatch) -> WorldParams:
     )
 
 
-def _recording(registry: Registry, seen: dict[tuple[str, int], object]) -> Registry:
+def _recording(registry: TypologyRegistry, seen: dict[tuple[str, int], object]) -> TypologyRegistry:
     """The same typologies, noting the state of the stream each planner and injector is given."""
 
     def wrap(t: Typology) -> Typology:
@@ -146,7 +148,7 @@ def _recording(registry: Registry, seen: dict[tuple[str, int], object]) -> Regis
 
         return Typology(t.name, t.stream, plan, inject, t.defaults)
 
-    return Registry(wrap(t) for t in registry)
+    return TypologyRegistry(wrap(t) for t in registry)
 
 
 def test_streams_follow_the_pinned_id_whatever_the_registry_order(
@@ -161,7 +163,7 @@ def test_streams_follow_the_pinned_id_whatever_the_registry_order(
     world = plan_world(params, registry=plain)
     for _ in iter_transactions(world, registry=plain):
         pass
-    shuffled = _recording(Registry([_newcomer(), *reversed(REGISTRY.entries)]), moved)
+    shuffled = _recording(TypologyRegistry([_newcomer(), *reversed(REGISTRY.entries)]), moved)
     world = plan_world(params, registry=shuffled)
     for _ in iter_transactions(world, registry=shuffled):
         pass
@@ -177,7 +179,7 @@ def test_a_typology_added_at_the_end_changes_no_existing_draw(
     """Appended with a new stream id, a typology adds its own members and transactions; every
     other plan and transaction is what it was without it."""
     before = plan_world(with_newcomer)
-    grown = Registry([*REGISTRY, _newcomer()])
+    grown = TypologyRegistry([*REGISTRY, _newcomer()])
     after = plan_world(with_newcomer, registry=grown)
     assert set(after.schemes) == {*before.schemes, NEWCOMER}
     for name, plan in before.schemes.items():

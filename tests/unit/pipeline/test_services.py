@@ -1,0 +1,70 @@
+"""The services below the command line, on the session's trained world: validated batch
+scoring quarantines broken rows and scores the rest, one entity is explained or reported, and
+a failed report write leaves nothing behind."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flowrisk.errors import EntityNotFound, InvalidParameter
+from flowrisk.models.bundle import Bundle
+from flowrisk.pipeline import explain_in_dataset, score_validated, write_case_report
+from tests.conftest import TrainedWorld
+
+
+@pytest.fixture(scope="module")
+def bundle(trained_world: TrainedWorld) -> Bundle:
+    return Bundle(trained_world.model, trained_world.baselines, "models:/flowrisk/1", "1")
+
+
+def test_clean_data_is_scored_as_it_is(
+    trained_world: TrainedWorld, bundle: Bundle, tmp_path: Path
+) -> None:
+    scored = score_validated(
+        trained_world.folder, bundle, tmp_path / "out", explain="none", as_of=trained_world.as_of
+    )
+    assert scored.quarantined is None and not (tmp_path / "out" / "validated").exists()
+    assert scored.run.entities == 6_000 and scored.run.dataset == str(trained_world.folder)
+
+
+def test_broken_rows_are_quarantined_and_the_rest_scored(
+    trained_world: TrainedWorld, bundle: Bundle, tmp_path: Path
+) -> None:
+    dirty = tmp_path / "dirty"
+    shutil.copytree(trained_world.folder, dirty)
+    tx = pl.read_parquet(dirty / "transactions.parquet")
+    broken = pl.when(pl.int_range(pl.len()) == 11).then(-3.0).otherwise(pl.col("amount"))
+    tx.with_columns(broken.alias("amount")).write_parquet(dirty / "transactions.parquet")
+    out = tmp_path / "out"
+    scored = score_validated(dirty, bundle, out, explain="none", as_of=trained_world.as_of)
+    assert scored.quarantined is not None and scored.quarantined.rows_quarantined == 1
+    assert scored.run.dataset == str(out / "validated" / "accepted")
+    rejected = pl.read_parquet(out / "validated" / "quarantine" / "transactions.parquet")
+    assert rejected["amount"].to_list() == [-3.0]
+    assert pl.read_parquet(out / "scores.parquet").height == 6_000
+
+
+def test_an_unknown_entity_is_named_with_its_dataset(
+    trained_world: TrainedWorld, bundle: Bundle
+) -> None:
+    with pytest.raises(EntityNotFound, match=rf"NOBODY: no such entity in {trained_world.folder}"):
+        explain_in_dataset(trained_world.folder, "NOBODY", bundle, trained_world.as_of)
+
+
+def test_a_case_report_is_written_whole_or_not_at_all(
+    trained_world: TrainedWorld, bundle: Bundle, tmp_path: Path
+) -> None:
+    entity = trained_world.labels.filter(pl.col("label") == 1)["entity_id"][0]
+    page = tmp_path / "reports" / "case.html"
+    done = write_case_report(trained_world.folder, entity, bundle, page, trained_world.as_of)
+    assert done.row["entity_id"] == entity and entity in page.read_text(encoding="utf-8")
+    assert [p.name for p in page.parent.iterdir()] == ["case.html"]  # no partial file left
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(InvalidParameter, match="out: cannot write"):
+        write_case_report(trained_world.folder, entity, bundle, blocker / "case.html")
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
