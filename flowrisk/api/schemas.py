@@ -22,7 +22,16 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
-from flowrisk.data_contracts.rules import AMOUNT_CEILING, EARLIEST, ID_MAX, NAME_MAX
+from flowrisk.data_contracts.rule import (
+    AMOUNT_CEILING,
+    EARLIEST,
+    EARLIEST_BIRTH_YEAR,
+    EMPLOYEES_MAX,
+    ID_MAX,
+    MONEY_CEILING,
+    NAF_PATTERN,
+    NAME_MAX,
+)
 from flowrisk.schema import (
     ACCOUNT_TYPES,
     ASSET_TYPES,
@@ -106,7 +115,7 @@ PastTime = Annotated[
         )
     ),
 ]
-Money = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1e12)]
+Money = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=MONEY_CEILING)]
 Amount = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=AMOUNT_CEILING)]
 
 
@@ -121,11 +130,13 @@ class EntityIn(_In):
     entity_type: EntityType
     name: Annotated[str, Field(max_length=NAME_MAX)] | None = None
     country: Country
-    birth_year: Annotated[StrictInt, Field(ge=1900), AfterValidator(_past_year)] | None = None
+    birth_year: (
+        Annotated[StrictInt, Field(ge=EARLIEST_BIRTH_YEAR), AfterValidator(_past_year)] | None
+    ) = None
     registration_date: PastDate | None = None
     closure_date: date | None = None
-    sector_code: Annotated[str, Field(pattern=r"^\d{2}\.\d{1,2}[A-Z]?$")] | None = None
-    employees: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
+    sector_code: Annotated[str, Field(pattern=NAF_PATTERN)] | None = None
+    employees: Annotated[StrictInt, Field(ge=0, le=EMPLOYEES_MAX)] | None = None
     declared_income: Money | None = None
     declared_revenue: Money | None = None
     is_pep: StrictBool | None = None

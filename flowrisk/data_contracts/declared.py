@@ -29,14 +29,19 @@ from flowrisk.data_contracts.checks import (
     Values,
     When,
 )
-from flowrisk.data_contracts.rule import AMOUNT_CEILING, NAME_MAX
+from flowrisk.data_contracts.rule import (
+    AMOUNT_CEILING,
+    EARLIEST_BIRTH_YEAR,
+    EMPLOYEES_MAX,
+    MONEY_CEILING,
+    NAF_PATTERN,
+    NAME_MAX,
+)
 
 __all__ = ["CONTRACTS"]
 
-BIG = 1e12  # declared yearly income or revenue above this is not a plausible record
 OLD = date(1800, 1, 1)  # registrations and ownership links may be old
 MODERN = date(1900, 1, 1)  # accounts, assets and labels are not older than this
-NAF = r"^\d{2}\.\d{1,2}[A-Z]?$"
 CURRENCY_CODE = r"^[A-Z0-9]{3,5}$"
 UP_TO_CEILING = f"at most {AMOUNT_CEILING:,.0f} EUR"
 
@@ -46,7 +51,12 @@ CONTRACTS: dict[str, tuple[Check, ...]] = {
         Known("entity_type"),
         Length("name", 0, NAME_MAX, f"name is at most {NAME_MAX} characters"),
         Country("country", required=True),
-        Range("birth_year", 1900, THIS_YEAR, "birth_year is between 1900 and this year"),
+        Range(
+            "birth_year",
+            EARLIEST_BIRTH_YEAR,
+            THIS_YEAR,
+            f"birth_year is between {EARLIEST_BIRTH_YEAR} and this year",
+        ),
         Range("registration_date", OLD, TODAY, "registration_date is not in the future"),
         Order(
             "registration_date",
@@ -54,10 +64,10 @@ CONTRACTS: dict[str, tuple[Check, ...]] = {
             "closure_date.after_registration",
             "closure_date is not before registration_date",
         ),
-        Pattern("sector_code", "naf", NAF, "sector_code is a NACE/NAF code such as 56.10C"),
-        Range("employees", 0, 10_000_000, "employees is 0 or more"),
-        Range("declared_income", 0, BIG, "declared_income is 0 or more"),
-        Range("declared_revenue", 0, BIG, "declared_revenue is 0 or more"),
+        Pattern("sector_code", "naf", NAF_PATTERN, "sector_code is a NACE/NAF code such as 56.10C"),
+        Range("employees", 0, EMPLOYEES_MAX, "employees is 0 or more"),
+        Range("declared_income", 0, MONEY_CEILING, "declared_income is 0 or more"),
+        Range("declared_revenue", 0, MONEY_CEILING, "declared_revenue is 0 or more"),
         Parse(
             "birth_year",
             "registration_date",

@@ -11,7 +11,11 @@ from typing import Any
 __all__ = [
     "AMOUNT_CEILING",
     "EARLIEST",
+    "EARLIEST_BIRTH_YEAR",
+    "EMPLOYEES_MAX",
     "ID_MAX",
+    "MONEY_CEILING",
+    "NAF_PATTERN",
     "NAME_MAX",
     "ROW_KINDS",
     "ContractContext",
@@ -22,6 +26,10 @@ AMOUNT_CEILING = 1e9  # one billion EUR in one transaction or asset is not a pla
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)  # no flowrisk dataset starts before this
 ID_MAX = 64
 NAME_MAX = 512
+MONEY_CEILING = 1e12  # declared yearly income or revenue above this is not a plausible record
+EARLIEST_BIRTH_YEAR = 1900
+EMPLOYEES_MAX = 10_000_000
+NAF_PATTERN = r"^\d{2}\.\d{1,2}[A-Z]?$"  # a NACE/NAF sector code such as 56.10C
 
 ROW_KINDS = ("not_null", "in_set", "between", "regex", "length", "a_not_after_b")
 
