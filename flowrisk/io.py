@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
-from flowrisk.errors import DatasetError, DatasetNotFound, SchemaMismatch
+from flowrisk.errors import DatasetError, DatasetNotFound, InvalidParameter, SchemaMismatch
 from flowrisk.schema import REQUIRED_TABLES, TABLES, TIMESTAMP, TableSpec
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "TableWriter",
     "conform",
     "read_dataset",
+    "read_labelled",
     "read_manifest",
     "read_table",
     "table_path",
@@ -131,6 +132,19 @@ def read_dataset(
             continue
         frames[name] = read_table(path, TABLES[name])
     return frames
+
+
+def read_labelled(
+    folder: Path | str, purpose: str
+) -> tuple[dict[str, pl.LazyFrame], pl.DataFrame, pl.DataFrame | None]:
+    """The input tables of a labelled dataset (lazy), its entity labels and its transaction
+    labels (None when absent); refused without labels, saying what ``purpose`` needs them."""
+    tables = read_dataset(folder, tables=list(TABLES))
+    if "labels" not in tables:
+        raise InvalidParameter("labels", f"{folder} has no labels.parquet: {purpose} needs them")
+    labels = tables.pop("labels").collect()
+    per_txn = tables.pop("transaction_labels", None)
+    return tables, labels, per_txn.collect() if per_txn is not None else None
 
 
 def write_table(frame: pl.DataFrame, folder: Path, table: str) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from flowrisk.errors import ConfigError, InvalidParameter
+from flowrisk.errors import ConfigError
 from flowrisk.features import (
     FEATURE_SET,
     FEATURE_SET_VERSION,
@@ -24,7 +24,7 @@ from flowrisk.features import (
     partitions_for,
     rule_scores,
 )
-from flowrisk.io import read_dataset
+from flowrisk.io import read_labelled
 from flowrisk.models.card import model_card
 from flowrisk.models.dataset import Split, snapshot_dates, snapshots, split_snapshots
 from flowrisk.models.evaluate import evaluate_scores
@@ -113,15 +113,6 @@ def _charts(fitted: _Fitted) -> dict[str, Any]:
             {n: m["recall_per_typology"] for n, m in fitted.metrics.items()}
         ),
     }
-
-
-def _labelled(dataset: Path) -> tuple[dict[str, pl.LazyFrame], pl.DataFrame]:
-    """The dataset's tables and its labels (refused without them)."""
-    frames = read_dataset(dataset)
-    tables = read_dataset(dataset, tables=["entities", "accounts", "transactions", "labels"])
-    if "labels" not in tables:
-        raise InvalidParameter("labels", f"{dataset} has no labels.parquet: training needs them")
-    return frames, tables["labels"].collect()
 
 
 def _fit_and_evaluate(
@@ -236,7 +227,7 @@ def train_and_register(
     say = step or (lambda _: None)
     say("connecting to MLflow")
     registry.ensure_experiment(experiment)  # fail before the slow work if the store is away
-    frames, labels = _labelled(dataset)
+    frames, labels, _ = read_labelled(dataset, "training")
     fitted = _fit_and_evaluate(
         frames, labels, seed=seed, alert_budget=alert_budget, params=params, say=say
     )

@@ -6,7 +6,7 @@ first champion, how the main job runs end to end. They print nothing and exit no
 is reported through callbacks so that any face (CLI, notebook, scheduler) can show it.
 """
 
-from flowrisk.pipeline.benchmark import read_labelled, run_benchmark
+from flowrisk.pipeline.benchmark import run_benchmark
 from flowrisk.pipeline.entity import ExplainedEntity, explain_in_dataset, write_case_report
 from flowrisk.pipeline.main_job import (
     Event,
@@ -42,7 +42,6 @@ __all__ = [
     "main_job",
     "no_ticks",
     "per_table",
-    "read_labelled",
     "run_benchmark",
     "score_validated",
     "strongest_features",
