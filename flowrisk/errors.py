@@ -5,6 +5,7 @@
     ├── InvalidParameter       a caller passed a value out of range (names the parameter)
     ├── DatasetError           a dataset folder cannot be read as the data model says
     │   ├── DatasetNotFound    the folder or a required table file is missing
+    │   ├── DatasetCorrupted   a file's bytes differ from the SHA-256 its manifest lists
     │   └── SchemaMismatch     a column is missing or has a type that cannot be cast
     ├── ContractViolation      rows break a data contract (rules are named)
     ├── ModelNotFound          no model under the requested URI or alias
@@ -18,6 +19,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "ContractViolation",
+    "DatasetCorrupted",
     "DatasetError",
     "DatasetNotFound",
     "EntityNotFound",
@@ -51,6 +53,19 @@ class DatasetError(FlowriskError):
 
 class DatasetNotFound(DatasetError):
     """The dataset folder, or one of its required tables, does not exist."""
+
+
+class DatasetCorrupted(DatasetError):
+    """A table file's SHA-256 differs from the digest its dataset's manifest lists."""
+
+    def __init__(self, path: str, expected: str, actual: str) -> None:
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"{path}: corrupted, its SHA-256 {actual[:12]}... differs from the manifest's "
+            f"{expected[:12]}..."
+        )
 
 
 class SchemaMismatch(DatasetError):

@@ -7,15 +7,24 @@ bytes, which is what makes generated worlds reproducible file by file.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flowrisk.errors import DatasetError, DatasetNotFound, InvalidParameter, SchemaMismatch
+from flowrisk.errors import (
+    DatasetCorrupted,
+    DatasetError,
+    DatasetNotFound,
+    InvalidParameter,
+    SchemaMismatch,
+)
 from flowrisk.schema import REQUIRED_TABLES, TABLES, TIMESTAMP, TableSpec
 
 __all__ = [
@@ -23,11 +32,15 @@ __all__ = [
     "ParquetSink",
     "TableWriter",
     "conform",
+    "file_sha256",
+    "first_line",
     "read_dataset",
     "read_labelled",
     "read_manifest",
     "read_table",
+    "reading",
     "table_path",
+    "verify_files",
     "write_manifest",
     "write_table",
 ]
@@ -35,6 +48,8 @@ __all__ = [
 MANIFEST_NAME = "manifest.json"
 LIST_SEPARATOR = "|"
 _PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3}
+_HASH_BLOCK = 1 << 22
+_DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> SHA-256, per process
 
 
 def table_path(folder: Path, table: str) -> Path | None:
@@ -96,32 +111,89 @@ def _cast(expr: pl.Expr, have: pl.DataType, want: pl.DataType) -> pl.Expr:
     return expr.cast(want, strict=True)
 
 
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def reading(source: str) -> Iterator[None]:
+    """Turn a Polars or Arrow error raised while ``source`` is read or first collected into one
+    :class:`DatasetError` line naming it and the problem (a damaged page often shows only then)."""
+    try:
+        yield
+    except DatasetError:
+        raise
+    except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
+        raise DatasetError(f"{source}: cannot be read ({first_line(exc)})") from exc
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, hashed in blocks and computed once per process for the same path,
+    size and modification time."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            while block := fh.read(_HASH_BLOCK):
+                digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
+
+
+def _manifest_digests(folder: Path) -> dict[str, str]:
+    """The manifest's ``sha256`` map (file name -> digest); empty without a manifest."""
+    path = folder / MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    try:
+        digests = json.loads(path.read_text(encoding="utf-8")).get("sha256") or {}
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError) as exc:
+        raise DatasetError(f"{path}: cannot be read ({first_line(exc)})") from None
+    if not isinstance(digests, dict):
+        raise DatasetError(f"{path}: sha256 is not a map of file name to digest")
+    return {str(k): str(v) for k, v in digests.items()}
+
+
+def verify_files(folder: Path, paths: Iterable[Path]) -> None:
+    """Check each of ``paths`` the manifest of ``folder`` lists against its SHA-256; raise
+    :class:`DatasetCorrupted` naming the first that differs. Unlisted files pass."""
+    digests = _manifest_digests(folder)
+    for path in paths:
+        expected = digests.get(path.name)
+        if expected is None:
+            continue
+        with reading(path.name):
+            actual = file_sha256(path)
+        if actual != expected.lower():
+            raise DatasetCorrupted(str(path), expected, actual)
+
+
 def read_table(path: Path, spec: TableSpec) -> pl.LazyFrame:
     """Scan one table file lazily and conform it to ``spec``."""
-    try:
+    with reading(path.name):
         if path.suffix == ".csv":
             frame = pl.scan_csv(path, infer_schema=False, encoding="utf8")
         else:
             frame = pl.scan_parquet(path)
-        return conform(frame, spec, path.name)
-    except SchemaMismatch:
-        raise
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DatasetError(f"{path.name}: cannot be read ({exc})") from exc
+        conformed = conform(frame, spec, path.name)
+    return conformed
 
 
 def read_dataset(
-    folder: Path | str, tables: Iterable[str] | None = None
+    folder: Path | str, tables: Iterable[str] | None = None, *, verify: bool = True
 ) -> dict[str, pl.LazyFrame]:
     """Lazily read the tables of a dataset folder that exist (all required ones must).
 
     ``tables`` limits the read to those names; ground-truth tables are read only when asked.
+    With ``verify``, each file the manifest lists is checked against its SHA-256 first.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetNotFound(f"{folder}: dataset folder does not exist")
     wanted = list(tables) if tables is not None else [t for t in TABLES if "label" not in t]
-    frames: dict[str, pl.LazyFrame] = {}
+    paths: dict[str, Path] = {}
     for name in wanted:
         if name not in TABLES:
             raise DatasetError(f"unknown table {name!r}; known: {', '.join(TABLES)}")
@@ -130,21 +202,25 @@ def read_dataset(
             if name in REQUIRED_TABLES:
                 raise DatasetNotFound(f"{folder / (name + '.parquet')}: required table missing")
             continue
-        frames[name] = read_table(path, TABLES[name])
-    return frames
+        paths[name] = path
+    if verify:
+        verify_files(folder, paths.values())
+    return {name: read_table(path, TABLES[name]) for name, path in paths.items()}
 
 
 def read_labelled(
-    folder: Path | str, purpose: str
+    folder: Path | str, purpose: str, *, verify: bool = True
 ) -> tuple[dict[str, pl.LazyFrame], pl.DataFrame, pl.DataFrame | None]:
     """The input tables of a labelled dataset (lazy), its entity labels and its transaction
     labels (None when absent); refused without labels, saying what ``purpose`` needs them."""
-    tables = read_dataset(folder, tables=list(TABLES))
+    tables = read_dataset(folder, tables=list(TABLES), verify=verify)
     if "labels" not in tables:
         raise InvalidParameter("labels", f"{folder} has no labels.parquet: {purpose} needs them")
-    labels = tables.pop("labels").collect()
-    per_txn = tables.pop("transaction_labels", None)
-    return tables, labels, per_txn.collect() if per_txn is not None else None
+    with reading(f"labels of {folder}"):
+        labels = tables.pop("labels").collect()
+        per_txn = tables.pop("transaction_labels", None)
+        per_txn_rows = per_txn.collect() if per_txn is not None else None
+    return tables, labels, per_txn_rows
 
 
 def write_table(frame: pl.DataFrame, folder: Path, table: str) -> Path:

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ from flowrisk.pipeline import Tick, Ticks
 
 __all__ = [
     "Bars",
+    "VerifyOption",
     "app",
     "console",
     "err_console",
@@ -43,6 +44,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 E = TypeVar("E")
 BAD_INPUT = (InvalidParameter, DatasetError, EntityNotFound)
+VerifyOption = Annotated[
+    bool,
+    typer.Option(
+        "--verify/--no-verify",
+        help="Check each file against the SHA-256 its dataset's manifest lists (when it has one).",
+    ),
+]
 
 
 def fail(message: str, code: int) -> typer.Exit:

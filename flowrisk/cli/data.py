@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from flowrisk.cli._app import app, console, exits, parse_as_of, progress_ticks
+from flowrisk.cli._app import VerifyOption, app, console, exits, parse_as_of, progress_ticks
 from flowrisk.cli._tables import print_validation, show_markdown
 from flowrisk.data_contracts import Engine, validate_dataset
 from flowrisk.features import Baselines
-from flowrisk.pipeline import per_table, write_profiles
+from flowrisk.pipeline import per_table, reading_dataset, write_profiles
 
 __all__ = ["catalog_command", "contracts", "features", "validate"]
 
@@ -36,12 +36,17 @@ def validate(
         ),
     ] = "gx",
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    verify: VerifyOption = True,
 ) -> None:
     """Check every table against its data contract; exit 0 if clean, 1 if rows were rejected,
     2 if the dataset cannot be read."""
     with progress_ticks(transient=True) as bars:
         result = validate_dataset(
-            dataset, quarantine=quarantine, engine=engine, progress=per_table(bars.tick)
+            dataset,
+            quarantine=quarantine,
+            engine=engine,
+            progress=per_table(bars.tick),
+            verify=verify,
         )
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -104,11 +109,12 @@ def features(
             help="Entity partitions built one after another (default: one per 10 M transactions).",
         ),
     ] = None,
+    verify: VerifyOption = True,
 ) -> None:
     """Build the entity profiles (one row per entity, every catalog feature) at a date."""
     when = parse_as_of(as_of)
     fitted = Baselines.from_json(baselines.read_text(encoding="utf-8")) if baselines else None
-    with progress_ticks() as bars:
+    with progress_ticks() as bars, reading_dataset(dataset):
         written, _ = write_profiles(
             dataset,
             when,
@@ -116,6 +122,7 @@ def features(
             baselines=fitted,
             partitions=partitions,
             tick=bars.tick("building profiles (entity partitions)"),
+            verify=verify,
         )
     parts = written.partitions
     console.print(

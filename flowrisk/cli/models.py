@@ -10,13 +10,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from flowrisk.cli._app import app, console, err_console, exits, spinner
+from flowrisk.cli._app import VerifyOption, app, console, err_console, exits, spinner
 from flowrisk.cli._tables import print_metrics, show_training
 from flowrisk.config import get_settings
 from flowrisk.errors import InvalidParameter
 from flowrisk.models.registry import MODEL_NAME, Registry
 from flowrisk.models.training_run import train_and_register
-from flowrisk.pipeline import run_benchmark
+from flowrisk.pipeline import reading_dataset, run_benchmark
 
 __all__ = ["benchmark", "models_app", "train"]
 
@@ -56,13 +56,14 @@ def train(
         Path | None,
         typer.Option(help="JSON or TOML file of LightGBM parameters overriding the defaults."),
     ] = None,
+    verify: VerifyOption = True,
 ) -> None:
     """Train a risk model on point-in-time snapshots, evaluate it against the rule engine and
     raw-sums LightGBM on held-out entities and time, log it to MLflow and register it."""
     overrides = _read_params(params)
     settings = get_settings()
     registry = Registry.from_settings(settings)
-    with spinner("training") as step:
+    with spinner("training") as step, reading_dataset(dataset):
         result = train_and_register(
             dataset,
             registry=registry,
@@ -71,6 +72,7 @@ def train(
             alert_budget=alert_budget,
             params=overrides,
             step=step,
+            verify=verify,
         )
     show_training(result, settings.tracking_uri)
 
@@ -173,10 +175,11 @@ def benchmark(
     dataset: Annotated[Path, typer.Argument(help="Labelled dataset folder.")],
     seed: Annotated[int, typer.Option(help="Seed of the split and of LightGBM.")] = 42,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    verify: VerifyOption = True,
 ) -> None:
     """flowrisk against LightGBM on Snap ML graph features, same temporal and entity split."""
     with spinner("benchmark") as step:
-        result = run_benchmark(dataset, seed=seed, step=step)
+        result = run_benchmark(dataset, seed=seed, step=step, verify=verify)
     if as_json:
         console.print_json(json.dumps(result, default=str))
         return

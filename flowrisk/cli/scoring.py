@@ -10,13 +10,19 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from flowrisk.cli._app import app, console, exits, parse_as_of, progress_ticks
+from flowrisk.cli._app import VerifyOption, app, console, exits, parse_as_of, progress_ticks
 from flowrisk.cli._tables import print_reasons, show_report, show_scored
 from flowrisk.config import get_settings
 from flowrisk.errors import DatasetNotFound
 from flowrisk.models.batch import Explain, ScoreEngine
 from flowrisk.models.registry import Bundle, Registry
-from flowrisk.pipeline import explain_in_dataset, per_table, score_validated, write_case_report
+from flowrisk.pipeline import (
+    explain_in_dataset,
+    per_table,
+    reading_dataset,
+    score_validated,
+    write_case_report,
+)
 
 __all__ = ["explain_command", "report", "score"]
 
@@ -65,12 +71,13 @@ def score(
     validate: Annotated[
         bool, typer.Option(help="Check the data contracts first (skip for validated data).")
     ] = True,
+    verify: VerifyOption = True,
 ) -> None:
     """Validate DATASET against the data contracts, score every entity with a progress bar,
     explain the alerts, and write scores.parquet, explanations.parquet and run.json."""
     when = _as_of(as_of)
     bundle = _bundle(model, dataset)
-    with progress_ticks() as bars:
+    with progress_ticks() as bars, reading_dataset(dataset):
         scored = score_validated(
             dataset,
             bundle,
@@ -81,6 +88,7 @@ def score(
             engine=engine,
             scheduler=scheduler,
             validate=validate,
+            verify=verify,
             validation_tick=per_table(bars.tick),
             tick=bars.tick("scoring partitions"),
         )
@@ -95,10 +103,11 @@ def explain_command(
     model: ModelOption = None,
     as_of: AsOfOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    verify: VerifyOption = True,
 ) -> None:
     """Why ENTITY_ID scores what it scores: reasons with values, baselines and evidence."""
     when = _as_of(as_of)
-    explained = explain_in_dataset(dataset, entity_id, _bundle(model, dataset), when)
+    explained = explain_in_dataset(dataset, entity_id, _bundle(model, dataset), when, verify=verify)
     when, bundle = explained.as_of, explained.bundle
     if as_json:
         body = {**explained.row, "as_of": when.isoformat()}
@@ -119,9 +128,11 @@ def report(
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
     model: ModelOption = None,
     as_of: AsOfOption = None,
+    verify: VerifyOption = True,
 ) -> None:
     """Write a self-contained HTML case report on ENTITY_ID: score, band, reasons with their
     evidence, contribution chart, monthly flows, counterparties and owners."""
     when = _as_of(as_of)
-    explained = write_case_report(dataset, entity_id, _bundle(model, dataset), out, when)
+    bundle = _bundle(model, dataset)
+    explained = write_case_report(dataset, entity_id, bundle, out, when, verify=verify)
     show_report(explained.row, out)

@@ -28,7 +28,7 @@ from flowrisk.data_contracts.rules import (
     violation,
 )
 from flowrisk.errors import DatasetError, DatasetNotFound, InvalidParameter
-from flowrisk.io import MANIFEST_NAME, table_path
+from flowrisk.io import MANIFEST_NAME, reading, table_path, verify_files
 from flowrisk.schema import REQUIRED_TABLES, TABLES
 
 __all__ = ["TableReport", "ValidationReport", "context_for", "validate_dataset"]
@@ -181,6 +181,7 @@ def validate_dataset(
     now: datetime | None = None,
     progress: Progress | None = None,
     quarantine_when: Literal["always", "dirty"] = "always",
+    verify: bool = True,
 ) -> ValidationReport:
     """Validate every table of ``folder``; with ``quarantine``, write ``accepted/`` and
     ``quarantine/`` datasets there (rejected rows keep their columns plus ``_rules``) — with
@@ -188,10 +189,13 @@ def validate_dataset(
     never copied.
 
     Raises :class:`DatasetError` when the dataset cannot be read at all (missing required
-    table, unreadable file, missing required column, a column of the wrong type).
+    table, unreadable file, missing required column, a column of the wrong type), and, with
+    ``verify``, :class:`DatasetCorrupted` when a file differs from its manifest's SHA-256.
     """
     folder = Path(folder)
     _check_arguments(folder, engine, chunk_rows)
+    if verify:
+        verify_files(folder, [p for t in ORDER if (p := table_path(folder, t)) is not None])
     ctx = context_for(folder, now)
     prepared = _prepare_tables(folder)
     runner = None
@@ -201,7 +205,7 @@ def validate_dataset(
         runner = GxRunner()
     out = Path(quarantine) if quarantine is not None else None
     run = _Run(ctx, runner, chunk_rows, progress, out, defer=quarantine_when == "dirty")
-    reports = {table: _validate_table(run, table, prep) for table, prep in prepared.items()}
+    reports = {table: _checked(run, table, prep) for table, prep in prepared.items()}
     report = ValidationReport(
         dataset=str(folder),
         engine=engine,
@@ -217,6 +221,14 @@ def validate_dataset(
         for pending in run.pending:
             _write(out, *pending)
         (out / "report.json").write_text(report.to_json() + "\n", encoding="utf-8")
+    return report
+
+
+def _checked(run: _Run, table: str, prep: Prepared) -> TableReport:
+    """One table validated, a page of its file that cannot be decoded (seen only once its rows
+    are collected) reported as one error naming the file."""
+    with reading(prep.source):
+        report = _validate_table(run, table, prep)
     return report
 
 

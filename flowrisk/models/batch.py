@@ -108,7 +108,7 @@ def score_partition(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Scores of ``members`` (and explanations, per ``explain_mode``): the unit of work of both
     engines. Takes a dataset path, not frames, so that a Dask worker reads the data itself."""
-    frames = read_dataset(Path(dataset))
+    frames = read_dataset(Path(dataset), verify=False)  # score_dataset checked the files
     profiles = build_profiles(frames, as_of, baselines, entities=members).collect(
         engine="streaming"
     )
@@ -209,6 +209,7 @@ def score_dataset(
     engine: ScoreEngine = "local",
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    verify: bool = True,
 ) -> ScoreRun:
     """Score every entity of ``dataset`` as of ``as_of`` and write the results under ``out``."""
     if explain_mode not in ("alerts", "all", "none"):
@@ -216,7 +217,7 @@ def score_dataset(
     if engine == "dask" and not scheduler:
         raise InvalidParameter("scheduler", "the dask engine needs a scheduler address")
     started = time.perf_counter()
-    frames = read_dataset(dataset)
+    frames = read_dataset(dataset, verify=verify)
     count = partitions or partitions_for(frames)
     if count < 1:
         raise InvalidParameter("partitions", f"must be at least 1, got {count}")

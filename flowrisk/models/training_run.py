@@ -216,6 +216,7 @@ def train_and_register(
     alert_budget: float = 0.01,
     params: Mapping[str, Any] | None = None,
     step: Step | None = None,
+    verify: bool = True,
 ) -> TrainingResult:
     """Train on ``dataset`` (which must carry labels), evaluate on the held-out split against
     the rule engine and raw-sums LightGBM, log everything to ``registry``'s MLflow store and
@@ -227,7 +228,7 @@ def train_and_register(
     say = step or (lambda _: None)
     say("connecting to MLflow")
     registry.ensure_experiment(experiment)  # fail before the slow work if the store is away
-    frames, labels, _ = read_labelled(dataset, "training")
+    frames, labels, _ = read_labelled(dataset, "training", verify=verify)
     fitted = _fit_and_evaluate(
         frames, labels, seed=seed, alert_budget=alert_budget, params=params, say=say
     )

@@ -21,6 +21,7 @@ from flowrisk.pipeline.main_job import (
 )
 from flowrisk.pipeline.profiles import ProfileFile, strongest_features, write_profiles
 from flowrisk.pipeline.progress import TableTick, Tick, Ticks, no_ticks, per_table
+from flowrisk.pipeline.readable import reading_dataset
 from flowrisk.pipeline.scoring import ScoredDataset, score_validated, top_alerts
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "main_job",
     "no_ticks",
     "per_table",
+    "reading_dataset",
     "run_benchmark",
     "score_validated",
     "strongest_features",

@@ -17,6 +17,7 @@ from flowrisk.models.dataset import scoring_date
 from flowrisk.models.registry import Bundle
 from flowrisk.models.report import case_report, entity_facts
 from flowrisk.models.scoring import explain_entity
+from flowrisk.pipeline.readable import reading_dataset
 
 __all__ = ["ExplainedEntity", "explain_in_dataset", "write_case_report"]
 
@@ -32,28 +33,43 @@ class ExplainedEntity:
 
 
 def explain_in_dataset(
-    dataset: Path, entity_id: str, bundle: Bundle, as_of: datetime | None = None
+    dataset: Path,
+    entity_id: str,
+    bundle: Bundle,
+    as_of: datetime | None = None,
+    *,
+    verify: bool = True,
 ) -> ExplainedEntity:
     """Why ``entity_id`` of ``dataset`` scores what it scores, as of ``as_of`` (default: the
-    first month start after the last transaction); raises EntityNotFound for an unknown id."""
-    frames = read_dataset(dataset)
-    when = as_of or scoring_date(frames)
+    first month start after the last transaction); raises EntityNotFound for an unknown id.
+    With ``verify``, the files are checked against the manifest's SHA-256 first."""
+    frames = read_dataset(dataset, verify=verify)
     try:
-        row = explain_entity(frames, entity_id, when, bundle.model, bundle.baselines)
+        with reading_dataset(dataset):
+            when = as_of or scoring_date(frames)
+            row = explain_entity(frames, entity_id, when, bundle.model, bundle.baselines)
     except EntityNotFound as exc:
         raise EntityNotFound(f"{exc} in {dataset}") from None
     return ExplainedEntity(row, frames, when, bundle)
 
 
 def write_case_report(
-    dataset: Path, entity_id: str, bundle: Bundle, out: Path, as_of: datetime | None = None
+    dataset: Path,
+    entity_id: str,
+    bundle: Bundle,
+    out: Path,
+    as_of: datetime | None = None,
+    *,
+    verify: bool = True,
 ) -> ExplainedEntity:
     """Write the self-contained HTML case report on ``entity_id`` to ``out`` (through a
     temporary file renamed when complete, so a failed write never leaves half a page)."""
-    explained = explain_in_dataset(dataset, entity_id, bundle, as_of)
+    explained = explain_in_dataset(dataset, entity_id, bundle, as_of, verify=verify)
+    with reading_dataset(dataset):
+        facts = entity_facts(explained.frames, entity_id, explained.as_of)
     page = case_report(
         explained.row,
-        entity_facts(explained.frames, entity_id, explained.as_of),
+        facts,
         as_of=explained.as_of,
         model=f"{bundle.uri} (version {bundle.version})",
     )

@@ -45,13 +45,14 @@ def write_profiles(
     baselines: Baselines | None = None,
     partitions: int | None = None,
     tick: Tick | None = None,
+    verify: bool = True,
 ) -> tuple[ProfileFile, pl.DataFrame]:
     """Build every entity's profile as of ``as_of`` partition by partition (fitting baselines on
     the dataset unless given) and write them, sorted by entity, with ``<out>.baselines.json``."""
     if partitions is not None and partitions < 1:
         raise InvalidParameter("partitions", "must be at least 1")
     started = time.perf_counter()
-    frames = read_dataset(dataset)
+    frames = read_dataset(dataset, verify=verify)
     parts = partitions or partitions_for(frames)
     fitted = baselines if baselines is not None else fit_baselines(frames, as_of, parts)
     chunks = list(iter_profile_partitions(frames, as_of, fitted, parts, tick))

@@ -41,11 +41,13 @@ def score_validated(
     engine: ScoreEngine = "local",
     scheduler: str | None = None,
     validate: bool = True,
+    verify: bool = True,
     validation_tick: TableTick | None = None,
     tick: Tick | None = None,
 ) -> ScoredDataset:
     """Score every entity of ``dataset`` with ``bundle`` into ``out``. Unless ``validate`` is
-    off, the data contracts run first: rows that break one are kept under ``<out>/validated``
+    off, the data contracts run first (and, unless ``verify`` is off, each file is checked
+    against its manifest's SHA-256): rows that break one are kept under ``<out>/validated``
     (with their rules) and only the accepted rows are scored."""
     quarantined = None
     if validate:
@@ -55,10 +57,11 @@ def score_validated(
             quarantine_when="dirty",
             engine="polars",
             progress=validation_tick,
+            verify=verify,
         )
         if not report.clean:
             quarantined, dataset = report, out / "validated" / "accepted"
-    when = as_of or scoring_date(read_dataset(dataset, tables=["transactions"]))
+    when = as_of or scoring_date(read_dataset(dataset, tables=["transactions"], verify=verify))
     run = score_dataset(
         dataset,
         bundle.model,
@@ -72,6 +75,7 @@ def score_validated(
         engine=engine,
         scheduler=scheduler,
         progress=tick,
+        verify=verify,
     )
     return ScoredDataset(run, when, bundle, out, quarantined)
 

@@ -22,8 +22,20 @@ def clean_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def world_copy(clean_world: Path, tmp_path: Path) -> Path:
-    """A private copy of the clean world, free to corrupt."""
+    """A private copy of the clean world, free to edit: its manifest keeps the period but lists
+    no digests, so an edited table reaches the contracts (``signed_copy`` keeps them)."""
     copy = tmp_path / "dataset"
+    shutil.copytree(clean_world, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["sha256"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
+@pytest.fixture
+def signed_copy(clean_world: Path, tmp_path: Path) -> Path:
+    """A private copy of the clean world with its manifest's SHA-256 of every file."""
+    copy = tmp_path / "signed"
     shutil.copytree(clean_world, copy)
     return copy
 

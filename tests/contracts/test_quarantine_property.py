@@ -79,7 +79,7 @@ def _check(clean_inputs: Path, plan: dict[str, dict[int, tuple]], engine: str) -
         shutil.copytree(clean_inputs, data)
         for table, hits in plan.items():
             _corrupt(data, table, hits)
-        report = validate_dataset(data, quarantine=out, engine=engine)
+        report = validate_dataset(data, quarantine=out, engine=engine, verify=False)  # edited
         for table, t in report.tables.items():
             hits = plan.get(table, {})
             assert t.rows_quarantined == len(hits), (table, t.rules)
