@@ -28,7 +28,14 @@ from flowrisk.data_contracts.rules import (
     violation,
 )
 from flowrisk.errors import DatasetError, DatasetNotFound, InvalidParameter
-from flowrisk.io import MANIFEST_NAME, reading, table_path, verify_files
+from flowrisk.io import (
+    MANIFEST_NAME,
+    check_replaceable,
+    reading,
+    replace_folder_atomically,
+    table_path,
+    verify_files,
+)
 from flowrisk.schema import REQUIRED_TABLES, TABLES
 
 __all__ = ["TableReport", "ValidationReport", "context_for", "validate_dataset"]
@@ -136,8 +143,7 @@ class _Run:
     runner: Any  # a GxRunner, or None for the Polars engine
     chunk_rows: int
     progress: Progress | None
-    out: Path | None
-    defer: bool = False  # hold the writes until every table is checked
+    out: Path | None  # every write is held until all tables are checked, then done at once
     accepted_keys: dict[tuple[str, str], pl.Series] = field(default_factory=dict)
     pending: list[tuple[Prepared, pl.LazyFrame, pl.DataFrame]] = field(default_factory=list)
 
@@ -157,10 +163,8 @@ def _validate_table(run: _Run, table: str, prep: Prepared) -> TableReport:
             if column in REFERENCED_KEYS:
                 keys = accepted.select(column).collect(engine="streaming").to_series()
                 run.accepted_keys[(table, column)] = keys
-    if run.out is not None and run.defer:
+    if run.out is not None:
         run.pending.append((prep, accepted, per_row))
-    elif run.out is not None:
-        _write(run.out, prep, accepted, per_row)
     return TableReport(
         table=table,
         source=prep.source,
@@ -186,7 +190,8 @@ def validate_dataset(
     """Validate every table of ``folder``; with ``quarantine``, write ``accepted/`` and
     ``quarantine/`` datasets there (rejected rows keep their columns plus ``_rules``) — with
     ``quarantine_when="dirty"`` only if some row was rejected, so clean data is read once and
-    never copied.
+    never copied. The quarantine folder is replaced as one unit once all of it is written: a
+    validation that fails or is interrupted leaves the previous one as it was.
 
     Raises :class:`DatasetError` when the dataset cannot be read at all (missing required
     table, unreadable file, missing required column, a column of the wrong type), and, with
@@ -204,7 +209,9 @@ def validate_dataset(
 
         runner = GxRunner()
     out = Path(quarantine) if quarantine is not None else None
-    run = _Run(ctx, runner, chunk_rows, progress, out, defer=quarantine_when == "dirty")
+    if out is not None:
+        check_replaceable(out, "report.json", "a flowrisk quarantine")
+    run = _Run(ctx, runner, chunk_rows, progress, out)
     reports = {table: _checked(run, table, prep) for table, prep in prepared.items()}
     report = ValidationReport(
         dataset=str(folder),
@@ -217,10 +224,11 @@ def validate_dataset(
         },
         tables=reports,
     )
-    if out is not None and not (run.defer and report.clean):
-        for pending in run.pending:
-            _write(out, *pending)
-        (out / "report.json").write_text(report.to_json() + "\n", encoding="utf-8")
+    if out is not None and not (quarantine_when == "dirty" and report.clean):
+        with replace_folder_atomically(out) as staged:
+            for pending in run.pending:
+                _write(staged, *pending)
+            (staged / "report.json").write_text(report.to_json() + "\n", encoding="utf-8")
     return report
 
 

@@ -14,7 +14,12 @@ from typing import Any
 import polars as pl
 
 from flowrisk.data_contracts import ValidationReport, validate_dataset
-from flowrisk.io import write_manifest
+from flowrisk.io import (
+    MANIFEST_NAME,
+    check_replaceable,
+    replace_folder_atomically,
+    write_manifest,
+)
 
 __all__ = ["write_imported"]
 
@@ -24,7 +29,10 @@ def write_imported(
 ) -> ValidationReport:
     """Validate ``tables`` and write the accepted rows as a dataset at ``out`` (with a manifest
     naming ``source``), and the rejected ones, with their rules, under ``out/quarantine``.
-    Returns the validation report."""
+    Returns the validation report. ``out`` is replaced only once the import is complete, and
+    only if it is empty or a flowrisk dataset (a folder with a manifest): anything else is
+    refused and left untouched."""
+    check_replaceable(out, MANIFEST_NAME, "a flowrisk dataset")
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / "staged"
         staged.mkdir()
@@ -40,11 +48,11 @@ def write_imported(
         write_manifest(staged, manifest)
         checked = Path(tmp) / "checked"
         report = validate_dataset(staged, quarantine=checked, engine="polars")
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.copytree(checked / "accepted", out)
-        if not report.clean:
-            shutil.copytree(checked / "quarantine", out / "quarantine")
         accepted = {n: t.rows_accepted for n, t in report.tables.items()}
-        write_manifest(out, {**manifest, "rows": accepted, "quarantined": report.rows_quarantined})
+        with replace_folder_atomically(out) as folder:
+            shutil.copytree(checked / "accepted", folder, dirs_exist_ok=True)
+            if not report.clean:
+                shutil.copytree(checked / "quarantine", folder / "quarantine")
+            rows = {"rows": accepted, "quarantined": report.rows_quarantined}
+            write_manifest(folder, {**manifest, **rows})  # last: a folder without it is no dataset
     return report

@@ -3,8 +3,11 @@ partition, so memory stays bounded however large the dataset, on this machine or
 cluster running the very same partition function.
 
 Writes ``scores.parquet`` (one row per entity), ``explanations.parquet`` (reasons, tags, red
-flags and evidence of the explained entities) and ``run.json`` (model, date, counts) to the
-output folder. An edge module: reads the dataset, writes files.
+flags and evidence of the explained entities) and, last, ``run.json`` (status, start and end
+times, flowrisk and model versions, dataset digest, counts) to the output folder, as one unit:
+everything is written into a temporary folder beside it that replaces it only once complete, so
+an interrupted run leaves the previous output as it was. An edge module: reads the dataset,
+writes files.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,12 +34,14 @@ from flowrisk.features import (
     partitions_for,
     red_flags,
 )
-from flowrisk.io import ParquetSink, read_dataset
+from flowrisk.io import ParquetSink, check_replaceable, read_dataset, replace_folder_atomically
 from flowrisk.models.explain import EXPLANATION_SCHEMA, explain
 from flowrisk.models.scorer import RiskModel
+from flowrisk.models.training_run import dataset_digest
 from flowrisk.schema import ALERT_BANDS, BANDS
 
 __all__ = [
+    "RUN_RECORD",
     "SCORE_SCHEMA",
     "Explain",
     "ScoreEngine",
@@ -44,6 +51,7 @@ __all__ = [
     "score_partition",
 ]
 
+RUN_RECORD = "run.json"  # written last, by a run that finished
 Explain = Literal["alerts", "all", "none"]
 ScoreEngine = Literal["local", "dask"]  # where partitions run
 SCORE_SCHEMA = pl.Schema(
@@ -60,9 +68,16 @@ SCORE_SCHEMA = pl.Schema(
 
 @dataclass
 class ScoreRun:
-    """What a batch run did: where it wrote, with which model, and how many of each band."""
+    """What a batch run did: where it wrote, with which model and data, when, and how many of
+    each band (``run.json``, written last: a folder without it is not a finished run)."""
 
-    dataset: str
+    status: str  # "complete": run.json is only ever written by a run that finished
+    started_at: str  # ISO times with zone (UTC)
+    finished_at: str
+    flowrisk_version: str
+    source: str  # the dataset as the operator named it
+    dataset_digest: str | None  # SHA-256 of the source's manifest, when it has one
+    dataset: str  # what was scored: the source, or its accepted rows under <out>/validated
     out: str
     model_uri: str
     model_version: str | None
@@ -195,6 +210,31 @@ def _write(
     return scores_out.rows, explained, bands
 
 
+def _flowrisk_version() -> str:
+    try:
+        return version("flowrisk")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
+def _final(path: Path, staging: Path | None, out: Path) -> Path:
+    """Where ``path``, written under ``staging``, is once ``staging`` has become ``out``."""
+    if staging is not None and path.is_relative_to(staging):
+        return out / path.relative_to(staging)
+    return path
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _check_options(explain_mode: str, engine: str, scheduler: str | None) -> None:
+    if explain_mode not in ("alerts", "all", "none"):
+        raise InvalidParameter("explain", f"must be alerts, all or none, got {explain_mode!r}")
+    if engine == "dask" and not scheduler:
+        raise InvalidParameter("scheduler", "the dask engine needs a scheduler address")
+
+
 def score_dataset(
     dataset: Path,
     model: RiskModel,
@@ -210,13 +250,17 @@ def score_dataset(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     verify: bool = True,
+    staging: Path | None = None,
+    source: Path | None = None,
 ) -> ScoreRun:
-    """Score every entity of ``dataset`` as of ``as_of`` and write the results under ``out``."""
-    if explain_mode not in ("alerts", "all", "none"):
-        raise InvalidParameter("explain", f"must be alerts, all or none, got {explain_mode!r}")
-    if engine == "dask" and not scheduler:
-        raise InvalidParameter("scheduler", "the dask engine needs a scheduler address")
-    started = time.perf_counter()
+    """Score every entity of ``dataset`` as of ``as_of`` and write the results under ``out``,
+    replacing it only once the run is complete. ``staging`` is the temporary folder of a caller
+    that replaces ``out`` itself (with more in it); ``source`` is the dataset as the operator
+    named it, when ``dataset`` is a validated copy of it (for the digest in ``run.json``)."""
+    _check_options(explain_mode, engine, scheduler)
+    if staging is None:
+        check_replaceable(out, RUN_RECORD, "a flowrisk scoring output")
+    started, started_at = time.perf_counter(), _now()
     frames = read_dataset(dataset, verify=verify)
     count = partitions or partitions_for(frames)
     if count < 1:
@@ -228,19 +272,27 @@ def score_dataset(
         if engine == "dask"
         else _local(str(dataset), parts, args)
     )
-    entities, explained, bands = _write(results, out, len(parts), progress)
-    run = ScoreRun(
-        dataset=str(dataset),
-        out=str(out),
-        model_uri=model_uri,
-        model_version=model_version,
-        as_of=as_of.isoformat(),
-        engine=engine,
-        partitions=len(parts),
-        entities=entities,
-        explained=explained,
-        bands=bands,
-        seconds=round(time.perf_counter() - started, 2),
-    )
-    (out / "run.json").write_text(json.dumps(asdict(run), indent=2) + "\n", encoding="utf-8")
+    with nullcontext(staging) if staging else replace_folder_atomically(out) as folder:
+        entities, explained, bands = _write(results, folder, len(parts), progress)
+        run = ScoreRun(
+            status="complete",
+            started_at=started_at,
+            finished_at=_now(),
+            flowrisk_version=_flowrisk_version(),
+            source=str(source or dataset),
+            dataset_digest=dataset_digest(source or dataset),
+            dataset=str(_final(dataset, staging, out)),
+            out=str(out),
+            model_uri=model_uri,
+            model_version=model_version,
+            as_of=as_of.isoformat(),
+            engine=engine,
+            partitions=len(parts),
+            entities=entities,
+            explained=explained,
+            bands=bands,
+            seconds=round(time.perf_counter() - started, 2),
+        )
+        text = json.dumps(asdict(run), indent=2) + "\n"
+        (folder / RUN_RECORD).write_text(text, encoding="utf-8")
     return run

@@ -18,7 +18,7 @@ from flowrisk.features import (
     iter_profile_partitions,
     partitions_for,
 )
-from flowrisk.io import read_dataset
+from flowrisk.io import read_dataset, replace_file_atomically
 from flowrisk.pipeline.progress import Tick
 
 __all__ = ["ProfileFile", "strongest_features", "write_profiles"]
@@ -48,7 +48,8 @@ def write_profiles(
     verify: bool = True,
 ) -> tuple[ProfileFile, pl.DataFrame]:
     """Build every entity's profile as of ``as_of`` partition by partition (fitting baselines on
-    the dataset unless given) and write them, sorted by entity, with ``<out>.baselines.json``."""
+    the dataset unless given) and write them, sorted by entity, with ``<out>.baselines.json``;
+    both files are replaced only once both are written (a failed run leaves the old ones)."""
     if partitions is not None and partitions < 1:
         raise InvalidParameter("partitions", "must be at least 1")
     started = time.perf_counter()
@@ -58,9 +59,9 @@ def write_profiles(
     chunks = list(iter_profile_partitions(frames, as_of, fitted, parts, tick))
     profiles = pl.concat(chunks).sort("entity_id")
     side = out.with_suffix(".baselines.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    profiles.write_parquet(out)
-    side.write_text(fitted.to_json(), encoding="utf-8")
+    with replace_file_atomically(out) as staged, replace_file_atomically(side) as staged_side:
+        profiles.write_parquet(staged)
+        staged_side.write_text(fitted.to_json(), encoding="utf-8")
     written = ProfileFile(
         out,
         side,

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 
 from flowrisk.data_contracts import ValidationReport, validate_dataset
-from flowrisk.io import read_dataset
-from flowrisk.models.batch import Explain, ScoreEngine, ScoreRun, score_dataset
+from flowrisk.io import check_replaceable, read_dataset, replace_folder_atomically
+from flowrisk.models.batch import RUN_RECORD, Explain, ScoreEngine, ScoreRun, score_dataset
 from flowrisk.models.dataset import scoring_date
 from flowrisk.models.registry import Bundle
 from flowrisk.pipeline.progress import TableTick, Tick
@@ -48,35 +48,40 @@ def score_validated(
     """Score every entity of ``dataset`` with ``bundle`` into ``out``. Unless ``validate`` is
     off, the data contracts run first (and, unless ``verify`` is off, each file is checked
     against its manifest's SHA-256): rows that break one are kept under ``<out>/validated``
-    (with their rules) and only the accepted rows are scored."""
-    quarantined = None
-    if validate:
-        report = validate_dataset(
+    (with their rules) and only the accepted rows are scored. ``out`` is replaced as one unit
+    once everything is written: an interrupted or failed run leaves the previous one intact."""
+    check_replaceable(out, RUN_RECORD, "a flowrisk scoring output")
+    quarantined, source = None, dataset
+    with replace_folder_atomically(out) as staging:
+        if validate:
+            report = validate_dataset(
+                dataset,
+                quarantine=staging / "validated",
+                quarantine_when="dirty",
+                engine="polars",
+                progress=validation_tick,
+                verify=verify,
+            )
+            if not report.clean:
+                quarantined, dataset = report, staging / "validated" / "accepted"
+        when = as_of or scoring_date(read_dataset(dataset, tables=["transactions"], verify=verify))
+        run = score_dataset(
             dataset,
-            quarantine=out / "validated",
-            quarantine_when="dirty",
-            engine="polars",
-            progress=validation_tick,
+            bundle.model,
+            bundle.baselines,
+            out,
+            as_of=when,
+            model_uri=bundle.uri,
+            model_version=bundle.version,
+            explain_mode=explain,
+            partitions=partitions,
+            engine=engine,
+            scheduler=scheduler,
+            progress=tick,
             verify=verify,
+            staging=staging,
+            source=source,
         )
-        if not report.clean:
-            quarantined, dataset = report, out / "validated" / "accepted"
-    when = as_of or scoring_date(read_dataset(dataset, tables=["transactions"], verify=verify))
-    run = score_dataset(
-        dataset,
-        bundle.model,
-        bundle.baselines,
-        out,
-        as_of=when,
-        model_uri=bundle.uri,
-        model_version=bundle.version,
-        explain_mode=explain,
-        partitions=partitions,
-        engine=engine,
-        scheduler=scheduler,
-        progress=tick,
-        verify=verify,
-    )
     return ScoredDataset(run, when, bundle, out, quarantined)
 
 

@@ -1,0 +1,109 @@
+"""``flowrisk score`` as an operator meets it when things go wrong: a refused write is one
+``error:`` line with exit 2; SIGINT and SIGKILL part-way through leave the previous output
+byte for byte and nothing that looks like a finished run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import flowrisk.cli.scoring as scoring_cli
+from flowrisk.cli import app
+from flowrisk.io import ParquetSink
+from flowrisk.models.bundle import Bundle
+from tests.conftest import TrainedWorld
+
+runner = CliRunner()
+
+
+def _content(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_read_only_output_is_one_error_line(
+    trained_world: TrainedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = trained_world
+    bundle = Bundle(t.model, t.baselines, "models:/flowrisk/1", "1")
+    monkeypatch.setattr(scoring_cli, "_bundle", lambda model, dataset: bundle)
+
+    def read_only(self: ParquetSink, frame: object) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(ParquetSink, "write", read_only)
+    out = tmp_path / "scores"
+    args = ["score", str(t.folder), "--out", str(out), "--no-validate", "--as-of", "2025-12-01"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip() and "━" not in line]
+    assert lines[-1].startswith("error: out: cannot write") and "Read-only" in lines[-1]
+    assert "Traceback" not in result.output and not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def home(small_world_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A FLOWRISK_HOME with version 1 of flowrisk trained by the command line."""
+    env = {**os.environ, "FLOWRISK_HOME": str(tmp_path_factory.mktemp("cli_home"))}
+    trained = _flowrisk(env, "train", str(small_world_dir))
+    assert trained.returncode == 0, trained.stderr
+    return env
+
+
+def _flowrisk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flowrisk", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _score_args(dataset: Path, out: Path) -> list[str]:
+    return ["score", str(dataset), "--out", str(out), "--model", "models:/flowrisk/1",
+            "--explain", "alerts", "--partitions", "20"]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
+def test_an_interrupted_score_leaves_the_previous_output(
+    home: dict[str, str], trained_world_dir: Path, tmp_path: Path, sig: signal.Signals
+) -> None:
+    out = tmp_path / "scores"
+    first = _flowrisk(home, *_score_args(trained_world_dir, out))
+    assert first.returncode == 0, first.stderr
+    before = _content(out)
+    assert json.loads(before["run.json"])["status"] == "complete"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowrisk", *_score_args(trained_world_dir, out)],
+        env=home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    partial = tmp_path / f".scores.partial-{process.pid}"
+    deadline = time.monotonic() + 300
+    while not (partial / "scores.parquet").is_file():  # part-way: the first partition written
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(sig)
+    assert process.wait(timeout=120) != 0
+    assert _content(out) == before
+    leftovers = [p for p in tmp_path.iterdir() if p.name != "scores"]
+    if sig == signal.SIGINT:  # cleaned up on the way out
+        assert leftovers == []
+    assert not any((p / "run.json").exists() for p in leftovers)  # nothing looks finished
+    again = _flowrisk(home, *_score_args(trained_world_dir, out))
+    assert again.returncode == 0, again.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["scores"]  # what a kill left is cleared
+    assert json.loads((out / "run.json").read_text())["entities"] == 6_000
+    shutil.rmtree(out)
