@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "conform",
     "file_sha256",
     "first_line",
+    "manifest_digest",
     "read_dataset",
     "read_labelled",
     "read_manifest",
@@ -147,6 +148,12 @@ def file_sha256(path: Path) -> str:
     return _DIGESTS[key]
 
 
+def manifest_digest(folder: Path) -> str | None:
+    """SHA-256 of a dataset's manifest (which lists every file's own digest), if it has one."""
+    manifest = folder / MANIFEST_NAME
+    return hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
+
+
 def _manifest_digests(folder: Path) -> dict[str, str]:
     """The manifest's ``sha256`` map (file name -> digest); empty without a manifest."""
     path = folder / MANIFEST_NAME
@@ -182,8 +189,7 @@ def read_table(path: Path, spec: TableSpec) -> pl.LazyFrame:
             frame = pl.scan_csv(path, infer_schema=False, encoding="utf8")
         else:
             frame = pl.scan_parquet(path)
-        conformed = conform(frame, spec, path.name)
-    return conformed
+        return conform(frame, spec, path.name)
 
 
 def read_dataset(
@@ -388,4 +394,5 @@ def replace_file_atomically(target: Path) -> Iterator[Path]:
     except OSError as exc:
         raise _cannot_write(target, exc) from exc
     finally:
-        staged.unlink(missing_ok=True)
+        with suppress(OSError):  # the folder itself may be what failed
+            staged.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from flowrisk.cli._app import VerifyOption, app, console, exits, parse_as_of, pr
 from flowrisk.cli._tables import print_validation, show_markdown
 from flowrisk.data_contracts import Engine, validate_dataset
 from flowrisk.features import Baselines
-from flowrisk.pipeline import per_table, reading_dataset, write_profiles
+from flowrisk.pipeline import per_table, write_profiles
 
 __all__ = ["catalog_command", "contracts", "features", "validate"]
 
@@ -114,7 +114,7 @@ def features(
     """Build the entity profiles (one row per entity, every catalog feature) at a date."""
     when = parse_as_of(as_of)
     fitted = Baselines.from_json(baselines.read_text(encoding="utf-8")) if baselines else None
-    with progress_ticks() as bars, reading_dataset(dataset):
+    with progress_ticks() as bars:
         written, _ = write_profiles(
             dataset,
             when,

@@ -63,6 +63,7 @@ def train(
     overrides = _read_params(params)
     settings = get_settings()
     registry = Registry.from_settings(settings)
+    # train_and_register is in models/, which may not import pipeline: traced to a file here
     with spinner("training") as step, reading_dataset(dataset):
         result = train_and_register(
             dataset,

@@ -19,7 +19,6 @@ from flowrisk.models.registry import Bundle, Registry
 from flowrisk.pipeline import (
     explain_in_dataset,
     per_table,
-    reading_dataset,
     score_validated,
     write_case_report,
 )
@@ -77,7 +76,7 @@ def score(
     explain the alerts, and write scores.parquet, explanations.parquet and run.json."""
     when = _as_of(as_of)
     bundle = _bundle(model, dataset)
-    with progress_ticks() as bars, reading_dataset(dataset):
+    with progress_ticks() as bars:
         scored = score_validated(
             dataset,
             bundle,

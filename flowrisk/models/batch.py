@@ -34,10 +34,15 @@ from flowrisk.features import (
     partitions_for,
     red_flags,
 )
-from flowrisk.io import ParquetSink, check_replaceable, read_dataset, replace_folder_atomically
+from flowrisk.io import (
+    ParquetSink,
+    check_replaceable,
+    manifest_digest,
+    read_dataset,
+    replace_folder_atomically,
+)
 from flowrisk.models.explain import EXPLANATION_SCHEMA, explain
 from flowrisk.models.scorer import RiskModel
-from flowrisk.models.training_run import dataset_digest
 from flowrisk.schema import ALERT_BANDS, BANDS
 
 __all__ = [
@@ -280,7 +285,7 @@ def score_dataset(
             finished_at=_now(),
             flowrisk_version=_flowrisk_version(),
             source=str(source or dataset),
-            dataset_digest=dataset_digest(source or dataset),
+            dataset_digest=manifest_digest(source or dataset),
             dataset=str(_final(dataset, staging, out)),
             out=str(out),
             model_uri=model_uri,

@@ -4,7 +4,6 @@ tracking and registration. An edge module (reads the dataset, talks to MLflow th
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from flowrisk.features import (
     partitions_for,
     rule_scores,
 )
-from flowrisk.io import read_labelled
+from flowrisk.io import manifest_digest, read_labelled
 from flowrisk.models.card import model_card
 from flowrisk.models.dataset import Split, snapshot_dates, snapshots, split_snapshots
 from flowrisk.models.evaluate import evaluate_scores
@@ -34,7 +33,7 @@ from flowrisk.models.registry import HELDOUT_ARTIFACT, Registry
 from flowrisk.models.scorer import RiskModel
 from flowrisk.models.train import check_alert_budget, fit_model
 
-__all__ = ["SPLIT_SEED", "TrainingResult", "dataset_digest", "train_and_register"]
+__all__ = ["SPLIT_SEED", "TrainingResult", "train_and_register"]
 
 # The entity split does not follow the model seed: every version trained on a dataset is
 # held out on the same entities, so versions can be compared on the same data.
@@ -78,12 +77,6 @@ def _with_raw_sums(frames: Mapping[str, pl.LazyFrame], part: pl.DataFrame) -> pl
         for d in part["as_of"].unique().sort()
     ]
     return pl.concat(pieces)
-
-
-def dataset_digest(dataset: Path) -> str | None:
-    """SHA-256 of the dataset's manifest (which lists every file's own digest), if it has one."""
-    manifest = dataset / "manifest.json"
-    return hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
 
 
 def _top_features(model: RiskModel, top: int = 10) -> list[tuple[str, float]]:
@@ -239,7 +232,7 @@ def train_and_register(
         "feature_set": FEATURE_SET,
         "feature_set_version": FEATURE_SET_VERSION,
         "dataset": str(dataset.resolve()),
-        "dataset_digest": dataset_digest(dataset),
+        "dataset_digest": manifest_digest(dataset),
         "snapshot_dates": ",".join(fitted.iso_dates),
         "best_iteration": fitted.facts["best_iteration"],
         **{f"lgb_{k}": v for k, v in fitted.facts["params"].items()},

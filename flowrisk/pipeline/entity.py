@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -11,8 +9,8 @@ from typing import Any
 
 import polars as pl
 
-from flowrisk.errors import EntityNotFound, InvalidParameter
-from flowrisk.io import read_dataset
+from flowrisk.errors import EntityNotFound
+from flowrisk.io import read_dataset, replace_file_atomically
 from flowrisk.models.dataset import scoring_date
 from flowrisk.models.registry import Bundle
 from flowrisk.models.report import case_report, entity_facts
@@ -73,13 +71,6 @@ def write_case_report(
         as_of=explained.as_of,
         model=f"{bundle.uri} (version {bundle.version})",
     )
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(page, encoding="utf-8")
-        os.replace(partial, out)
-    except OSError as exc:
-        with contextlib.suppress(OSError):  # the folder itself may be what failed
-            partial.unlink(missing_ok=True)
-        raise InvalidParameter("out", f"cannot write {out}: {exc.strerror}") from None
+    with replace_file_atomically(out) as staged:
+        staged.write_text(page, encoding="utf-8")
     return explained

@@ -20,6 +20,7 @@ from flowrisk.features import (
 )
 from flowrisk.io import read_dataset, replace_file_atomically
 from flowrisk.pipeline.progress import Tick
+from flowrisk.pipeline.readable import reading_dataset
 
 __all__ = ["ProfileFile", "strongest_features", "write_profiles"]
 
@@ -54,9 +55,10 @@ def write_profiles(
         raise InvalidParameter("partitions", "must be at least 1")
     started = time.perf_counter()
     frames = read_dataset(dataset, verify=verify)
-    parts = partitions or partitions_for(frames)
-    fitted = baselines if baselines is not None else fit_baselines(frames, as_of, parts)
-    chunks = list(iter_profile_partitions(frames, as_of, fitted, parts, tick))
+    with reading_dataset(dataset):
+        parts = partitions or partitions_for(frames)
+        fitted = baselines if baselines is not None else fit_baselines(frames, as_of, parts)
+        chunks = list(iter_profile_partitions(frames, as_of, fitted, parts, tick))
     profiles = pl.concat(chunks).sort("entity_id")
     side = out.with_suffix(".baselines.json")
     with replace_file_atomically(out) as staged, replace_file_atomically(side) as staged_side:

@@ -15,6 +15,7 @@ from flowrisk.models.batch import RUN_RECORD, Explain, ScoreEngine, ScoreRun, sc
 from flowrisk.models.dataset import scoring_date
 from flowrisk.models.registry import Bundle
 from flowrisk.pipeline.progress import TableTick, Tick
+from flowrisk.pipeline.readable import reading_dataset
 
 __all__ = ["ScoredDataset", "score_validated", "top_alerts"]
 
@@ -52,7 +53,7 @@ def score_validated(
     once everything is written: an interrupted or failed run leaves the previous one intact."""
     check_replaceable(out, RUN_RECORD, "a flowrisk scoring output")
     quarantined, source = None, dataset
-    with replace_folder_atomically(out) as staging:
+    with reading_dataset(dataset), replace_folder_atomically(out) as staging:
         if validate:
             report = validate_dataset(
                 dataset,
