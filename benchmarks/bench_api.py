@@ -74,7 +74,7 @@ def serve(bundle: bytes, port: int, db: str) -> None:
 
     from flowrisk.api import ApiConfig, create_app
     from flowrisk.api.service import ModelHolder
-    from flowrisk.api.store import Store
+    from flowrisk.audit import Store
     from flowrisk.models.registry import Bundle
 
     model, baselines = pickle.loads(bundle)
@@ -144,7 +144,7 @@ def main() -> None:
           f"{machine_line(polars=polars.__version__, fastapi=fastapi.__version__)}")
     with tempfile.TemporaryDirectory() as tmp:
         bundle, payload = prepare(Path(tmp) / "world")
-        from flowrisk.api.store import Store
+        from flowrisk.audit import Store
 
         db = f"sqlite:///{Path(tmp) / 'audit.db'}"
         _, key = Store(db).create_key("analyst")

@@ -13,7 +13,7 @@ from flowrisk.api.middleware import AuditMiddleware
 from flowrisk.api.problems import install_problem_handlers
 from flowrisk.api.routes import ROUTERS
 from flowrisk.api.service import ApiConfig, ModelHolder
-from flowrisk.api.store import Store
+from flowrisk.audit import Store
 from flowrisk.models.registry import Bundle, Registry
 from flowrisk.models.scoring import DatasetSource
 

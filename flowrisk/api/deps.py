@@ -18,7 +18,7 @@ from flowrisk.api.metrics import Metrics
 from flowrisk.api.problems import ApiProblem
 from flowrisk.api.schemas import ScoreRequest
 from flowrisk.api.service import ApiConfig
-from flowrisk.api.store import ROLES, ApiKey
+from flowrisk.audit import ROLES, ApiKey
 
 __all__ = [
     "PURPOSE",

@@ -20,7 +20,7 @@ from flowrisk.api.deps import PURPOSE, AuditNote, audit_note
 from flowrisk.api.metrics import Metrics
 from flowrisk.api.problems import ApiProblem, problem
 from flowrisk.api.service import ApiConfig
-from flowrisk.api.store import ApiKey
+from flowrisk.audit import ApiKey
 
 __all__ = ["AuditMiddleware", "Resolved", "is_audited", "resolve"]
 

@@ -14,7 +14,7 @@ import polars as pl
 import pyarrow as pa
 
 from flowrisk.api.schemas import ScoreRequest
-from flowrisk.api.store import Store
+from flowrisk.audit import Store
 from flowrisk.config import Settings
 from flowrisk.errors import InvalidParameter
 from flowrisk.models.registry import Bundle

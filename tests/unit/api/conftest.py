@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from flowrisk.api import ApiConfig, create_app
 from flowrisk.api.service import ModelHolder
-from flowrisk.api.store import Store
+from flowrisk.audit import Store
 from flowrisk.models.registry import Bundle
 from flowrisk.models.scoring import DatasetSource
 from tests.conftest import TrainedWorld

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from flowrisk.api import ApiConfig, create_app
 from flowrisk.api.service import ModelHolder
-from flowrisk.api.store import Store
+from flowrisk.audit import Store
 from flowrisk.models.registry import Bundle
 from tests.conftest import TrainedWorld
 from tests.unit.api.payloads import payload_for
