@@ -9,7 +9,11 @@
     │   └── SchemaMismatch     a column is missing or has a type that cannot be cast
     ├── ContractViolation      rows break a data contract (rules are named)
     ├── ModelNotFound          no model under the requested URI or alias
-    └── EntityNotFound         an entity id is not in the dataset
+    ├── ModelRejected          a model loads but fails its canary (it keeps no request)
+    ├── EntityNotFound         an entity id is not in the dataset
+    └── AuditError             the audit trail cannot be trusted or written
+        ├── AuditUnavailable   a row could not be committed in time (locked, full, down)
+        └── AuditChainBroken   a row is missing, rewritten or out of its hash chain
 
 Errors are mapped to exit codes only in ``cli/`` and to HTTP problems only in ``api/``.
 """
@@ -17,6 +21,9 @@ Errors are mapped to exit codes only in ``cli/`` and to HTTP problems only in ``
 from __future__ import annotations
 
 __all__ = [
+    "AuditChainBroken",
+    "AuditError",
+    "AuditUnavailable",
     "ConfigError",
     "ContractViolation",
     "DatasetCorrupted",
@@ -26,6 +33,7 @@ __all__ = [
     "FlowriskError",
     "InvalidParameter",
     "ModelNotFound",
+    "ModelRejected",
     "SchemaMismatch",
 ]
 
@@ -91,3 +99,25 @@ class ModelNotFound(FlowriskError):
 
 class EntityNotFound(FlowriskError):
     """The requested entity id is not in the dataset."""
+
+
+class ModelRejected(FlowriskError):
+    """A model version loads but fails its canary (a payload or its held-out sample does not
+    score to finite probabilities); the service keeps the model it has."""
+
+
+class AuditError(FlowriskError):
+    """The audit trail cannot be written or trusted."""
+
+
+class AuditUnavailable(AuditError):
+    """An audit row could not be durably committed within the timeout (the database is locked,
+    full, read-only or down): the request that needed it must not be answered."""
+
+
+class AuditChainBroken(AuditError):
+    """A row of the audit trail is missing, rewritten or does not chain to the one before."""
+
+    def __init__(self, row_id: int | None, message: str) -> None:
+        self.row_id = row_id
+        super().__init__(message)
