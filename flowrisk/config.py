@@ -39,6 +39,30 @@ class Settings(BaseSettings):
     api_batch_max: int = Field(
         default=100, ge=1, description="Most entities in one POST /v1/scores:batch (413)."
     )
+    api_max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Largest total size of a request's headers (431)."
+    )
+    api_max_headers: int = Field(
+        default=64, ge=8, description="Most header fields in one request (431)."
+    )
+    api_request_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest a request may take before a 503 answers it."
+    )
+    api_auth_failures_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Failed authentications per key id (or client address) per minute before 429.",
+    )
+    purpose_min_length: int = Field(
+        default=4,
+        ge=1,
+        description="Fewest printable characters of an X-Purpose or --purpose, after trimming.",
+    )
+    audit_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest wait for an audit write (lock, network) before refusing the request.",
+    )
 
     @field_validator("home")
     @classmethod

@@ -66,6 +66,11 @@ class ApiConfig:
     max_body_bytes: int = _setting("api_max_body_bytes")
     max_transactions: int = _setting("api_max_transactions")
     batch_max: int = _setting("api_batch_max")
+    max_header_bytes: int = _setting("api_max_header_bytes")
+    max_headers: int = _setting("api_max_headers")
+    request_timeout: float = _setting("api_request_timeout_seconds")
+    auth_failures_per_minute: int = _setting("api_auth_failures_per_minute")
+    purpose_min_length: int = _setting("purpose_min_length")
 
 
 def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:
