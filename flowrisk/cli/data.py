@@ -11,6 +11,7 @@ from flowrisk.cli._app import VerifyOption, app, console, exits, parse_as_of, pr
 from flowrisk.cli._tables import print_validation, show_markdown
 from flowrisk.data_contracts import Engine, validate_dataset
 from flowrisk.features import Baselines
+from flowrisk.io import replace_file_atomically
 from flowrisk.pipeline import per_table, write_profiles
 
 __all__ = ["catalog_command", "contracts", "features", "validate"]
@@ -48,9 +49,9 @@ def validate(
             progress=per_table(bars.tick),
             verify=verify,
         )
-    if report is not None:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(result.to_json() + "\n", encoding="utf-8")
+    if report is not None:  # whole or not at all: a reader never sees half a report
+        with replace_file_atomically(report) as staged:
+            staged.write_text(result.to_json() + "\n", encoding="utf-8")
     if json_out:
         console.print_json(result.to_json())
     else:
