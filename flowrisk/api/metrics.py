@@ -18,7 +18,9 @@ BUCKETS = (0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
 class Metrics:
-    """Request counts and latencies by route and status, scores by band, the model version."""
+    """Request counts and latencies by route and status, scores by band, the model version,
+    and the audit store: writes that failed (each a request answered 503) and whether the last
+    write or readiness probe succeeded."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -44,6 +46,18 @@ class Metrics:
             ["version"],
             registry=self.registry,
         )
+        self.audit_failures = Counter(
+            "flowrisk_audit_failures",
+            "Audit writes that could not be committed (the request was answered 503)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.audit_up = Gauge(
+            "flowrisk_audit_ready",
+            "1 when the last audit write or readiness probe succeeded, else 0",
+            registry=self.registry,
+        )
+        self.audit_up.set(1)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
@@ -55,6 +69,14 @@ class Metrics:
     def model_version(self, version: str | None) -> None:
         self.version.clear()
         self.version.labels(version or "unknown").set(1)
+
+    def audit_failed(self, reason: str) -> None:
+        """An audit write failed (``unavailable``: the store said so; ``timeout``)."""
+        self.audit_failures.labels(reason).inc()
+        self.audit_up.set(0)
+
+    def audit_ready(self, ready: bool) -> None:
+        self.audit_up.set(1 if ready else 0)
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

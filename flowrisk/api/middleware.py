@@ -1,6 +1,12 @@
-"""The pure ASGI layer around every request: the body-size limit (413), the body's hash, the
-request's latency and count by route template (Prometheus), and the audit rows of the routes
-marked audited (``deps.Audited``), written once the response status is known.
+"""The pure ASGI layer around every request: the request id (``X-Request-ID``), the body-size
+limit (413), the body's hash, the request's latency and count by route template (Prometheus),
+and the audit rows of the routes marked audited (``deps.Audited``).
+
+Audited routes fail closed: their response (status, headers, body) is held in memory while
+their audit rows are written off the event loop, within the store's timeout; only once the rows
+are committed does the response leave. When they cannot be committed the client gets a 503
+problem naming the audit store and nothing of the result, and the store's health (shared with
+``/readyz``, see ``AuditHealth``) turns unhealthy until a write succeeds again.
 
 The route is found by the app's own routes (``resolve``), before the app runs: a request refused
 here for its size is labelled and audited like any other."""
@@ -8,21 +14,37 @@ here for its size is labelled and audited like any other."""
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
-from dataclasses import dataclass
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from starlette.routing import BaseRoute, Match, get_route_path
 
-from flowrisk.api.deps import PURPOSE, AuditNote, audit_note
+from flowrisk.api.deps import AuditNote, audit_note
 from flowrisk.api.metrics import Metrics
 from flowrisk.api.problems import ApiProblem, problem
 from flowrisk.api.service import ApiConfig
-from flowrisk.audit import ApiKey
+from flowrisk.audit import ApiKey, Store
+from flowrisk.errors import AuditUnavailable
 
-__all__ = ["AuditMiddleware", "Resolved", "is_audited", "resolve"]
+__all__ = [
+    "REQUEST_ID",
+    "AuditHealth",
+    "AuditMiddleware",
+    "Resolved",
+    "audit_health",
+    "audit_time_limit",
+    "is_audited",
+    "request_id",
+    "resolve",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -31,6 +53,60 @@ Send = Callable[[Message], Awaitable[None]]
 ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 OTHER = "other"  # the label of requests no route matches
+REQUEST_ID = "X-Request-ID"
+_RAW_REQUEST_ID = REQUEST_ID.lower().encode("latin-1")
+REQUEST_ID_MAX = 64
+AUDIT_MARGIN_SECONDS = 1.0  # beyond the store's own timeout, which should answer first
+AUDIT_WRITERS = 8  # threads writing audit rows at once (a locked database holds each one)
+_DEFAULT_STORE_TIMEOUT = 2.0
+
+log = logging.getLogger("flowrisk.api.audit")
+
+
+@dataclass
+class AuditHealth:
+    """Whether the audit store took the last write: a failed write makes it unhealthy (and
+    ``/readyz`` 503) until a write or a readiness probe succeeds. One per app, shared by the
+    middleware and ``/readyz`` (``audit_health``)."""
+
+    healthy: bool = True
+    reason: str | None = None
+    since: float = field(default_factory=time.monotonic)
+
+    def failed(self, reason: str) -> None:
+        if self.healthy:
+            self.since = time.monotonic()
+        self.healthy, self.reason = False, reason
+
+    def recovered(self) -> None:
+        if not self.healthy:
+            self.since = time.monotonic()
+        self.healthy, self.reason = True, None
+
+
+def audit_health(app: Any) -> AuditHealth:
+    """The app's one ``AuditHealth`` (made on first use, on ``app.state``)."""
+    health: AuditHealth | None = getattr(app.state, "audit_health", None)
+    if health is None:
+        health = app.state.audit_health = AuditHealth()
+    return health
+
+
+def audit_time_limit(store: Store) -> float:
+    """How long a request waits for its audit rows: the store's timeout and a margin."""
+    return float(getattr(store, "timeout", _DEFAULT_STORE_TIMEOUT)) + AUDIT_MARGIN_SECONDS
+
+
+def request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The client's one ``X-Request-ID`` when it is printable ASCII of at most 64 characters,
+    else a fresh one (uuid4 hex): the id is echoed in logs and audit rows, so it is kept
+    plain."""
+    given = [v for k, v in headers if k.lower() == _RAW_REQUEST_ID]
+    if len(given) == 1:
+        value = given[0].strip()
+        if 0 < len(value) <= REQUEST_ID_MAX and all(0x20 <= b < 0x7F for b in value):
+            return value.decode("ascii")
+    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True)
@@ -84,11 +160,53 @@ def resolve(routes: Iterable[BaseRoute], scope: Scope) -> Resolved:
     return Resolved(label, is_audited(matched), dict(child.get("path_params") or {}))
 
 
+class _Write:
+    """One request's audit rows, written in a worker thread. If the request stops waiting
+    (its time limit) before the rows are committed, the decision is atomic: either the rows
+    were already committed (the held response is sent after all) or the write is abandoned;
+    an abandoned write that still commits later is followed by rows saying the client got a
+    503, so the trail never claims a result was delivered that was not."""
+
+    def __init__(self, store: Store, rows: list[dict[str, Any]]) -> None:
+        self.store, self.rows = store, rows
+        self._lock = threading.Lock()
+        self._committed = self._abandoned = False
+
+    def run(self) -> None:
+        with self._lock:
+            if self._abandoned:
+                return  # it waited for a thread past its request's time limit
+        self.store.append(self.rows)
+        with self._lock:
+            self._committed = True
+            late = self._abandoned
+        if late:
+            log.error("audit rows committed after the request was answered 503; noting it")
+            withheld = {"status": 503, "score": None, "band": None, "model_version": None}
+            self.store.append([{**row, **withheld} for row in self.rows])
+
+    def abandon(self) -> bool:
+        """Stop waiting; True when the rows were not committed (and now will be noted as
+        withheld if they ever are)."""
+        with self._lock:
+            if self._committed:
+                return False
+            self._abandoned = True
+            return True
+
+
+def _with_request_id(message: Message, rid: str) -> Message:
+    """A response start message carrying ``X-Request-ID``."""
+    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != _RAW_REQUEST_ID]
+    return {**message, "headers": [*headers, (_RAW_REQUEST_ID, rid.encode("ascii"))]}
+
+
 class AuditMiddleware:
-    """Size limit, hash, metrics and audit around ``app`` (installed by ``add_middleware``)."""
+    """Request id, size limit, hash, metrics and audit around ``app`` (``add_middleware``)."""
 
     def __init__(self, app: ASGI, config: ApiConfig, metrics: Metrics) -> None:
         self.app, self.config, self.metrics = app, config, metrics
+        self._writers: anyio.CapacityLimiter | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,13 +214,45 @@ class AuditMiddleware:
             return
         started = time.perf_counter()
         resolved = resolve(scope["app"].router.routes, scope)
-        limit = self.config.max_body_bytes
-        digest = hashlib.sha256()
+        rid = request_id(scope.get("headers") or [])
+        scope.setdefault("state", {})["request_id"] = rid
+        held: list[Message] = []
         status = {"code": 500}
+
+        async def tagged_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message = _with_request_id(message, rid)
+            await send(message)
+
+        async def holding_send(message: Message) -> None:
+            held.append(message)
+
+        out = holding_send if resolved.audited else tagged_send
+        digest = hashlib.sha256()
+        try:
+            await self._run(scope, receive, out, digest)
+        except Exception:
+            if resolved.audited:
+                held.clear()
+                await self._internal_error(scope, receive, holding_send)
+                await self._commit(scope, receive, held, digest, resolved, tagged_send)
+            elif status["code"] == 500:  # nothing sent yet: a problem document, not plain text
+                await self._internal_error(scope, receive, tagged_send)
+            raise
+        else:
+            if resolved.audited:
+                await self._commit(scope, receive, held, digest, resolved, tagged_send)
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.observe(scope["method"], resolved.label, status["code"], elapsed)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, digest: Any) -> None:
+        """The app, within the body-size limit, hashing the body as it is read; a refusal of
+        ours (``ApiProblem``) is answered as a problem document."""
+        limit = self.config.max_body_bytes
         size = 0
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        scope.setdefault("state", {})
+        declared = dict(scope.get("headers") or []).get(b"content-length")
 
         async def counting_receive() -> Message:
             nonlocal size
@@ -115,58 +265,118 @@ class AuditMiddleware:
                     raise ApiProblem(413, "Request too large", f"the body exceeds {limit:,} bytes")
             return message
 
-        async def tracking_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
         try:
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise ApiProblem(413, "Request too large", f"the body exceeds {limit:,} bytes")
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, send)
         except ApiProblem as exc:
             response = problem(exc.status, exc.title, exc.detail, scope["path"])
-            await response(scope, receive, tracking_send)
-        finally:
-            elapsed = time.perf_counter() - started
-            self.metrics.observe(scope["method"], resolved.label, status["code"], elapsed)
-            if resolved.audited:
-                self._audit(scope, headers, status["code"], digest.hexdigest(), resolved)
+            await response(scope, receive, send)
 
-    def _audit(
+    async def _internal_error(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"an internal error; request {scope['state']['request_id']}"
+        await problem(500, "Internal error", detail, scope["path"])(scope, receive, send)
+
+    async def _commit(
         self,
         scope: Scope,
-        headers: dict[bytes, bytes],
+        receive: Receive,
+        held: Sequence[Message],
+        digest: Any,
+        resolved: Resolved,
+        send: Send,
+    ) -> None:
+        """Write the audit rows of the held response; send it once they are committed, or a
+        503 problem (and nothing of it) when they cannot be."""
+        start = next((m for m in held if m["type"] == "http.response.start"), None)
+        code = int(start["status"]) if start is not None else 500
+        note: AuditNote = scope["state"].get("audit") or AuditNote()
+        rows = self._rows(scope, code, digest.hexdigest(), resolved, note)
+        failure = await self._write(scope, rows)
+        if failure is None:
+            if code < 400:
+                for result in note.results:
+                    self.metrics.scored(result.get("band"))
+            for message in held:
+                await send(message)
+            return
+        store = self.config.store.safe_url
+        log.error(
+            "audit store %s: %s; request %s answered 503",
+            store,
+            failure,
+            scope["state"]["request_id"],
+        )
+        detail = (
+            f"the audit store ({store}) could not record this request, so its result is "
+            "withheld; retry later"
+        )
+        response = problem(
+            503, "Audit store unavailable", detail, scope["path"], headers={"Retry-After": "1"}
+        )
+        await response(scope, receive, send)
+
+    async def _write(self, scope: Scope, rows: list[dict[str, Any]]) -> str | None:
+        """Commit ``rows`` off the event loop within the time limit; None when committed, else
+        why not (the app's audit health turns unhealthy and the failure is counted)."""
+        store = self.config.store
+        if self._writers is None:
+            self._writers = anyio.CapacityLimiter(AUDIT_WRITERS)
+        health = audit_health(scope["app"])
+        job = _Write(store, rows)
+        limit = audit_time_limit(store)
+        try:
+            with anyio.fail_after(limit):
+                await anyio.to_thread.run_sync(
+                    job.run, abandon_on_cancel=True, limiter=self._writers
+                )
+        except AuditUnavailable as exc:
+            reason, kind = str(exc), "unavailable"
+        except TimeoutError:
+            if job.abandon():
+                reason, kind = f"no commit within {limit:.1f} s", "timeout"
+            else:  # committed just as the time limit passed
+                reason, kind = "", ""
+        else:
+            reason, kind = "", ""
+        if not kind:
+            health.recovered()
+            self.metrics.audit_ready(True)
+            return None
+        health.failed(reason)
+        self.metrics.audit_failed(kind)
+        return reason
+
+    def _rows(
+        self,
+        scope: Scope,
         status: int,
         request_hash: str,
         resolved: Resolved,
-    ) -> None:
+        note: AuditNote,
+    ) -> list[dict[str, Any]]:
         """One row per entity scored, or one row for a refused or failed request (naming the
-        entity asked about when known: from the route's note, else from its path)."""
+        entity asked about when known: from the route's note, else from its path). The
+        purpose is the one the route checked (none when it refused it)."""
         state = scope["state"]
         key: ApiKey | None = state.get("key")
-        purpose = headers.get(PURPOSE.lower().encode(), b"").decode(errors="replace")[:200]
         base = {
             "at": datetime.now(UTC),
             "key_id": key.key_id if key else None,
             "role": key.role if key else None,
-            "method": scope["method"],
+            "method": scope["method"][:8],
             "route": scope["path"][:200],
             "status": status,
-            "purpose": purpose or None,
+            "purpose": state.get("purpose"),
             "request_hash": request_hash,
+            "request_id": state["request_id"],
         }
-        note: AuditNote = state.get("audit") or AuditNote()
         if status < 400 and note.results:
-            rows = [_result_row(base, r) for r in note.results]
-            for r in note.results:
-                self.metrics.scored(r.get("band"))
-        else:
-            entity = note.entity_id
-            if entity is None:
-                entity = resolved.params.get("entity_id")
-            rows = [_result_row(base, {"entity_id": entity})]
-        self.config.store.append(rows)
+            return [_result_row(base, r) for r in note.results]
+        entity = note.entity_id
+        if entity is None:
+            entity = resolved.params.get("entity_id")
+        return [_result_row(base, {"entity_id": entity})]
 
 
 def _result_row(base: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +384,7 @@ def _result_row(base: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     entity = result.get("entity_id")
     return {
         **base,
-        "entity_id": (entity or None) and entity[:64],
+        "entity_id": (entity or None) and str(entity)[:64],
         "model_version": result.get("model_version"),
         "score": result.get("score"),
         "band": result.get("band"),

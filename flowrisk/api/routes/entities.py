@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from fastapi import Path as PathParam
 
-from flowrisk.api.deps import PURPOSE, AnalystKey, Audited, Config, Explain, Purpose
+from flowrisk.api.deps import AnalystKey, Audited, Config, Explain
 from flowrisk.api.problems import ApiProblem, responses
+from flowrisk.api.purpose import CheckedPurpose, purpose_openapi
 from flowrisk.api.schemas import ScoreResponse
 from flowrisk.models.scoring import score_frames
 
@@ -16,32 +17,27 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/entities", tags=["scores"])
 
-EntityId = Annotated[str, PathParam(min_length=1, max_length=64)]
+# printable: a NUL or another control character in an id is refused (422) before any lookup
+EntityId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 @router.get(
     "/{entity_id}/score",
     response_model=ScoreResponse,
     responses=responses(400, 401, 403, 404, 422, 503),
+    openapi_extra=purpose_openapi(),
 )
 def entity_score(
     entity_id: EntityId,
     _: AnalystKey,
+    __: CheckedPurpose,
     config: Config,
     note: Audited,
-    purpose: Purpose = None,
     explain: Explain = True,
 ) -> dict[str, Any]:
     """Score an entity of the dataset the service was started on (``--dataset``). The
     ``X-Purpose`` header (a case reference) is required and recorded."""
     note.entity_id = entity_id
-    if not purpose or not purpose.strip():
-        raise ApiProblem(
-            400,
-            "Purpose required",
-            f"entity lookups need a {PURPOSE} header (case reference)",
-            field=PURPOSE,
-        )
     if config.dataset is None:
         raise ApiProblem(404, "Not found", "the service was started without a dataset")
     frames = config.dataset.frames_for(entity_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from flowrisk.api.deps import AnalystKey, Audited, AuditNote, Config, Explain, ScoreBody, json_body
 from flowrisk.api.problems import ApiProblem, responses
+from flowrisk.api.purpose import CheckedPurpose, purpose_openapi
 from flowrisk.api.schemas import BatchRequest, BatchResponse, ScoreRequest, ScoreResponse
 from flowrisk.api.service import ApiConfig, payload_frames
 from flowrisk.models.scoring import score_frames
@@ -39,13 +40,19 @@ def score_request(
     "/scores",
     response_model=ScoreResponse,
     responses=responses(400, 401, 403, 413, 422, 503),
-    openapi_extra=json_body(ScoreRequest),
+    openapi_extra={**json_body(ScoreRequest), **purpose_openapi()},
 )
 def score(
-    _: AnalystKey, body: ScoreBody, config: Config, note: Audited, explain: Explain = True
+    _: AnalystKey,
+    __: CheckedPurpose,
+    body: ScoreBody,
+    config: Config,
+    note: Audited,
+    explain: Explain = True,
 ) -> dict[str, Any]:
     """Score one entity from a full payload (entity, accounts, transactions and optionally
-    assets, ownership and reports) as of ``as_of``."""
+    assets, ownership and reports) as of ``as_of``. The ``X-Purpose`` header (a case
+    reference) is required and recorded."""
     result = score_request(config, note, body, explain)
     note.results = [result]
     return result
@@ -55,11 +62,18 @@ def score(
     "/scores:batch",
     response_model=BatchResponse,
     responses=responses(400, 401, 403, 413, 422, 503),
+    openapi_extra=purpose_openapi(),
 )
 def score_batch(
-    body: BatchRequest, _: AnalystKey, config: Config, note: Audited, explain: Explain = True
+    _: AnalystKey,
+    __: CheckedPurpose,
+    body: BatchRequest,
+    config: Config,
+    note: Audited,
+    explain: Explain = True,
 ) -> dict[str, Any]:
-    """Score several entities, each with its own payload."""
+    """Score several entities, each with its own payload; the ``X-Purpose`` header is
+    required and recorded against each."""
     if len(body.items) > config.batch_max:
         raise ApiProblem(
             413,
