@@ -2,6 +2,7 @@
 hash-chained audit trail of who looked up whom, when and why, shared by the API and the
 command line."""
 
+from flowrisk.audit.chain import GENESIS, ChainReport
 from flowrisk.audit.store import AUDIT_COLUMNS, ROLES, ApiKey, Store
 
-__all__ = ["AUDIT_COLUMNS", "ROLES", "ApiKey", "Store"]
+__all__ = ["AUDIT_COLUMNS", "GENESIS", "ROLES", "ApiKey", "ChainReport", "Store"]

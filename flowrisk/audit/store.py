@@ -1,19 +1,23 @@
-"""The service's database: API keys (only their hashes) and the append-only audit trail of every
-request that reached a scoring route. SQLite under ``FLOWRISK_HOME`` by default, PostgreSQL (or
-any SQLAlchemy URL) through ``FLOWRISK_DATABASE_URL``.
+"""The service's database: API keys (only their hashes) and the append-only, hash-chained audit
+trail of every lookup. SQLite under ``FLOWRISK_HOME`` by default, PostgreSQL (or any
+SQLAlchemy URL) through ``FLOWRISK_DATABASE_URL``.
 
 Who looked up whom, when and why is itself sensitive in a financial-intelligence unit: rows are
-only ever inserted; the database refuses updates and deletes of the audit table (triggers).
-"""
+only ever inserted (triggers refuse updates, deletes and, on SQLite, an ``INSERT OR REPLACE``),
+each row is chained to the one before by its hash (``chain``), ids are never reused, and every
+write is bounded in time: it commits durably or raises ``AuditUnavailable``. Guards are
+installed once, when the database is created; a guard missing later is reported by
+``check_chain`` as tampering, never silently put back."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
 import json
 import secrets
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,58 +25,46 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from flowrisk.errors import ConfigError, InvalidParameter
+from flowrisk.audit.chain import (
+    GENESIS,
+    HASHED,
+    ChainReport,
+    ChainWalk,
+    clean_row,
+    seal_row,
+    utc,
+)
+from flowrisk.audit.engine import (
+    guard_problems,
+    high_water,
+    make_engine,
+    next_ids,
+    wait_for_appends,
+    write_transaction,
+)
+from flowrisk.audit.export import write_export
+from flowrisk.audit.tables import (
+    AUDIT_COLUMNS,
+    api_keys,
+    audit,
+    audit_probe,
+    guard_statements,
+    metadata,
+)
+from flowrisk.errors import (
+    AuditChainBroken,
+    AuditUnavailable,
+    ConfigError,
+    InvalidParameter,
+)
 from flowrisk.schema import KEY_ROLES
 
-__all__ = ["AUDIT_COLUMNS", "ROLES", "ApiKey", "Store"]
+__all__ = ["AUDIT_COLUMNS", "ROLES", "ApiKey", "ChainReport", "Store"]
 
 ROLES = KEY_ROLES  # weakest first: a role may use the routes of the roles before it
 KEY_PREFIX = "frk"
-
-metadata = sa.MetaData()
-api_keys = sa.Table(
-    "api_keys",
-    metadata,
-    sa.Column("key_id", sa.String(16), primary_key=True),
-    sa.Column("key_hash", sa.String(64), nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("label", sa.String(200), nullable=False, default=""),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-)
-audit = sa.Table(
-    "audit",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("key_id", sa.String(16), nullable=True),  # null: no valid key was presented
-    sa.Column("role", sa.String(16), nullable=True),
-    sa.Column("method", sa.String(8), nullable=False),
-    sa.Column("route", sa.String(200), nullable=False),
-    sa.Column("status", sa.Integer, nullable=False),
-    sa.Column("entity_id", sa.String(64), nullable=True),
-    sa.Column("purpose", sa.String(200), nullable=True),
-    sa.Column("model_version", sa.String(32), nullable=True),
-    sa.Column("score", sa.Float, nullable=True),
-    sa.Column("band", sa.String(16), nullable=True),
-    sa.Column("request_hash", sa.String(64), nullable=False),
-)
-AUDIT_COLUMNS = [c.name for c in audit.columns]
-
-_GUARDS = {
-    "sqlite": [
-        f"CREATE TRIGGER IF NOT EXISTS audit_no_{op.lower()} BEFORE {op} ON audit "
-        "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
-        for op in ("UPDATE", "DELETE")
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION flowrisk_audit_append_only() RETURNS trigger AS $$ "
-        "BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$ LANGUAGE plpgsql",
-        "DROP TRIGGER IF EXISTS audit_append_only ON audit",
-        "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit "
-        "FOR EACH STATEMENT EXECUTE FUNCTION flowrisk_audit_append_only()",
-    ],
-}
+TABLES = ("api_keys", "audit", "audit_probe")
+SETUP = "see docs/audit.md"
 
 
 @dataclass(frozen=True)
@@ -87,52 +79,135 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _sqlite_wal(connection: Any, _record: Any) -> None:
-    """Write-ahead log: a commit costs one sync instead of two (an audit row in 0.4 ms instead
-    of 0.9) and stays durable (``synchronous=FULL``); readers such as ``flowrisk audit export``
-    no longer block the service's writes."""
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=FULL")
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _command_row(command: str, key_id: str, role: str, actor: str | None) -> dict[str, Any]:
+    """The audit row of a key created or revoked from the command line."""
+    request = json.dumps({"command": command, "key_id": key_id, "role": role}, sort_keys=True)
+    return {
+        "at": datetime.now(UTC),
+        "key_id": key_id,
+        "role": role,
+        "actor": actor,
+        "method": "CLI",
+        "route": command,
+        "status": 0,  # the command's exit status
+        "request_hash": hashlib.sha256(request.encode()).hexdigest(),
+        "request_id": uuid.uuid4().hex,
+    }
 
 
 class Store:
-    """Keys and audit rows in one database (created on first use)."""
+    """Keys and audit rows in one database. A new database is created with its tables and
+    guards; an existing one is only checked (``read_only``: never written at all, for export
+    and verify)."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, timeout: float = 2.0, *, read_only: bool = False) -> None:
+        self.url, self.timeout, self.read_only = url, timeout, read_only
         try:
-            sqlite = sa.engine.make_url(url).get_backend_name() == "sqlite"
-            # a server connection can drop between requests; a SQLite file cannot
-            self.engine = sa.create_engine(url, pool_pre_ping=not sqlite)
-            if sqlite:
-                sa.event.listen(self.engine, "connect", _sqlite_wal)
-            with self.engine.begin() as conn:
-                metadata.create_all(conn)
-                for statement in _GUARDS.get(self.engine.dialect.name, []):
-                    conn.exec_driver_sql(statement)
-        except (sa.exc.SQLAlchemyError, ModuleNotFoundError) as exc:
-            raise ConfigError(
-                f"audit database {self.safe_url}: {str(exc).splitlines()[0]}"
-            ) from exc
+            parsed = sa.engine.make_url(url)
+            if read_only and parsed.get_backend_name() == "sqlite":
+                _require_file(parsed.database, self.safe_url)
+            self.engine = make_engine(url, timeout, read_only)
+            self._open()
+        except (sa.exc.SQLAlchemyError, ModuleNotFoundError, OSError) as exc:
+            raise ConfigError(f"audit database {self.safe_url}: {_first_line(exc)}") from exc
 
     @property
     def safe_url(self) -> str:
         """The URL without its password, for messages."""
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        try:
+            return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            return "(unparsable URL)"
+
+    def _open(self) -> None:
+        with self.engine.connect() as conn:
+            present = set(sa.inspect(conn).get_table_names())
+        if "audit" not in present:
+            if self.read_only:
+                raise ConfigError(f"audit database {self.safe_url} holds no audit trail")
+            self._create()
+            return
+        missing = [t for t in TABLES if t not in present]
+        with self.engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("audit")}
+        lacking = [c for c in AUDIT_COLUMNS if c not in columns]
+        if lacking:
+            raise ConfigError(
+                f"audit database {self.safe_url} was created by an earlier flowrisk: its audit "
+                f"table has no {', '.join(lacking)} (no hash chain). Export it with that "
+                f"version, move it aside and start again to create a new one ({SETUP})"
+            )
+        if missing:
+            raise ConfigError(
+                f"audit database {self.safe_url} lacks the table(s) {', '.join(missing)}: "
+                f"it was damaged or set up by hand ({SETUP})"
+            )
+
+    def _create(self) -> None:
+        """Tables, guards and the probe row, in one transaction under the write lock (two
+        workers starting on a new database create it once)."""
+        try:
+            with write_transaction(self.engine) as conn:
+                if sa.inspect(conn).has_table("audit"):
+                    return
+                metadata.create_all(conn)
+                for statement in guard_statements(conn.dialect.name):
+                    conn.exec_driver_sql(statement)
+                conn.execute(audit_probe.insert().values(id=1, at=datetime.now(UTC)))
+        except sa.exc.SQLAlchemyError as exc:
+            raise ConfigError(
+                f"audit database {self.safe_url}: cannot create the audit tables "
+                f"({_first_line(exc)}); on PostgreSQL the owner creates them with "
+                f"`flowrisk audit init` ({SETUP})"
+            ) from exc
+
+    @contextmanager
+    def _unavailable(self) -> Iterator[None]:
+        """Database and file-system failures as ``AuditUnavailable`` naming the store."""
+        try:
+            yield
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            raise AuditUnavailable(f"audit store {self.safe_url}: {_first_line(exc)}") from exc
 
     def ping(self) -> None:
         """Raise when the database does not answer."""
         with self.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
 
-    def create_key(self, role: str, label: str = "") -> tuple[str, str]:
-        """A new key for ``role``: returns its id and the key itself (shown once, never
-        stored: only its SHA-256 is)."""
+    def probe_write(self) -> None:
+        """Rewrite the heartbeat row under the audit write lock: a real, committed write within
+        the timeout, or ``AuditUnavailable`` (what readiness asks)."""
+        with self._unavailable(), write_transaction(self.engine) as conn:
+            done = conn.execute(
+                audit_probe.update().where(audit_probe.c.id == 1).values(at=datetime.now(UTC))
+            )
+            if done.rowcount != 1:
+                raise AuditUnavailable(f"audit store {self.safe_url}: its probe row is missing")
+
+    def append(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert audit rows in one transaction, chained to the trail's head, durably
+        committed; else ``AuditUnavailable`` within about the timeout."""
+        if not rows:
+            return
+        try:
+            clean = [clean_row(r) for r in rows]
+        except (InvalidParameter, ValueError, TypeError) as exc:
+            raise AuditUnavailable(f"audit store {self.safe_url}: unstorable row: {exc}") from exc
+        with self._unavailable(), write_transaction(self.engine) as conn:
+            _append_in(conn, clean)
+
+    def create_key(self, role: str, label: str = "", actor: str | None = None) -> tuple[str, str]:
+        """A new key for ``role`` and its audit row, in one transaction: returns its id and the
+        key itself (shown once, never stored: only its SHA-256 is)."""
         if role not in ROLES:
             raise InvalidParameter("role", f"must be one of {', '.join(ROLES)}, got {role!r}")
         key_id = secrets.token_hex(4)
         secret = secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
+        with self._unavailable(), write_transaction(self.engine) as conn:
             conn.execute(
                 api_keys.insert().values(
                     key_id=key_id,
@@ -142,25 +217,29 @@ class Store:
                     created_at=datetime.now(UTC),
                 )
             )
+            _append_in(conn, [clean_row(_command_row("flowrisk keys create", key_id, role, actor))])
         return key_id, f"{KEY_PREFIX}_{key_id}_{secret}"
 
-    def revoke_key(self, key_id: str) -> bool:
-        """Revoke a key; False when no such active key exists."""
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                api_keys.update()
-                .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(UTC))
-            )
-        return bool(done.rowcount)
+    def revoke_key(self, key_id: str, actor: str | None = None) -> bool:
+        """Revoke a key and audit it, in one transaction; False when no such active key
+        exists."""
+        active = sa.and_(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+        with self._unavailable(), write_transaction(self.engine) as conn:
+            role = conn.execute(sa.select(api_keys.c.role).where(active)).scalar()
+            if role is None:
+                return False
+            conn.execute(api_keys.update().where(active).values(revoked_at=datetime.now(UTC)))
+            _append_in(conn, [clean_row(_command_row("flowrisk keys revoke", key_id, role, actor))])
+        return True
 
     def verify(self, presented: str) -> ApiKey | None:
-        """The key's identity if ``presented`` is an active key, else None."""
+        """The key's identity if ``presented`` is an active key, else None
+        (``AuditUnavailable`` when the database fails)."""
         prefix, _, rest = presented.partition("_")
         key_id, _, secret = rest.partition("_")
         if prefix != KEY_PREFIX or not key_id or not secret:
             return None
-        with self.engine.connect() as conn:
+        with self._unavailable(), self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(api_keys.c.key_hash, api_keys.c.role).where(
                     api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)
@@ -170,35 +249,83 @@ class Store:
             return None
         return ApiKey(key_id=key_id, role=row.role)
 
-    def append(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert audit rows (one per entity looked up, or one for a refused request)."""
-        if rows:
-            with self.engine.begin() as conn:
-                conn.execute(audit.insert(), [dict(r) for r in rows])
+    def check_chain(self, head: str | None = None) -> ChainReport:
+        """Walk the trail in id order (streamed: constant memory), recomputing every hash;
+        ``AuditChainBroken`` names the first row rewritten, missing or out of chain, a deleted
+        tail, a recorded ``head`` hash the chain no longer holds, or a guard dropped."""
+        walk = ChainWalk(head)
+        names = [*HASHED, "row_hash"]
+        with self._unavailable(), self.engine.connect() as conn:
+            top, high = _chain_bounds(conn)
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # a long walk is fine
+            query = (
+                sa.select(*[audit.c[n] for n in names])
+                .where(audit.c.id <= (top or 0))
+                .order_by(audit.c.id)
+                .execution_options(yield_per=10_000)
+            )
+            walk.feed(dict(zip(names, row, strict=True)) for row in conn.execute(query))
+            problems = guard_problems(conn)
+        report = walk.finish(high)
+        if problems:
+            raise AuditChainBroken(
+                None,
+                "the append-only guards of the audit table were tampered with: "
+                + "; ".join(problems),
+            )
+        return report
 
     def audit_rows(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
-        """Audit rows in insertion order (optionally from ``since``)."""
+        """Audit rows in id order (optionally from ``since``), times as aware UTC."""
         query = sa.select(audit).order_by(audit.c.id)
         if since is not None:
-            query = query.where(audit.c.at >= since)
-        with self.engine.connect() as conn:
-            for row in conn.execute(query):
-                yield dict(row._mapping)
+            query = query.where(audit.c.at >= utc(since))
+        with self._unavailable(), self.engine.connect() as conn:
+            for row in conn.execute(query.execution_options(yield_per=10_000)):
+                out = dict(row._mapping)
+                out["at"] = utc(out["at"])
+                yield out
 
     def export(
         self, path: Path, fmt: Literal["csv", "jsonl"] = "csv", since: datetime | None = None
     ) -> int:
-        """Write the audit trail to ``path``; returns the number of rows."""
-        count = 0
-        with path.open("w", encoding="utf-8", newline="") as out:
-            writer = csv.DictWriter(out, AUDIT_COLUMNS) if fmt == "csv" else None
-            if writer is not None:
-                writer.writeheader()
-            for row in self.audit_rows(since):
-                row["at"] = row["at"].isoformat()
-                if writer is not None:
-                    writer.writerow(row)
-                else:
-                    out.write(json.dumps(row) + "\n")
-                count += 1
-        return count
+        """Write the audit trail, with key labels, to ``path`` atomically; returns the number
+        of rows."""
+        with self._unavailable():
+            return write_export(self.engine, Path(path), fmt, None if since is None else utc(since))
+
+
+def _require_file(database: str | None, safe_url: str) -> None:
+    """Opening a SQLite file that is not there would create it: refuse instead."""
+    if database and database != ":memory:" and not Path(database).is_file():
+        raise ConfigError(f"audit database {safe_url}: no such file")
+
+
+def _append_in(conn: sa.Connection, clean: list[dict[str, Any]]) -> None:
+    """Chain ``clean`` rows to the head and insert them (inside the write lock)."""
+    last = conn.execute(
+        sa.select(audit.c.id, audit.c.row_hash).order_by(audit.c.id.desc()).limit(1)
+    ).first()
+    prev = last.row_hash if last is not None else GENESIS
+    sealed = []
+    for row, row_id in zip(
+        clean, next_ids(conn, len(clean), last.id if last else None), strict=True
+    ):
+        sealed.append(seal_row(row, row_id, prev))
+        prev = sealed[-1]["row_hash"]
+    conn.execute(audit.insert(), sealed)
+
+
+def _chain_bounds(conn: sa.Connection) -> tuple[int | None, int | None]:
+    """The last id to walk to and the id high-water mark, read consistently: SQLite's read
+    transaction is one snapshot; on PostgreSQL a shared advisory lock waits for appends in
+    flight, so every id up to the high-water mark is committed (or was never written)."""
+    pg = conn.dialect.name == "postgresql"
+    if pg:
+        wait_for_appends(conn)
+    top = conn.execute(sa.select(sa.func.max(audit.c.id))).scalar()
+    high = high_water(conn)
+    if pg:
+        conn.commit()  # release the lock: the walk below needs no lock
+    return top, high
