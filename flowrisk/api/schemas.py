@@ -1,16 +1,18 @@
-"""Request and response models of the scoring service. Requests carry the data contracts'
-constraints (ids of 1 to 64 characters, positive finite amounts under the contracts' ceiling,
-known enum values, ISO country codes, timezone-aware times) with strict types: no booleans or
-strings as numbers, no NaN or infinity; lists and strings are bounded."""
+"""Request and response models of the scoring service. Requests enforce the data contracts'
+rules (:mod:`flowrisk.data_contracts.declared`: a payload row the batch would quarantine is
+refused with a 422 naming the field): ids of 1 to 64 characters, positive finite amounts under
+the contracts' ceiling, known enum values, ISO 3166-1 alpha-2 country codes from the reference
+list, dates and times within the contracts' plausible range, timestamps written as ISO 8601
+text with a time zone (never an epoch number), and strict types (no booleans or strings as
+numbers, no NaN or infinity); lists and strings are bounded."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,12 +20,15 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import core_schema
 
+from flowrisk.data_contracts.declared import MODERN, OLD
 from flowrisk.data_contracts.rule import (
     AMOUNT_CEILING,
+    AS_OF_SLACK,
     EARLIEST,
     EARLIEST_BIRTH_YEAR,
     EMPLOYEES_MAX,
@@ -32,6 +37,7 @@ from flowrisk.data_contracts.rule import (
     NAF_PATTERN,
     NAME_MAX,
 )
+from flowrisk.reference import countries
 from flowrisk.schema import (
     ACCOUNT_TYPES,
     ASSET_TYPES,
@@ -89,10 +95,23 @@ else:
     Band = Literal[BANDS]
 
 Id = Annotated[StrictStr, Field(min_length=1, max_length=ID_MAX, pattern=r"^[^\s]+$")]
-Country = Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$")]
+_COUNTRIES = countries()  # the contracts' list (official codes and XK): ``ZZ`` is not one
 
 
-def _past_date(value: date) -> date:
+def _iso_country(value: str) -> str:
+    if value not in _COUNTRIES:
+        raise ValueError("is not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+Country = Annotated[
+    StrictStr,
+    Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code, e.g. FR"),
+    AfterValidator(_iso_country),
+]
+
+
+def _not_after_today(value: date) -> date:
     if value > datetime.now(UTC).date():
         raise ValueError("is in the future")
     return value
@@ -104,15 +123,93 @@ def _past_year(value: int) -> int:
     return value
 
 
-PastDate = Annotated[date, AfterValidator(_past_date)]
-# checked in pydantic-core (a Python validator cost 2 µs a transaction, most of a request's
-# validation time): timezone-aware, not before the earliest dataset, not in the future
-PastTime = Annotated[
+def _text_or(kind: type, pattern: str, what: str) -> core_schema.CoreSchema:
+    """ISO text matching ``pattern`` (or, from Python, an instance of ``kind``): an epoch
+    number, a boolean or free text is refused before any parsing, as the contracts' type rules
+    refuse them."""
+    return core_schema.union_schema(
+        [
+            core_schema.str_schema(strict=True, pattern=pattern),
+            core_schema.is_instance_schema(kind),
+        ],
+        custom_error_type=f"{kind.__name__}_text",
+        custom_error_message=f"Input should be {what}",
+    )
+
+
+_TIME_TEXT = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}"
+_TIME_WHAT = "an ISO 8601 timestamp string with a time zone, e.g. 2025-01-31T09:30:00+00:00"
+_DAY_TEXT = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _time(lo: datetime, *, past: bool) -> Any:
+    """A timestamp, checked in pydantic-core (a Python validator cost 2 µs a transaction, most
+    of a request's validation time): ISO text, timezone-aware, not before ``lo``, not in the
+    future when ``past``."""
+    limits: dict[str, Any] = {"tz_constraint": "aware", "ge": lo}
+    if past:
+        limits["now_op"] = "past"
+    schema = core_schema.chain_schema(
+        [_text_or(datetime, _TIME_TEXT, _TIME_WHAT), core_schema.datetime_schema(**limits)]
+    )
+    return GetPydanticSchema(lambda _type, _handler: schema)
+
+
+def _day(lo: date) -> Any:
+    """A calendar day: ISO ``YYYY-MM-DD`` text, not before ``lo``."""
+    schema = core_schema.chain_schema(
+        [_text_or(date, _DAY_TEXT, "an ISO 8601 date string, e.g. 2025-01-31"),
+         core_schema.date_schema(ge=lo)]
+    )  # fmt: skip
+    return GetPydanticSchema(lambda _type, _handler: schema)
+
+
+def _json(kind: str, description: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "format": kind, "description": description})
+
+
+_FIRST_EVENT = datetime.combine(MODERN, time(), UTC)  # reports: the contracts' earliest event
+# the contracts' bounds, per column (declared.py): ``Day(OLD)`` is "from 1800 to today"
+Day = Annotated[date, _day(date(1, 1, 1)), _json("date", "ISO 8601 date")]
+OldDay = Annotated[
+    date,
+    _day(OLD),
+    AfterValidator(_not_after_today),
+    _json("date", f"from {OLD}, not in the future"),
+]
+ModernDay = Annotated[
+    date,
+    _day(MODERN),
+    AfterValidator(_not_after_today),
+    _json("date", f"from {MODERN}, not in the future"),
+]
+EventTime = Annotated[
     datetime,
-    GetPydanticSchema(
-        lambda _type, _handler: core_schema.datetime_schema(
-            tz_constraint="aware", now_op="past", ge=EARLIEST
-        )
+    _time(EARLIEST, past=True),
+    _json("date-time", f"with a time zone, from {EARLIEST:%Y-%m-%d}, not in the future"),
+]
+ReportTime = Annotated[
+    datetime,
+    _time(_FIRST_EVENT, past=True),
+    _json("date-time", f"with a time zone, from {_FIRST_EVENT:%Y-%m-%d}, not in the future"),
+]
+
+
+def _not_far_ahead(value: datetime) -> datetime:
+    latest = datetime.now(UTC) + AS_OF_SLACK
+    if value > latest:
+        raise ValueError(f"is after {latest:%Y-%m-%dT%H:%M}Z (now + {AS_OF_SLACK})")
+    return value
+
+
+AsOf = Annotated[
+    datetime,
+    _time(EARLIEST, past=False),
+    AfterValidator(_not_far_ahead),
+    _json(
+        "date-time",
+        f"Score as of this instant (events strictly before count): with a time zone, from "
+        f"{EARLIEST:%Y-%m-%d} to now + {AS_OF_SLACK.days} day",
     ),
 ]
 Money = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=MONEY_CEILING)]
@@ -133,8 +230,8 @@ class EntityIn(_In):
     birth_year: (
         Annotated[StrictInt, Field(ge=EARLIEST_BIRTH_YEAR), AfterValidator(_past_year)] | None
     ) = None
-    registration_date: PastDate | None = None
-    closure_date: date | None = None
+    registration_date: OldDay | None = None
+    closure_date: Day | None = None
     sector_code: Annotated[str, Field(pattern=NAF_PATTERN)] | None = None
     employees: Annotated[StrictInt, Field(ge=0, le=EMPLOYEES_MAX)] | None = None
     declared_income: Money | None = None
@@ -158,13 +255,13 @@ class AccountIn(_In):
     institution_id: Id | None = None
     account_type: AccountType
     country: Country | None = None
-    opened_at: PastDate | None = None
+    opened_at: ModernDay | None = None
     risk_tags: Annotated[list[RiskTag], Field(max_length=len(RISK_TAGS))] = []
 
 
 class TransactionIn(_In):
     txn_id: Annotated[StrictInt, Field(ge=0, le=2**62)]
-    ts: PastTime
+    ts: EventTime
     src_account_id: Id | None = None  # null: cash paid in
     dst_account_id: Id | None = None  # null: cash taken out
     amount: Amount
@@ -177,9 +274,9 @@ class AssetIn(_In):
     asset_id: Id
     entity_id: Id
     asset_type: AssetType
-    acquired_at: PastDate
+    acquired_at: ModernDay
     value: Amount
-    payment_method: PaymentMethod
+    payment_method: PaymentMethod | None = None
 
 
 class OwnershipIn(_In):
@@ -187,21 +284,21 @@ class OwnershipIn(_In):
     owned_entity_id: Id
     role: OwnershipRole
     share_pct: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=100)] | None = None
-    since: date | None = None
+    since: OldDay | None = None
 
 
 class ReportIn(_In):
     report_id: Id
     entity_id: Id
     declarant_id: Id
-    reported_at: PastTime
-    category: ReportCategory
+    reported_at: ReportTime
+    category: ReportCategory | None = None
 
 
 class ScoreRequest(_In):
     """Everything known about one entity, scored as of ``as_of`` (events strictly before)."""
 
-    as_of: AwareDatetime
+    as_of: AsOf
     entity: EntityIn
     accounts: Annotated[list[AccountIn], Field(min_length=1, max_length=MAX_ACCOUNTS)]
     # bounded by the request-size limit and, with a 413, by FLOWRISK_API_MAX_TRANSACTIONS

@@ -16,12 +16,12 @@ import pyarrow as pa
 from flowrisk.api.schemas import ScoreRequest
 from flowrisk.audit import Store
 from flowrisk.config import Settings
-from flowrisk.errors import InvalidParameter
+from flowrisk.errors import FlowriskError, InvalidParameter, ModelRejected
 from flowrisk.models.registry import Bundle
 from flowrisk.models.scoring import DatasetSource, Loaded
 from flowrisk.schema import TABLES
 
-__all__ = ["ApiConfig", "Loader", "ModelHolder", "payload_frames"]
+__all__ = ["ApiConfig", "Check", "Loader", "ModelHolder", "payload_frames"]
 
 Loader = Callable[[str], tuple[Bundle, dict[str, float]]]
 """Loads a model URI: the bundle and the held-out metrics of its run."""
@@ -33,26 +33,67 @@ def _setting(name: str) -> Any:
 
 
 class ModelHolder:
-    """The model the service scores with; ``reload`` swaps it atomically, keeping the old one
-    when the new target cannot be loaded."""
+    """The model the service scores with. A model is served only once it has passed its canary
+    (:func:`flowrisk.api.canary.check_model`), at start-up as on every reload: ``reload``
+    loads and checks the new target, then swaps it in atomically; if anything fails, the old
+    model keeps serving and ``ModelRejected`` says why."""
 
-    def __init__(self, uri: str, loader: Loader) -> None:
+    def __init__(self, uri: str, loader: Loader, check: Check | None = None) -> None:
         self.uri = uri
         self._loader = loader
-        self._lock = threading.Lock()
+        self._check = check or _canary
+        self._reloading = threading.Lock()  # one reload at a time: the last swap is the last load
         self.current = self._load()
 
     def _load(self) -> Loaded:
-        bundle, metrics = self._loader(self.uri)
-        return Loaded(bundle=bundle, loaded_at=datetime.now(UTC), metrics=metrics)
+        """Load the URI's target and run the canary on it (nothing is swapped here). Any error
+        of the loader (an unreadable or truncated bundle, a pickle or key error, ...) becomes
+        ``ModelRejected`` naming the URI; flowrisk's own errors (``ModelNotFound``) pass."""
+        try:
+            bundle, metrics = self._loader(self.uri)
+        except FlowriskError:
+            raise
+        except Exception as exc:
+            raise ModelRejected(f"{self.uri} cannot be loaded: {_reason(exc)}") from exc
+        loaded = Loaded(bundle=bundle, loaded_at=datetime.now(UTC), metrics=metrics)
+        try:
+            self._check(loaded)
+        except ModelRejected as exc:
+            raise ModelRejected(
+                f"version {bundle.version} of {self.uri} is refused: {exc}"
+            ) from exc
+        except Exception as exc:
+            raise ModelRejected(
+                f"version {bundle.version} of {self.uri} is refused: {_reason(exc)}"
+            ) from exc
+        return loaded
 
     def reload(self) -> tuple[Loaded, Loaded]:
-        """Load the URI's current target; returns (previous, current). Raises (and keeps the
-        previous model) when it cannot be loaded."""
-        fresh = self._load()
-        with self._lock:
+        """Load and check the URI's current target, then swap it in; returns (previous,
+        current). Raises (``ModelNotFound``, ``ModelRejected``) and keeps the previous model
+        when the target cannot be loaded or fails its canary."""
+        with self._reloading:
+            fresh = self._load()
             previous, self.current = self.current, fresh
         return previous, fresh
+
+
+Check = Callable[[Loaded], None]
+"""Raises ``ModelRejected`` when a loaded model must not serve (the default: the canary)."""
+
+
+def _canary(loaded: Loaded) -> None:
+    """The canary of :mod:`flowrisk.api.canary` (imported here: it scores through
+    ``payload_frames``, below)."""
+    from flowrisk.api.canary import check_model
+
+    check_model(loaded)
+
+
+def _reason(exc: BaseException) -> str:
+    from flowrisk.api.canary import failure_reason
+
+    return failure_reason(exc)
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 __all__ = [
     "AMOUNT_CEILING",
+    "AS_OF_SLACK",
     "EARLIEST",
     "EARLIEST_BIRTH_YEAR",
     "EMPLOYEES_MAX",
@@ -24,6 +25,9 @@ __all__ = [
 
 AMOUNT_CEILING = 1e9  # one billion EUR in one transaction or asset is not a plausible record
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)  # no flowrisk dataset starts before this
+# the latest "as of" a score may be asked for: now, give or take a clock's drift and a day's
+# time zones (events come before their "as of", and no event is in the future)
+AS_OF_SLACK = timedelta(days=1)
 ID_MAX = 64
 NAME_MAX = 512
 MONEY_CEILING = 1e12  # declared yearly income or revenue above this is not a plausible record

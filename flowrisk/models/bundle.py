@@ -1,11 +1,13 @@
 """The model bundle: the files a registered version carries so that it scores on its own (the
 LightGBM booster, the calibration, the bands, the feature set, the honest peers and the fitted
-baselines), and the MLflow pyfunc wrapper that serves it. Reads and writes one folder."""
+baselines) and a small sample of its held-out profiles (what the service's canary scores before
+it serves the version), and the MLflow pyfunc wrapper that serves it. Reads and writes one
+folder."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,10 @@ from flowrisk.models.scorer import RiskModel
 
 __all__ = [
     "PIP_REQUIREMENTS",
+    "SAMPLE_FILE",
+    "SAMPLE_ROWS",
     "Bundle",
+    "heldout_sample",
     "pyfunc_model",
     "read_bundle",
     "read_model",
@@ -25,22 +30,39 @@ __all__ = [
 ]
 
 PIP_REQUIREMENTS = ["lightgbm>=4.3,<5", "numpy>=2,<3", "pandas>=2.2"]
+SAMPLE_FILE = "heldout_sample.parquet"
+SAMPLE_ROWS = 100  # enough to meet every band; small enough to score in milliseconds
 
 
 @dataclass(frozen=True)
 class Bundle:
     """A registered model with everything scoring needs: the scorer, the fitted baselines and
-    which version it is."""
+    which version it is; ``sample`` holds a few of its held-out profiles (None for a version
+    registered before bundles carried one)."""
 
     model: RiskModel
     baselines: Baselines
     uri: str
     version: str | None
+    sample: pl.DataFrame | None = field(default=None, compare=False)
 
 
-def write_bundle(model: RiskModel, baselines: Baselines, folder: Path) -> Path:
-    """Write the bundle files of ``model`` and ``baselines`` into ``folder``; returns it."""
+def heldout_sample(profiles: pl.DataFrame, features: list[str]) -> pl.DataFrame:
+    """Up to ``SAMPLE_ROWS`` held-out profiles, evenly spaced (so not only the first entity
+    type or snapshot), restricted to ``entity_id`` (when present) and ``features``."""
+    columns = [c for c in ("entity_id", *features) if c in profiles.columns]
+    step = max(1, -(-profiles.height // SAMPLE_ROWS))  # ceiling division
+    return profiles.select(columns).gather_every(step).head(SAMPLE_ROWS)
+
+
+def write_bundle(
+    model: RiskModel, baselines: Baselines, folder: Path, sample: pl.DataFrame | None = None
+) -> Path:
+    """Write the bundle files of ``model`` and ``baselines`` (and the held-out ``sample``, see
+    :func:`heldout_sample`) into ``folder``; returns it."""
     folder.mkdir(parents=True, exist_ok=True)
+    if sample is not None:
+        sample.write_parquet(folder / SAMPLE_FILE)
     model.booster.save_model(str(folder / "booster.txt"))
     meta = {
         "calibration_x": model.calibration_x.tolist(),
@@ -77,12 +99,15 @@ def read_model(folder: Path) -> RiskModel:
 
 
 def read_bundle(folder: Path, *, uri: str, version: str | None) -> Bundle:
-    """The scorer and the baselines of a bundle folder, labelled with where they came from."""
+    """The scorer, the baselines and the held-out sample (when the bundle carries one) of a
+    bundle folder, labelled with where they came from."""
+    sample = folder / SAMPLE_FILE
     return Bundle(
         model=read_model(folder),
         baselines=Baselines.from_json((folder / "baselines.json").read_text(encoding="utf-8")),
         uri=uri,
         version=version,
+        sample=pl.read_parquet(sample) if sample.is_file() else None,
     )
 
 

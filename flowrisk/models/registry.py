@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -23,6 +24,7 @@ from flowrisk.features import Baselines
 from flowrisk.models.bundle import (
     PIP_REQUIREMENTS,
     Bundle,
+    heldout_sample,
     pyfunc_model,
     read_bundle,
     read_model,
@@ -218,7 +220,17 @@ class Registry:
             raise ModelNotFound(f"{uri}: {exc}") from exc
         location = self.client.get_model_version_download_uri(MODEL_NAME, number)
         folder = self._download(f"{location}/artifacts/bundle", f"{uri}: no model bundle")
-        return read_bundle(folder, uri=uri, version=number)
+        bundle = read_bundle(folder, uri=uri, version=number)
+        if bundle.sample is None:  # registered before bundles carried one: take its run's
+            bundle = replace(bundle, sample=self._run_sample(number, bundle.model.features))
+        return bundle
+
+    def _run_sample(self, version: str, features: list[str]) -> pl.DataFrame | None:
+        """A held-out sample from the profiles logged with ``version``'s run (None without)."""
+        try:
+            return heldout_sample(self.heldout(version), features)
+        except ModelNotFound:
+            return None
 
     def load_model(self, uri: str | None = None) -> RiskModel:
         """The scorer behind a model URI (default the champion)."""
@@ -335,14 +347,18 @@ class Registry:
     @store_errors
     def log_model(self, model: RiskModel, baselines: Baselines, input_example: pd.DataFrame) -> str:
         """Log the model as a pyfunc in the run of :meth:`start_run` and register it; returns
-        the new version number."""
+        the new version number. ``input_example`` holds held-out profiles (the test split):
+        its first rows are the signature's example, and a few of them (``heldout_sample``) go
+        into the bundle for the service's canary."""
         import mlflow
         from mlflow.models import infer_signature
 
         if mlflow.active_run() is None:
             raise InvalidParameter("run", "log_model needs the run of Registry.start_run")
         with tempfile.TemporaryDirectory() as tmp:
-            bundle = write_bundle(model, baselines, Path(tmp) / "bundle")
+            kept = [c for c in ("entity_id", *model.features) if c in input_example.columns]
+            sample = heldout_sample(pl.from_pandas(input_example[kept]), model.features)
+            bundle = write_bundle(model, baselines, Path(tmp) / "bundle", sample)
             example = input_example[model.features]
             signature = infer_signature(example, model.predict(pl.from_pandas(example)))
             with silenced_stderr():  # MLflow prints "Successfully registered model ..." itself

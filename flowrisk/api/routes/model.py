@@ -6,16 +6,17 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from flowrisk.api.deps import AdminKey, AnalystKey, Config, MetricsDep
+from flowrisk.api.canary import failure_reason
+from flowrisk.api.deps import AdminKey, AnalystKey, Audited, Config, MetricsDep
 from flowrisk.api.problems import ApiProblem, responses
 from flowrisk.api.schemas import ModelInfo
 from flowrisk.api.service import ModelHolder
-from flowrisk.errors import FlowriskError
 from flowrisk.models.registry_names import MODEL_NAME, uri_ref
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/model", tags=["model"])
+VERSION_MAX = 32  # the audit trail's model_version column
 
 
 @router.get("", response_model=ModelInfo, responses=responses(401, 403))
@@ -24,17 +25,40 @@ def model_info(_: AnalystKey, config: Config) -> dict[str, Any]:
     return _model_info(config.holder)
 
 
-@router.post("/reload", response_model=ModelInfo, responses=responses(401, 403, 503))
-def reload(_: AdminKey, config: Config, metrics: MetricsDep) -> dict[str, Any]:
-    """Load the current target of the model URI (e.g. a new champion) without a restart;
-    if it cannot be loaded, the service keeps the model it has and says so (503)."""
+RELOAD = """Load the current target of the model URI (e.g. a new champion) without a restart.
+
+Before the new version serves anything it must pass the canary: a fixed payload scored and
+explained through the path of `POST /v1/scores`, and the held-out sample its bundle carries,
+scored by the model; every probability must be finite and within [0, 1], every band known and
+the explanation present. A version that cannot be loaded (missing, unreadable, truncated) or
+fails a check is refused with a 503 problem document naming the reason and the version still
+serving, which keeps serving. Every reload, refused or not, leaves an audit row; an accepted
+one records `<old>-><new>` as its model version."""
+
+
+@router.post(
+    "/reload",
+    response_model=ModelInfo,
+    responses=responses(401, 403, 503),
+    description=RELOAD,
+    summary="Reload the model (after its canary)",
+)
+def reload(_: AdminKey, config: Config, metrics: MetricsDep, note: Audited) -> dict[str, Any]:
+    """Swap in the URI's current target once it passes its canary; otherwise keep the model
+    being served and answer 503 saying why (never a bare 500: any error counts as a refusal)."""
+    holder = config.holder
     try:
-        _previous, current = config.holder.reload()
-    except (FlowriskError, OSError) as exc:
-        kept = config.holder.current.bundle.version
-        raise ApiProblem(503, "Reload failed", f"{exc}; still serving version {kept}") from exc
+        previous, current = holder.reload()
+    except Exception as exc:  # whatever went wrong, the old model serves and the client is told
+        kept = holder.current.bundle.version
+        raise ApiProblem(
+            503, "Reload refused", f"{failure_reason(exc)}; still serving version {kept}"
+        ) from exc
     metrics.model_version(current.bundle.version)
-    return _model_info(config.holder)
+    note.results = [
+        {"model_version": f"{previous.bundle.version}->{current.bundle.version}"[:VERSION_MAX]}
+    ]
+    return _model_info(holder)
 
 
 def _model_info(holder: ModelHolder) -> dict[str, Any]:
