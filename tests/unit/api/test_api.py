@@ -244,3 +244,16 @@ def test_the_entity_route_explains_as_flowrisk_explain_does(
             assert body[part] == json.loads(json.dumps(row[part], default=str)), part
     with pytest.raises(EntityNotFound, match=r"^NOBODY: no such entity$"):
         explain_entity(frames, "NOBODY", t.as_of, t.model, t.baselines)
+
+
+@pytest.mark.parametrize("entity", ["%00", "E0000%000001", "E%01", "E%7F"])
+def test_an_entity_id_with_a_control_character_is_refused_before_scoring(
+    service: Service, entity: str
+) -> None:
+    """A NUL or another control character in a path id is a 422 naming it; the refusal is
+    audited like any other (the store keeps the text safe)."""
+    before = _audit_count(service)
+    r = service.client.get(f"/v1/entities/{entity}/score", headers=service.headers())
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "path.entity_id"
+    rows = list(service.store.audit_rows())[before:]
+    assert [row["status"] for row in rows] == [422]
