@@ -64,6 +64,15 @@ class Settings(BaseSettings):
         description="Longest wait for an audit write (lock, network) before refusing the request.",
     )
 
+    serve_dataset: Path | None = Field(
+        default=None,
+        description="Dataset the service's workers load (set by `flowrisk serve --dataset`).",
+    )
+    serve_model: str | None = Field(
+        default=None,
+        description="Model URI the service's workers load (set by `flowrisk serve --model`).",
+    )
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

@@ -1,23 +1,44 @@
 """The FastAPI app factory: the routers of ``routes`` over one ``ApiConfig``, problem documents
-for every error, and the ASGI layer that limits sizes, counts and audits (``middleware``)."""
+for every error, and the ASGI layers around them, outermost first: the JSON request log
+(``logs``), the request id, body limit, metrics and audit (``middleware``), then the header
+limits and the request timeout (``limits``), so that the audit sees a timed-out request's 503.
+
+``app_from_settings`` is what ``flowrisk serve`` runs; ``app_from_environment`` is the same as a
+uvicorn factory for ``serve --workers N`` (each worker builds its own app from the settings)."""
 
 from __future__ import annotations
 
 import gc
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+import anyio
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 
+from flowrisk.api.deps import KEY_CHECKERS, TooManyFailures
+from flowrisk.api.limits import AuthFailures, LimitsMiddleware
+from flowrisk.api.logs import RequestLogMiddleware
 from flowrisk.api.metrics import Metrics
 from flowrisk.api.middleware import AuditMiddleware
-from flowrisk.api.problems import install_problem_handlers
+from flowrisk.api.problems import install_problem_handlers, problem, responses
 from flowrisk.api.routes import ROUTERS
 from flowrisk.api.service import ApiConfig, ModelHolder
 from flowrisk.audit import Store
 from flowrisk.models.registry import Bundle, Registry
 from flowrisk.models.scoring import DatasetSource
 
-__all__ = ["ApiConfig", "app_from_settings", "create_app", "registry_loader"]
+__all__ = [
+    "ApiConfig",
+    "app_from_environment",
+    "app_from_settings",
+    "create_app",
+    "registry_loader",
+]
+
+log = logging.getLogger("flowrisk.api")
 
 DESCRIPTION = (
     "Explainable money-laundering risk scores of people and companies. Every lookup is "
@@ -26,18 +47,61 @@ DESCRIPTION = (
 
 
 def create_app(config: ApiConfig) -> FastAPI:
-    """The service over ``config``: routes, auth, problems, audit, metrics."""
+    """The service over ``config``: routes, auth, problems, audit, limits, logs, metrics."""
     metrics = Metrics()
-    app = FastAPI(title="flowrisk", version="1", description=DESCRIPTION)
+    app = FastAPI(
+        title="flowrisk",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+        responses=responses(431, 503),  # any request: its headers (431), the timeout (503)
+    )
     app.state.config, app.state.metrics = config, metrics
+    app.state.auth_failures = AuthFailures(config.auth_failures_per_minute)
+    app.state.key_checkers = anyio.CapacityLimiter(KEY_CHECKERS)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=responses(429) if _checks_keys(router) else None)
     install_problem_handlers(app)
+    app.add_exception_handler(TooManyFailures, _too_many_failures)
     metrics.model_version(config.holder.current.bundle.version)
+    app.add_middleware(
+        LimitsMiddleware,
+        max_header_bytes=config.max_header_bytes,
+        max_headers=config.max_headers,
+        request_timeout=config.request_timeout,
+    )
     app.add_middleware(AuditMiddleware, config=config, metrics=metrics)
+    app.add_middleware(RequestLogMiddleware)  # added last: the outermost of the three
     gc.collect()
     gc.freeze()  # long-lived objects out of the collector's way: no p99 spikes from GC
     return app
+
+
+def _checks_keys(router: APIRouter) -> bool:
+    """Whether a router's routes check keys (one documents 401): they may also answer 429."""
+    return any(401 in getattr(route, "responses", {}) for route in router.routes)
+
+
+async def _too_many_failures(request: Request, exc: Exception) -> JSONResponse:
+    """429 with ``Retry-After``: the seconds until the oldest failure leaves the window."""
+    assert isinstance(exc, TooManyFailures)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return problem(429, exc.title, exc.detail, request.url.path, headers=headers)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The service's start and stop, logged with what it serves."""
+    config: ApiConfig = app.state.config
+    facts = {
+        "model_uri": config.holder.uri,
+        "model_version": config.holder.current.bundle.version,
+        "dataset": str(config.dataset.folder) if config.dataset else None,
+        "audit_store": config.store.safe_url,
+    }
+    log.info("service started", extra={"fields": facts})
+    yield
+    log.info("service stopped", extra={"fields": {"model_version": facts["model_version"]}})
 
 
 def registry_loader(uri: str, registry: Registry | None = None) -> tuple[Bundle, dict[str, float]]:
@@ -52,7 +116,7 @@ def registry_loader(uri: str, registry: Registry | None = None) -> tuple[Bundle,
 
 
 def app_from_settings(dataset: Path | None = None, model: str | None = None) -> FastAPI:
-    """The app as ``flowrisk serve`` builds it from the settings (also a uvicorn factory)."""
+    """The app as ``flowrisk serve`` builds it from the settings."""
     from functools import partial
 
     from flowrisk.config import get_settings
@@ -63,11 +127,26 @@ def app_from_settings(dataset: Path | None = None, model: str | None = None) -> 
     holder = ModelHolder(model or model_uri(), partial(registry_loader, registry=registry))
     return create_app(
         ApiConfig(
-            store=Store(settings.audit_url),
+            store=Store(settings.audit_url, timeout=settings.audit_timeout_seconds),
             holder=holder,
             dataset=DatasetSource(dataset) if dataset else None,
             max_body_bytes=settings.api_max_body_bytes,
             max_transactions=settings.api_max_transactions,
             batch_max=settings.api_batch_max,
+            max_header_bytes=settings.api_max_header_bytes,
+            max_headers=settings.api_max_headers,
+            request_timeout=settings.api_request_timeout_seconds,
+            auth_failures_per_minute=settings.api_auth_failures_per_minute,
+            purpose_min_length=settings.purpose_min_length,
         )
     )
+
+
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory of ``flowrisk serve --workers N``: the app of
+    ``app_from_settings`` over the dataset and model the serve command put in the environment
+    (``FLOWRISK_SERVE_DATASET``, ``FLOWRISK_SERVE_MODEL``)."""
+    from flowrisk.config import get_settings
+
+    settings = get_settings()
+    return app_from_settings(settings.serve_dataset, settings.serve_model)

@@ -1,7 +1,8 @@
 """What routes declare to get what they need: the service's wiring, a verified API key of a role,
 an audit note (the mark of an audited route), the scoring body parsed by pydantic-core, and the
 shared query and header parameters. Every dependency here is ``async``: each is a few
-microseconds of work, cheaper inline than a hop to the thread pool."""
+microseconds of work, cheaper inline than a hop to the thread pool, except the key check, whose
+database read runs in a worker thread (``verify_key``)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
 
+from flowrisk.api.limits import AuthFailures, failure_bucket
 from flowrisk.api.metrics import Metrics
 from flowrisk.api.problems import ApiProblem
 from flowrisk.api.schemas import ScoreRequest
 from flowrisk.api.service import ApiConfig
-from flowrisk.audit import ROLES, ApiKey
+from flowrisk.audit import ROLES, ApiKey, Store
+from flowrisk.errors import AuditUnavailable
 
 __all__ = [
     "PURPOSE",
@@ -31,10 +36,12 @@ __all__ = [
     "MetricsDep",
     "Purpose",
     "ScoreBody",
+    "TooManyFailures",
     "audit_note",
     "json_body",
     "parse_json",
     "require_role",
+    "verify_key",
 ]
 
 PURPOSE = "X-Purpose"
@@ -60,16 +67,64 @@ Config = Annotated[ApiConfig, Depends(get_config)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
+KEY_CHECK_MARGIN_SECONDS = 1.0  # beyond the store's own timeout, which should answer first
+KEY_CHECKERS = 8  # threads checking keys at once: a locked database holds no more than these
+
+
+class TooManyFailures(ApiProblem):
+    """429: the key id (or client address) failed authentication too often in the last
+    minute; ``retry_after`` seconds until it may try again."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429,
+            "Too many failed authentications",
+            f"too many failed authentications for this key; retry in {retry_after} s",
+        )
+        self.retry_after = retry_after
+
+
+async def verify_key(
+    store: Store, presented: str, limiter: anyio.CapacityLimiter | None = None
+) -> ApiKey | None:
+    """``store.verify`` in a worker thread (at most ``limiter``'s at once), so that a slow or
+    locked database holds no other request (``/healthz`` included); an unavailable store, or
+    no answer within its timeout, is a 503."""
+    limit = store.timeout + KEY_CHECK_MARGIN_SECONDS
+    try:
+        with anyio.fail_after(limit):
+            return await anyio.to_thread.run_sync(
+                store.verify, presented, abandon_on_cancel=True, limiter=limiter
+            )
+    except (AuditUnavailable, TimeoutError) as exc:
+        why = str(exc) if isinstance(exc, AuditUnavailable) else f"no answer within {limit:g} s"
+        raise ApiProblem(
+            503, "Audit store unavailable", f"the API key could not be checked: {why}"
+        ) from None
+
+
 def require_role(role: str) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency admitting a valid key of ``role`` or of a stronger one (``ROLES`` is
-    ordered weakest first): 401 without a valid key, 403 with a weaker one."""
+    ordered weakest first): 401 without a valid key, 403 with a weaker one, 429 while the key
+    id (or client address) is locked out for failed attempts (``limits.AuthFailures``): then
+    even the right key is refused unchecked, so a guess that happens to be right is not told
+    apart from a wrong one, and the database is not read."""
     allowed = ROLES[ROLES.index(role) :]
 
     async def check(request: Request, presented: str | None = Depends(key_header)) -> ApiKey:
         if not presented:
             raise ApiProblem(401, "Unauthorized", "an X-API-Key header is required")
-        key = request.app.state.config.store.verify(presented)
+        failures: AuthFailures = request.app.state.auth_failures
+        bucket = failure_bucket(presented, request.client.host if request.client else None)
+        wait = failures.retry_after(bucket)
+        if wait is not None:
+            request.state.refused_key = bucket
+            raise TooManyFailures(wait)
+        state = request.app.state
+        key = await verify_key(state.config.store, presented, state.key_checkers)
         if key is None:
+            failures.failed(bucket)
+            request.state.refused_key = bucket  # logged: the key id or the client, no secret
             raise ApiProblem(401, "Unauthorized", "unknown or revoked API key")
         request.state.key = key  # the audit row names the caller, even when refused
         if key.role not in allowed:

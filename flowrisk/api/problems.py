@@ -26,6 +26,8 @@ _MEANINGS = {
     404: "No such entity",
     413: "Request too large (bytes, transactions or batch items)",
     422: "A field breaks the data contract",
+    429: "Too many failed authentications for this key id or client; see Retry-After",
+    431: "Request header fields too large (their total size or their count)",
     503: "The model cannot be loaded",
 }
 
