@@ -1,0 +1,64 @@
+-- flowrisk's audit database on PostgreSQL: the service runs as a role that can insert and read
+-- the audit trail but can neither alter, disable its trigger, update, delete nor truncate it.
+--
+-- Before: a superuser (or a role with CREATEROLE) created two roles and the database,
+--     CREATE ROLE flowrisk_owner LOGIN PASSWORD '...';      -- owns the tables; not used by the service
+--     CREATE ROLE flowrisk_service LOGIN PASSWORD '...';    -- FLOWRISK_DATABASE_URL of the service
+--     CREATE DATABASE flowrisk OWNER flowrisk_owner;
+-- and the owner created the tables and their append-only trigger:
+--     FLOWRISK_DATABASE_URL=postgresql+psycopg://flowrisk_owner:...@host/flowrisk flowrisk audit init
+--
+-- Then, connected to that database as a superuser or as the owner:
+--     psql "postgresql://flowrisk_owner@host/flowrisk" -v owner=flowrisk_owner \
+--          -v service=flowrisk_service -f scripts/postgres-audit-role.sql
+--
+-- It may be run again at any time: it puts the privileges back to exactly these.
+-- The tables are expected in the schema "public" (the default search path).
+
+\set ON_ERROR_STOP on
+
+-- the service role must exist and must not be able to do more than it is granted
+SET flowrisk.owner = :'owner';
+SET flowrisk.service = :'service';
+DO $$
+DECLARE
+  owner text := current_setting('flowrisk.owner');
+  service text := current_setting('flowrisk.service');
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = owner) THEN
+    RAISE EXCEPTION 'no role named %', owner;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = service) THEN
+    RAISE EXCEPTION 'no role named %', service;
+  END IF;
+  IF (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = service)
+     OR pg_has_role(service, owner, 'MEMBER') THEN
+    RAISE EXCEPTION 'role % is a superuser or a member of % (it could alter the audit table)',
+      service, owner;
+  END IF;
+  IF to_regclass('public.audit') IS NULL THEN
+    RAISE EXCEPTION 'no audit table: run `flowrisk audit init` as % first', owner;
+  END IF;
+END $$;
+
+BEGIN;
+
+-- the owner keeps the tables (the identity sequence follows its table) and the guard function
+ALTER TABLE public.audit OWNER TO :"owner";
+ALTER TABLE public.api_keys OWNER TO :"owner";
+ALTER TABLE public.audit_probe OWNER TO :"owner";
+ALTER FUNCTION public.flowrisk_audit_append_only() OWNER TO :"owner";
+
+-- nothing by default, for anyone but the owner
+REVOKE ALL ON public.audit, public.api_keys, public.audit_probe FROM PUBLIC, :"service";
+REVOKE ALL ON SEQUENCE public.audit_id_seq FROM PUBLIC, :"service";
+REVOKE CREATE ON SCHEMA public FROM PUBLIC, :"service";
+
+-- the service: read and append the trail (its ids come from the sequence), keys, heartbeat
+GRANT USAGE ON SCHEMA public TO :"service";
+GRANT SELECT, INSERT ON public.audit TO :"service";
+GRANT USAGE, SELECT ON SEQUENCE public.audit_id_seq TO :"service";
+GRANT SELECT, INSERT, UPDATE ON public.api_keys TO :"service";
+GRANT SELECT, UPDATE ON public.audit_probe TO :"service";
+
+COMMIT;
