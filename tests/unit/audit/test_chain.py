@@ -4,6 +4,7 @@ dropped guard, a whole chain rewritten) is named by ``check_chain``."""
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import sqlite3
 from collections.abc import Iterator
@@ -42,7 +43,7 @@ def test_chain_is_intact_after_many_appends(store: Store) -> None:
     assert (report.rows, report.head_id, report.head_hash) == (120, 120, rows[-1]["row_hash"])
     assert [r["id"] for r in rows] == list(range(1, 121))
     assert rows[0]["prev_hash"] == GENESIS
-    assert all(b["prev_hash"] == a["row_hash"] for a, b in zip(rows, rows[1:], strict=False))
+    assert all(b["prev_hash"] == a["row_hash"] for a, b in itertools.pairwise(rows))
     assert all(r["at"].tzinfo is UTC for r in rows)  # SQLite's naive times come back as UTC
     assert store.check_chain(rows[40]["row_hash"]) == report  # a recorded head still there
 

@@ -92,7 +92,7 @@ def test_audit_trail_on_postgresql(
 def test_text_postgresql_refuses_is_stored_escaped(pg_url: str) -> None:
     store = Store(pg_url, timeout=1.0)
     store.append([audit_row(1, entity_id="E\x00X", purpose="why\x00\ud800", method="M" * 40)])
-    row = list(store.audit_rows())[0]
+    row = next(iter(store.audit_rows()))
     assert (row["entity_id"], row["purpose"]) == ("E\\x00X", "why\\x00\\ud800")
     assert row["method"] == "M" * 16 and row["at"].utcoffset().total_seconds() == 0
     assert store.check_chain().rows == 1
@@ -146,7 +146,7 @@ def test_a_lock_held_elsewhere_is_unavailable_within_the_timeout(pg_url: str) ->
 
 def test_a_server_gone_away_is_unavailable(pg_url: str) -> None:
     store = Store(pg_url, timeout=0.5)
-    key_id, key = store.create_key("analyst")
+    _key_id, key = store.create_key("analyst")
     name = pg_url.rsplit("/", 1)[1]
     admin = admin_engine()
 
@@ -217,8 +217,18 @@ def roles() -> Iterator[Roles]:
 
 def _run_script(r: Roles, service: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["psql", "-X", "-q", "-v", f"owner={r.owner}", "-v", f"service={service or r.service}"]
-        + ["-f", str(SCRIPT), r.admin_url],
+        [
+            "psql",
+            "-X",
+            "-q",
+            "-v",
+            f"owner={r.owner}",
+            "-v",
+            f"service={service or r.service}",
+            "-f",
+            str(SCRIPT),
+            r.admin_url,
+        ],
         capture_output=True,
         text=True,
         timeout=60,
