@@ -49,6 +49,7 @@ HEAD_SLACK_BYTES = 64 * 1024
 header line's framing. Between the two, ``LimitsMiddleware`` answers (and the request is
 audited and logged with its route); past the cap the server answers without reading more."""
 
+LINGER_SECONDS = 2.0
 log = logging.getLogger("flowrisk.api")
 
 
@@ -211,7 +212,17 @@ class CappedH11Protocol(H11Protocol):
     128 MiB header costs the server at most the cap before the connection closes.
 
     httptools is not used: it sets no limit on a head and re-joins a header's pieces as they
-    arrive, so a 128 MiB header held the event loop for tens of seconds."""
+    arrive, so a 128 MiB header held the event loop for tens of seconds.
+
+    After the answer the connection lingers for ``LINGER_SECONDS``, its write side shut, reading
+    and dropping what the client still sends (nothing is parsed or kept): closing at once would
+    reset the connection and could destroy the answer before the client reads it."""
+
+    _lingering = False
+
+    def data_received(self, data: bytes) -> None:
+        if not self._lingering:
+            super().data_received(data)
 
     def send_400_response(self, msg: str) -> None:
         cap = self.config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
@@ -242,4 +253,7 @@ class CappedH11Protocol(H11Protocol):
         ):
             if output:
                 self.transport.write(output)
-        self.transport.close()
+        self._lingering = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
