@@ -265,7 +265,15 @@ class Store:
                 .order_by(audit.c.id)
                 .execution_options(yield_per=10_000)
             )
-            walk.feed(dict(zip(names, row, strict=True)) for row in conn.execute(query))
+            try:
+                walk.feed(dict(zip(names, row, strict=True)) for row in conn.execute(query))
+            except ValueError as exc:  # a value the column's type cannot hold (e.g. a time)
+                after = walk.last_id or 0
+                raise AuditChainBroken(
+                    after + 1,
+                    f"the audit row after row {after} cannot be read ({_first_line(exc)}): "
+                    "it was rewritten outside flowrisk",
+                ) from exc
             problems = guard_problems(conn)
         report = walk.finish(high)
         if problems:
@@ -292,8 +300,16 @@ class Store:
     ) -> int:
         """Write the audit trail, with key labels, to ``path`` atomically; returns the number
         of rows."""
-        with self._unavailable():
-            return write_export(self.engine, Path(path), fmt, None if since is None else utc(since))
+        try:
+            with self._unavailable():
+                start = None if since is None else utc(since)
+                return write_export(self.engine, Path(path), fmt, start)
+        except InvalidParameter:  # the output cannot be written (named by io)
+            raise
+        except ValueError as exc:  # a stored value its column's type cannot hold
+            raise AuditUnavailable(
+                f"audit store {self.safe_url}: a row cannot be read ({_first_line(exc)})"
+            ) from exc
 
 
 def _require_file(database: str | None, safe_url: str) -> None:
