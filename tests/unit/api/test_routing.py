@@ -112,10 +112,16 @@ def test_unmatched_paths_are_labelled_other_and_not_audited(
 
 
 def test_the_service_audits_exactly_its_scoring_routes() -> None:
-    """The marks of the shipped routers: every route that returns something about an entity."""
+    """The marks of the shipped routers: every route that returns something about an entity,
+    and the model reload."""
     routes = [route for router in ROUTERS for route in router.routes]
     audited = {getattr(route, "path", None) for route in routes if is_audited(route)}
-    assert audited == {"/v1/scores", "/v1/scores:batch", "/v1/entities/{entity_id}/score"}
+    assert audited == {
+        "/v1/scores",
+        "/v1/scores:batch",
+        "/v1/entities/{entity_id}/score",
+        "/v1/model/reload",
+    }
 
 
 def test_resolve_picks_the_route_starlette_picks() -> None:

@@ -1,19 +1,27 @@
-"""Payloads turned into frames: the rows a client sends about an entity come out exactly as the
-dataset holds them, whatever UTC offset the times are written with."""
+"""The service layer: payloads turned into frames (the rows a client sends about an entity come
+out exactly as the dataset holds them, whatever UTC offset the times are written with), and the
+model holder, whose reload refuses a version that fails to load or fails its canary (a 503
+problem naming the reason, the old version still serving and scoring)."""
 
 from __future__ import annotations
 
+import pickle
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from flowrisk.api.schemas import ScoreRequest
-from flowrisk.api.service import payload_frames
+from flowrisk.api.service import ModelHolder, payload_frames
+from flowrisk.errors import ModelNotFound, ModelRejected
+from flowrisk.models.registry import Bundle
 from flowrisk.schema import TABLES
 from tests.conftest import TrainedWorld
+from tests.unit.api.conftest import Service
 from tests.unit.api.payloads import payload_for
 
 KEYS = {"accounts": "account_id", "transactions": "txn_id", "reports": "report_id"}
@@ -82,3 +90,103 @@ def test_times_with_any_utc_offset_give_the_same_instants(
     other = payload_frames(ScoreRequest.model_validate(moved))
     for name in ("transactions", "reports"):
         assert_frame_equal(utc[name].collect(), other[name].collect())
+
+
+# The model reload: a version that would fail requests is refused before it serves.
+
+
+def _broken_versions(bundle: Bundle) -> dict[str, tuple[Any, str]]:
+    """What the loader hands back next, and what the refusal must say."""
+    model = bundle.model
+    return {
+        "unknown feature": (
+            replace(
+                bundle, model=replace(model, features=[*model.features[:-1], "x"]), version="7"
+            ),
+            "unknown feature 'x' in the model",
+        ),
+        "NaN calibration": (
+            replace(
+                bundle,
+                model=replace(model, calibration_y=np.full_like(model.calibration_y, np.nan)),
+                version="7",
+            ),
+            "calibration gives NaN",
+        ),
+        "unpicklable bundle": (
+            pickle.UnpicklingError("invalid load key, '\\x00'"),
+            "UnpicklingError: invalid load key",
+        ),
+        "bundle without its calibration": (KeyError("calibration_x"), "KeyError: 'calibration_x'"),
+        "truncated bundle file": (
+            pl.exceptions.ComputeError("parquet: File out of specification"),
+            "ComputeError: parquet: File out of specification",
+        ),
+        "missing version": (
+            ModelNotFound("models:/flowrisk@champion: alias 'champion' does not exist"),
+            "alias 'champion' does not exist",
+        ),
+    }
+
+
+CASES = (
+    "unknown feature",
+    "NaN calibration",
+    "unpicklable bundle",
+    "bundle without its calibration",
+    "truncated bundle file",
+    "missing version",
+)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_broken_version_is_refused_and_the_old_one_keeps_serving(
+    service: Service, trained_world: TrainedWorld, payload: dict[str, Any], case: str
+) -> None:
+    admin = service.headers(service.admin)
+    serving = service.holder.current.bundle
+    assert serving.version == "1"
+    version, message = _broken_versions(serving)[case]
+    assert set(_broken_versions(serving)) == set(CASES)
+    service.versions.append(version)
+    refused = service.client.post("/v1/model/reload", headers=admin)
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    assert problem["title"] == "Reload refused" and problem["status"] == 503
+    assert message in problem["detail"] and "still serving version 1" in problem["detail"]
+    assert service.client.get("/v1/model", headers=admin).json()["version"] == "1"
+    scored = service.client.post("/v1/scores", json=payload, headers=service.headers())
+    assert scored.status_code == 200, scored.text
+    assert scored.json()["model_version"] == "1"
+    last = list(service.store.audit_rows())[-2]  # the reload's row, then the score's
+    assert (last["route"], last["status"]) == ("/v1/model/reload", 503)
+
+
+def test_a_good_version_is_swapped_in_and_audited(
+    service: Service, payload: dict[str, Any]
+) -> None:
+    admin = service.headers(service.admin)
+    serving = service.holder.current.bundle
+    service.versions.append(replace(serving, version="2"))
+    ok = service.client.post("/v1/model/reload", headers=admin)
+    assert ok.status_code == 200 and ok.json()["version"] == "2"
+    row = list(service.store.audit_rows())[-1]
+    assert (row["route"], row["status"], row["model_version"]) == ("/v1/model/reload", 200, "1->2")
+    scored = service.client.post("/v1/scores", json=payload, headers=service.headers())
+    assert scored.status_code == 200 and scored.json()["model_version"] == "2"
+    service.versions.append(serving)  # version 1 again, for the other tests of the module
+    assert service.client.post("/v1/model/reload", headers=admin).json()["version"] == "1"
+
+
+def test_a_service_whose_model_fails_its_canary_does_not_start(service: Service) -> None:
+    """The first load runs the same canary: a holder (hence an app) is never built around a
+    model that would fail every request."""
+    serving = service.holder.current.bundle
+    broken = replace(serving, model=replace(serving.model, thresholds={}))
+    with pytest.raises(ModelRejected, match="version 1 of models:/flowrisk/1 is refused: the band"):
+        ModelHolder("models:/flowrisk/1", lambda uri: (broken, {}))
+    with pytest.raises(ModelRejected, match="cannot be loaded: EOFError: Ran out of input"):
+        ModelHolder(
+            "models:/flowrisk/1", lambda uri: (_ for _ in ()).throw(EOFError("Ran out of input"))
+        )
