@@ -108,8 +108,8 @@ class Store:
         self.url, self.timeout, self.read_only = url, timeout, read_only
         try:
             parsed = sa.engine.make_url(url)
-            if read_only and parsed.get_backend_name() == "sqlite":
-                _require_file(parsed.database, self.safe_url)
+            if parsed.get_backend_name() == "sqlite":
+                _sqlite_file(parsed.database, self.safe_url, read_only)
             self.engine = make_engine(url, timeout, read_only)
             self._open()
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError, OSError) as exc:
@@ -312,10 +312,14 @@ class Store:
             ) from exc
 
 
-def _require_file(database: str | None, safe_url: str) -> None:
-    """Opening a SQLite file that is not there would create it: refuse instead."""
-    if database and database != ":memory:" and not Path(database).is_file():
+def _sqlite_file(database: str | None, safe_url: str, read_only: bool) -> None:
+    """A reader refuses a SQLite file that is not there (opening it would create it); a
+    writer creates its folder."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    if read_only and not Path(database).is_file():
         raise ConfigError(f"audit database {safe_url}: no such file")
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _append_in(conn: sa.Connection, clean: list[dict[str, Any]]) -> None:
