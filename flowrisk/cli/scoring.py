@@ -17,6 +17,7 @@ from flowrisk.errors import DatasetNotFound
 from flowrisk.models.batch import Explain, ScoreEngine
 from flowrisk.models.registry import Bundle, Registry
 from flowrisk.pipeline import (
+    Lookup,
     explain_in_dataset,
     per_table,
     score_validated,
@@ -29,8 +30,22 @@ PANEL = "Scores, explanations and reports"
 
 MODEL_HELP = "Registry URI of the model, e.g. models:/flowrisk/3 (default: the champion)."
 AS_OF_HELP = "Score as of this date (default: the first month start after the last transaction)."
+PURPOSE_HELP = "Why you look this entity up (a case reference); recorded in the audit trail."
 ModelOption = Annotated[str | None, typer.Option(help=MODEL_HELP)]
 AsOfOption = Annotated[str | None, typer.Option(help=AS_OF_HELP)]
+PurposeOption = Annotated[str, typer.Option(help=PURPOSE_HELP, show_default=False)]
+
+
+def _lookup(purpose: str, command: str) -> Lookup:
+    """The audited lookup of ``command``, once its purpose passes the API's own rule."""
+    from flowrisk.audit import Store
+    from flowrisk.audit.purpose import check_purpose
+
+    settings = get_settings()
+    checked = check_purpose(purpose, settings.purpose_min_length, "--purpose")
+    return Lookup(
+        Store(settings.audit_url, timeout=settings.audit_timeout_seconds), checked, command
+    )
 
 
 def _bundle(model: str | None, dataset: Path) -> Bundle:
@@ -99,6 +114,7 @@ def score(
 def explain_command(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
     entity_id: Annotated[str, typer.Argument(help="The entity to explain.")],
+    purpose: PurposeOption,
     model: ModelOption = None,
     as_of: AsOfOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -106,7 +122,9 @@ def explain_command(
 ) -> None:
     """Why ENTITY_ID scores what it scores: reasons with values, baselines and evidence."""
     when = _as_of(as_of)
-    explained = explain_in_dataset(dataset, entity_id, _bundle(model, dataset), when, verify=verify)
+    lookup = _lookup(purpose, "flowrisk explain")
+    bundle = _bundle(model, dataset)
+    explained = explain_in_dataset(dataset, entity_id, bundle, lookup, when, verify=verify)
     when, bundle = explained.as_of, explained.bundle
     if as_json:
         body = {**explained.row, "as_of": when.isoformat()}
@@ -124,6 +142,7 @@ def explain_command(
 def report(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
     entity_id: Annotated[str, typer.Argument(help="The entity to report on.")],
+    purpose: PurposeOption,
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
     model: ModelOption = None,
     as_of: AsOfOption = None,
@@ -132,6 +151,7 @@ def report(
     """Write a self-contained HTML case report on ENTITY_ID: score, band, reasons with their
     evidence, contribution chart, monthly flows, counterparties and owners."""
     when = _as_of(as_of)
+    lookup = _lookup(purpose, "flowrisk report")
     bundle = _bundle(model, dataset)
-    explained = write_case_report(dataset, entity_id, bundle, out, when, verify=verify)
+    explained = write_case_report(dataset, entity_id, bundle, out, lookup, when, verify=verify)
     show_report(explained.row, out)

@@ -7,7 +7,12 @@ is reported through callbacks so that any face (CLI, notebook, scheduler) can sh
 """
 
 from flowrisk.pipeline.benchmark import run_benchmark
-from flowrisk.pipeline.entity import ExplainedEntity, explain_in_dataset, write_case_report
+from flowrisk.pipeline.entity import (
+    ExplainedEntity,
+    Lookup,
+    explain_in_dataset,
+    write_case_report,
+)
 from flowrisk.pipeline.main_job import (
     Event,
     Generated,
@@ -28,6 +33,7 @@ __all__ = [
     "Event",
     "ExplainedEntity",
     "Generated",
+    "Lookup",
     "ProfileFile",
     "Profiled",
     "Reported",

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from flowrisk.audit import Store
 from flowrisk.config import Settings
 from flowrisk.data_contracts import ValidationReport, validate_dataset
 from flowrisk.errors import ContractViolation
@@ -22,7 +23,7 @@ from flowrisk.io import read_dataset
 from flowrisk.models.dataset import scoring_date
 from flowrisk.models.registry import Registry
 from flowrisk.models.training_run import TrainingResult, train_and_register
-from flowrisk.pipeline.entity import ExplainedEntity, write_case_report
+from flowrisk.pipeline.entity import ExplainedEntity, Lookup, write_case_report
 from flowrisk.pipeline.profiles import ProfileFile, strongest_features, write_profiles
 from flowrisk.pipeline.progress import Ticks, no_ticks, per_table
 from flowrisk.pipeline.scoring import ScoredDataset, score_validated, top_alerts
@@ -40,6 +41,8 @@ __all__ = [
     "generate",
     "main_job",
 ]
+
+RUN_PURPOSE = "flowrisk run: case report on the riskiest alert of the generated world"
 
 TOP_ALERTS = 5
 
@@ -126,7 +129,9 @@ def _riskiest(settings: Settings, dataset: Path, scored: Scored) -> Reported:
     top = str(scored.top["entity_id"][0])
     out = settings.home / "reports" / f"{top}.html"
     bundle = scored.scored.bundle
-    return Reported(write_case_report(dataset, top, bundle, out, scored.scored.as_of), out)
+    store = Store(settings.audit_url, timeout=settings.audit_timeout_seconds)
+    lookup = Lookup(store, RUN_PURPOSE, "flowrisk run")
+    return Reported(write_case_report(dataset, top, bundle, out, lookup, scored.scored.as_of), out)
 
 
 def main_job(

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flowrisk.cli import app
+from flowrisk.pipeline.main_job import RUN_PURPOSE
 
 runner = CliRunner()
 
@@ -130,13 +131,27 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     assert explained.height == pl.read_parquet(out / "scores.parquet").height == 1_500
     assert json.loads((out / "run.json").read_text())["partitions"] == 2
     entity = report.stem
-    text = flowrisk("explain", data, entity)
+    case = ("--purpose", "case 2026-117")
+    text = flowrisk("explain", data, entity, *case)
     assert text.returncode == 0 and entity in text.stdout and "median" in text.stdout
-    as_json = json.loads(flowrisk("explain", data, entity, "--json").stdout)
+    as_json = json.loads(flowrisk("explain", data, entity, "--json", *case).stdout)
     assert as_json["entity_id"] == entity and as_json["reasons"]
     page = tmp_path / "case.html"
-    assert flowrisk("report", data, entity, "--out", str(page)).returncode == 0
+    assert flowrisk("report", data, entity, "--out", str(page), *case).returncode == 0
     assert entity in page.read_text(encoding="utf-8")
+    refused = flowrisk("explain", data, entity, "--purpose", "\u200b")
+    assert refused.returncode == 2 and "--purpose" in refused.stderr and not refused.stdout
+    from flowrisk.audit import Store
+
+    rows = list(Store(f"sqlite:///{tmp_path / 'home' / 'audit.db'}").audit_rows())
+    looked = [(r["route"], r["purpose"]) for r in rows if r["entity_id"] == entity]
+    assert looked == [
+        ("flowrisk run", RUN_PURPOSE),
+        ("flowrisk explain", "case 2026-117"),
+        ("flowrisk explain", "case 2026-117"),
+        ("flowrisk report", "case 2026-117"),
+    ]
+    assert all(r["actor"].startswith("cli:") and r["method"] == "CLI" for r in rows)
     # a dataset with a broken row: validated first, the row quarantined, the rest scored
     import shutil
 
@@ -155,7 +170,7 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     assert quarantined.height == 1 and quarantined["amount"][0] == -5.0
     assert pl.read_parquet(tmp_path / "checked" / "scores.parquet").height == 1_500
     for args, named in [
-        (("explain", data, "NOBODY"), "NOBODY"),
+        (("explain", data, "NOBODY", *case), "NOBODY"),
         (("score", data, "--model", "models:/flowrisk/9"), "models:/flowrisk/9"),
     ]:
         bad = flowrisk(*args)

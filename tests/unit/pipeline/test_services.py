@@ -10,15 +10,21 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flowrisk.errors import EntityNotFound, InvalidParameter
+from flowrisk.audit import Store
+from flowrisk.errors import AuditUnavailable, EntityNotFound, InvalidParameter
 from flowrisk.models.bundle import Bundle
-from flowrisk.pipeline import explain_in_dataset, score_validated, write_case_report
+from flowrisk.pipeline import Lookup, explain_in_dataset, score_validated, write_case_report
 from tests.conftest import TrainedWorld
 
 
 @pytest.fixture(scope="module")
 def bundle(trained_world: TrainedWorld) -> Bundle:
     return Bundle(trained_world.model, trained_world.baselines, "models:/flowrisk/1", "1")
+
+
+@pytest.fixture
+def lookup(tmp_path: Path) -> Lookup:
+    return Lookup(Store(f"sqlite:///{tmp_path / 'audit.db'}"), "case 2026-009", "flowrisk report")
 
 
 def test_clean_data_is_scored_as_it_is(
@@ -51,22 +57,48 @@ def test_broken_rows_are_quarantined_and_the_rest_scored(
 
 
 def test_an_unknown_entity_is_named_with_its_dataset(
-    trained_world: TrainedWorld, bundle: Bundle
+    trained_world: TrainedWorld, bundle: Bundle, lookup: Lookup
 ) -> None:
     with pytest.raises(EntityNotFound, match=rf"NOBODY: no such entity in {trained_world.folder}"):
-        explain_in_dataset(trained_world.folder, "NOBODY", bundle, trained_world.as_of)
+        explain_in_dataset(trained_world.folder, "NOBODY", bundle, lookup, trained_world.as_of)
 
 
 def test_a_case_report_is_written_whole_or_not_at_all(
-    trained_world: TrainedWorld, bundle: Bundle, tmp_path: Path
+    trained_world: TrainedWorld, bundle: Bundle, lookup: Lookup, tmp_path: Path
 ) -> None:
     entity = trained_world.labels.filter(pl.col("label") == 1)["entity_id"][0]
     page = tmp_path / "reports" / "case.html"
-    done = write_case_report(trained_world.folder, entity, bundle, page, trained_world.as_of)
+    t = trained_world
+    done = write_case_report(t.folder, entity, bundle, page, lookup, t.as_of)
     assert done.row["entity_id"] == entity and entity in page.read_text(encoding="utf-8")
     assert [p.name for p in page.parent.iterdir()] == ["case.html"]  # no partial file left
     blocker = tmp_path / "file"
     blocker.write_text("not a folder", encoding="utf-8")
     with pytest.raises(InvalidParameter, match="out: cannot write"):
-        write_case_report(trained_world.folder, entity, bundle, blocker / "case.html")
+        write_case_report(t.folder, entity, bundle, blocker / "case.html", lookup)
     assert blocker.read_text(encoding="utf-8") == "not a folder"
+    (row, _) = list(lookup.store.audit_rows())
+    assert (row["entity_id"], row["purpose"], row["route"]) == (
+        entity,
+        "case 2026-009",
+        "flowrisk report",
+    )
+    assert row["score"] == done.row["score"] and row["model_version"] == "1"
+
+
+class _Down(Store):
+    """An audit store that cannot commit (as when its disk is full)."""
+
+    def append(self, rows: object) -> None:
+        raise AuditUnavailable("audit store sqlite:///down.db: database or disk is full")
+
+
+def test_no_report_is_written_when_its_lookup_cannot_be_recorded(
+    trained_world: TrainedWorld, bundle: Bundle, tmp_path: Path
+) -> None:
+    entity = trained_world.labels.filter(pl.col("label") == 1)["entity_id"][0]
+    down = Lookup(_Down(f"sqlite:///{tmp_path / 'down.db'}"), "case 2026-009", "flowrisk report")
+    page = tmp_path / "case.html"
+    with pytest.raises(AuditUnavailable, match="disk is full"):
+        write_case_report(trained_world.folder, entity, bundle, page, down, trained_world.as_of)
+    assert not page.exists()
