@@ -37,7 +37,10 @@ def serve(
     ] = "info",
     allow_broken_audit: Annotated[
         bool,
-        typer.Option(help="Serve even when the audit trail's hash chain is broken (logged)."),
+        typer.Option(
+            "--allow-broken-audit",
+            help="Serve even when the audit trail's hash chain is broken (logged).",
+        ),
     ] = False,
 ) -> None:
     """Serve the scoring API with uvicorn (keys: `flowrisk keys create`). The audit trail's
