@@ -16,7 +16,7 @@ import pyarrow as pa
 from flowrisk.api.schemas import ScoreRequest
 from flowrisk.audit import Store
 from flowrisk.config import Settings
-from flowrisk.errors import FlowriskError, InvalidParameter, ModelRejected
+from flowrisk.errors import InvalidParameter, ModelNotFound, ModelRejected
 from flowrisk.models.registry import Bundle
 from flowrisk.models.scoring import DatasetSource, Loaded
 from flowrisk.schema import TABLES
@@ -48,10 +48,10 @@ class ModelHolder:
     def _load(self) -> Loaded:
         """Load the URI's target and run the canary on it (nothing is swapped here). Any error
         of the loader (an unreadable or truncated bundle, a pickle or key error, ...) becomes
-        ``ModelRejected`` naming the URI; flowrisk's own errors (``ModelNotFound``) pass."""
+        ``ModelRejected`` naming the URI; a missing version (``ModelNotFound``) passes."""
         try:
             bundle, metrics = self._loader(self.uri)
-        except FlowriskError:
+        except ModelNotFound:
             raise
         except Exception as exc:
             raise ModelRejected(f"{self.uri} cannot be loaded: {_reason(exc)}") from exc

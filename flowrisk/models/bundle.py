@@ -6,6 +6,7 @@ folder."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from flowrisk.errors import ModelRejected
 from flowrisk.features import Baselines
 from flowrisk.models.scorer import RiskModel
 
@@ -31,6 +33,8 @@ __all__ = [
 
 PIP_REQUIREMENTS = ["lightgbm>=4.3,<5", "numpy>=2,<3", "pandas>=2.2"]
 SAMPLE_FILE = "heldout_sample.parquet"
+BOOSTER_FILE = "booster.txt"
+_END_OF_TREES = b"end of trees"  # what LightGBM writes after the last tree
 SAMPLE_ROWS = 100  # enough to meet every band; small enough to score in milliseconds
 
 
@@ -63,8 +67,10 @@ def write_bundle(
     folder.mkdir(parents=True, exist_ok=True)
     if sample is not None:
         sample.write_parquet(folder / SAMPLE_FILE)
-    model.booster.save_model(str(folder / "booster.txt"))
+    model.booster.save_model(str(folder / BOOSTER_FILE))
+    digest = hashlib.sha256((folder / BOOSTER_FILE).read_bytes()).hexdigest()
     meta = {
+        "booster_sha256": digest,
         "calibration_x": model.calibration_x.tolist(),
         "calibration_y": model.calibration_y.tolist(),
         "thresholds": model.thresholds,
@@ -79,12 +85,14 @@ def write_bundle(
 
 
 def read_model(folder: Path) -> RiskModel:
-    """The scorer stored in a bundle folder."""
+    """The scorer stored in a bundle folder; a booster file that is not the one written (its
+    SHA-256, or for older bundles its end marker) is refused before LightGBM parses it: a
+    truncated model file makes LightGBM abort the whole process."""
     import lightgbm as lgb
 
     meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
     return RiskModel(
-        booster=lgb.Booster(model_file=str(folder / "booster.txt")),
+        booster=lgb.Booster(model_str=_booster_text(folder, meta.get("booster_sha256"))),
         calibration_x=np.asarray(meta["calibration_x"]),
         calibration_y=np.asarray(meta["calibration_y"]),
         thresholds=meta["thresholds"],
@@ -96,6 +104,19 @@ def read_model(folder: Path) -> RiskModel:
             for kind, stats in meta.get("peers", {}).items()
         },
     )
+
+
+def _booster_text(folder: Path, digest: str | None) -> str:
+    """The booster file's text, once it is known to be whole."""
+    data = (folder / BOOSTER_FILE).read_bytes()
+    if digest is not None and hashlib.sha256(data).hexdigest() != digest:
+        raise ModelRejected(
+            f"{BOOSTER_FILE}: its SHA-256 differs from the one the bundle lists (truncated or "
+            "altered)"
+        )
+    if digest is None and _END_OF_TREES not in data:
+        raise ModelRejected(f"{BOOSTER_FILE}: truncated (no {_END_OF_TREES.decode()!r} marker)")
+    return data.decode("utf-8")
 
 
 def read_bundle(folder: Path, *, uri: str, version: str | None) -> Bundle:

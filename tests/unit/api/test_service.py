@@ -5,9 +5,11 @@ problem naming the reason, the old version still serving and scoring)."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,7 @@ from polars.testing import assert_frame_equal
 from flowrisk.api.schemas import ScoreRequest
 from flowrisk.api.service import ModelHolder, payload_frames
 from flowrisk.errors import ModelNotFound, ModelRejected
+from flowrisk.models.bundle import read_bundle, write_bundle
 from flowrisk.models.registry import Bundle
 from flowrisk.schema import TABLES
 from tests.conftest import TrainedWorld
@@ -190,3 +193,33 @@ def test_a_service_whose_model_fails_its_canary_does_not_start(service: Service)
         ModelHolder(
             "models:/flowrisk/1", lambda uri: (_ for _ in ()).throw(EOFError("Ran out of input"))
         )
+
+
+@pytest.mark.parametrize("digest", [True, False], ids=["with its digest", "older, without"])
+def test_a_truncated_booster_file_is_refused_before_lightgbm_reads_it(
+    service: Service, payload: dict[str, Any], tmp_path: Path, digest: bool
+) -> None:
+    """LightGBM aborts the whole process on a truncated model file: the bundle reader refuses
+    it first, by the SHA-256 the bundle lists (or, for older bundles, the end marker)."""
+    serving = service.holder.current.bundle
+    folder = write_bundle(serving.model, serving.baselines, tmp_path / "bundle")
+    if not digest:
+        meta = json.loads((folder / "model.json").read_text())
+        del meta["booster_sha256"]
+        (folder / "model.json").write_text(json.dumps(meta))
+    assert read_bundle(folder, uri="u", version="9").model.features == serving.model.features
+    booster = folder / "booster.txt"
+    text = booster.read_bytes()
+    booster.write_bytes(text[: len(text) // 2])
+    try:
+        read_bundle(folder, uri="u", version="9")
+    except ModelRejected as exc:
+        service.versions.append(exc)  # what the registry loader raises for this bundle
+    else:
+        pytest.fail("a truncated booster was read")
+    refused = service.client.post("/v1/model/reload", headers=service.headers(service.admin))
+    assert refused.status_code == 503
+    detail = refused.json()["detail"]
+    assert "booster.txt" in detail and "still serving version 1" in detail
+    scored = service.client.post("/v1/scores", json=payload, headers=service.headers())
+    assert scored.status_code == 200 and scored.json()["model_version"] == "1"
