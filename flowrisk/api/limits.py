@@ -214,15 +214,58 @@ class CappedH11Protocol(H11Protocol):
     httptools is not used: it sets no limit on a head and re-joins a header's pieces as they
     arrive, so a 128 MiB header held the event loop for tens of seconds.
 
+    A request head must arrive whole within ``FLOWRISK_API_REQUEST_TIMEOUT_SECONDS`` of the
+    connection's opening (or of the previous response on it), else the connection closes.
+
     After the answer the connection lingers for ``LINGER_SECONDS``, its write side shut, reading
     and dropping what the client still sends (nothing is parsed or kept): closing at once would
     reset the connection and could destroy the answer before the client reads it."""
 
     _lingering = False
+    _head_deadline: asyncio.TimerHandle | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from flowrisk.config import get_settings
+
+        super().__init__(*args, **kwargs)
+        self.head_timeout = get_settings().api_request_timeout_seconds
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
 
     def data_received(self, data: bytes) -> None:
-        if not self._lingering:
-            super().data_received(data)
+        if self._lingering:
+            return
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:  # a whole head has arrived (or failed)
+            self._stop_waiting()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self._await_head()  # the next request on this connection has the same time
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        """A request head must arrive whole within the request timeout, however slowly its
+        bytes trickle in; past it the connection closes (a slow client holds no socket)."""
+        self._stop_waiting()
+        self._head_deadline = self.loop.call_later(self.head_timeout, self._head_overdue)
+
+    def _stop_waiting(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_overdue(self) -> None:
+        self._head_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.logger.warning("no whole request head within %g s; closing", self.head_timeout)
+            self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
         cap = self.config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE

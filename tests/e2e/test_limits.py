@@ -28,6 +28,7 @@ from tests.servers import BIN, free_port, run_cli, serving
 
 pytestmark = pytest.mark.slow
 STARTUP_SECONDS = 120
+HEAD_SECONDS = 3  # the module's server: requests (and their heads) within 3 s
 
 
 @dataclass
@@ -78,7 +79,8 @@ def _serve(
 @pytest.fixture(scope="module")
 def server(home: Home) -> Iterator[Server]:
     log = home.path / "server.log"
-    port, running = _serve(home, log, "--log-level", "debug")
+    env = {**home.env, "FLOWRISK_API_REQUEST_TIMEOUT_SECONDS": str(HEAD_SECONDS)}
+    port, running = _serve(home, log, "--log-level", "debug", env=env)
     with running:
         yield Server(port, log)
 
@@ -150,6 +152,24 @@ def test_a_128_mib_header_sent_slowly_does_not_stall_healthz(server: Server) -> 
     sender.join(timeout=30)
     assert slowest < 1.0
     assert sent["cut"] and sent["bytes"] < 128 << 20  # the server cut the sender off
+
+
+def test_a_head_trickling_in_is_closed_at_the_request_timeout(server: Server) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        closed = False
+        while time.monotonic() - started < 10 and not closed:
+            try:
+                sock.sendall(b"a")
+                sock.settimeout(0.5)
+                closed = sock.recv(1024) == b""
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+        elapsed = time.monotonic() - started
+    assert closed and HEAD_SECONDS - 0.5 < elapsed < HEAD_SECONDS + 3
 
 
 def test_request_lines_are_json_without_the_key(server: Server, home: Home) -> None:
