@@ -218,3 +218,44 @@ def test_a_slow_key_check_holds_neither_the_loop_nor_healthz(
     anyio.run(both)
     assert done["healthz"][0] == 200 and done["healthz"][1] < 0.5
     assert done["model"][0] == 503 and done["model"][1] < 2.5
+
+
+def test_checks_in_flight_count_towards_the_limit() -> None:
+    clock = Clock()
+    failures = AuthFailures(3, 60, clock=clock)
+    assert [failures.begin("key:a") for _ in range(3)] == [None, None, None]
+    assert failures.begin("key:a") == 1  # three guesses still being checked
+    assert failures.begin("key:b") is None
+    failures.end("key:a", failed=False)  # a right key, or a store that could not answer
+    assert failures.begin("key:a") is None
+    for _ in range(3):
+        clock.now += 1
+        failures.end("key:a", failed=True)
+    assert failures.retry_after("key:a") == 58
+
+
+def test_concurrent_guesses_cannot_outrun_the_count(
+    limited: Limited, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = service.store.verify
+
+    def slow(presented: str) -> Any:
+        time.sleep(0.2)
+        return real(presented)
+
+    monkeypatch.setattr(service.store, "verify", slow)
+    transport = httpx.ASGITransport(app=limited.app)
+    statuses: list[int] = []
+
+    async def guess(i: int) -> None:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            headers = {"X-API-Key": f"frk_0badc0de_guess-{i}"}
+            statuses.append((await client.get("/v1/model", headers=headers)).status_code)
+
+    async def burst() -> None:
+        async with anyio.create_task_group() as tg:
+            for i in range(12):
+                tg.start_soon(guess, i)
+
+    anyio.run(burst)
+    assert sorted(statuses) == [401] * 3 + [429] * 9
