@@ -106,7 +106,10 @@ def _iso_country(value: str) -> str:
 
 Country = Annotated[
     StrictStr,
-    Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code, e.g. FR"),
+    Field(
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166-1 alpha-2 code of the reference list, e.g. FR (XK for Kosovo)",
+    ),
     AfterValidator(_iso_country),
 ]
 
@@ -140,6 +143,7 @@ def _text_or(kind: type, pattern: str, what: str) -> core_schema.CoreSchema:
 _TIME_TEXT = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}"
 _TIME_WHAT = "an ISO 8601 timestamp string with a time zone, e.g. 2025-01-31T09:30:00+00:00"
 _DAY_TEXT = r"^\d{4}-\d{2}-\d{2}$"
+_STAMP = "ISO 8601 timestamp with a time zone (text, never an epoch number)"
 
 
 def _time(lo: datetime, *, past: bool) -> Any:
@@ -170,28 +174,28 @@ def _json(kind: str, description: str) -> WithJsonSchema:
 
 _FIRST_EVENT = datetime.combine(MODERN, time(), UTC)  # reports: the contracts' earliest event
 # the contracts' bounds, per column (declared.py): ``Day(OLD)`` is "from 1800 to today"
-Day = Annotated[date, _day(date(1, 1, 1)), _json("date", "ISO 8601 date")]
+Day = Annotated[date, _day(date(1, 1, 1)), _json("date", "ISO 8601 date (YYYY-MM-DD)")]
 OldDay = Annotated[
     date,
     _day(OLD),
     AfterValidator(_not_after_today),
-    _json("date", f"from {OLD}, not in the future"),
+    _json("date", f"ISO 8601 date, from {OLD}, not in the future"),
 ]
 ModernDay = Annotated[
     date,
     _day(MODERN),
     AfterValidator(_not_after_today),
-    _json("date", f"from {MODERN}, not in the future"),
+    _json("date", f"ISO 8601 date, from {MODERN}, not in the future"),
 ]
 EventTime = Annotated[
     datetime,
     _time(EARLIEST, past=True),
-    _json("date-time", f"with a time zone, from {EARLIEST:%Y-%m-%d}, not in the future"),
+    _json("date-time", f"{_STAMP}, from {EARLIEST:%Y-%m-%d}, not in the future"),
 ]
 ReportTime = Annotated[
     datetime,
     _time(_FIRST_EVENT, past=True),
-    _json("date-time", f"with a time zone, from {_FIRST_EVENT:%Y-%m-%d}, not in the future"),
+    _json("date-time", f"{_STAMP}, from {_FIRST_EVENT:%Y-%m-%d}, not in the future"),
 ]
 
 
@@ -208,7 +212,7 @@ AsOf = Annotated[
     AfterValidator(_not_far_ahead),
     _json(
         "date-time",
-        f"Score as of this instant (events strictly before count): with a time zone, from "
+        f"Score as of this instant (events strictly before it count): {_STAMP}, from "
         f"{EARLIEST:%Y-%m-%d} to now + {AS_OF_SLACK.days} day",
     ),
 ]

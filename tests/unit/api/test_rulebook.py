@@ -285,6 +285,18 @@ def test_an_implausible_as_of_is_a_422_naming_it(
     assert r.json()["errors"][0]["field"] == "as_of"
 
 
+@pytest.mark.parametrize("case", ["year 9999", "year 1 east of UTC", "an epoch number", "naive"])
+def test_a_batch_item_with_an_implausible_as_of_is_a_422_naming_it(
+    service: Service, clean: Payload, case: str
+) -> None:
+    """The batch body is parsed by FastAPI from Python objects, not from JSON text: the same
+    rules hold there."""
+    body = {"items": [{**clean, "as_of": AS_OF_REFUSED[case]}]}
+    r = _post(service, BATCH, body)
+    assert r.status_code == 422, r.text[:300]
+    assert r.json()["errors"][0]["field"] == "items.0.as_of"
+
+
 STRICT = {
     "epoch timestamp": ("transactions", "ts", 1_750_000_000),
     "epoch timestamp as text": ("transactions", "ts", "1750000000"),
