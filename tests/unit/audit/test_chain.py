@@ -236,3 +236,31 @@ def test_reading_never_creates_or_writes(tmp_path: Path, store: Store, sqlite_ur
     with pytest.raises(Exception, match="readonly"), reader.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM api_keys")
     assert reader.check_chain().rows == 3
+
+
+@pytest.mark.slow
+def test_the_walk_streams_in_constant_memory(store: Store) -> None:
+    import time
+    import tracemalloc
+
+    from flowrisk.audit.tables import audit
+
+    count, prev, rows = 100_000, GENESIS, []
+    template = clean_row(audit_row(1))
+    for n in range(1, count + 1):
+        rows.append(seal_row({**template, "entity_id": f"E{n:07d}"}, n, prev))
+        prev = rows[-1]["row_hash"]
+    with store.engine.begin() as conn:
+        conn.execute(audit.insert(), rows)
+        conn.exec_driver_sql(f"UPDATE sqlite_sequence SET seq = {count} WHERE name = 'audit'")
+    del rows
+    started = time.perf_counter()
+    report = store.check_chain()
+    seconds = time.perf_counter() - started
+    assert (report.rows, report.head_hash) == (count, prev)
+    assert seconds < 30, seconds  # about 15 µs a row on a busy two-core machine
+    tracemalloc.start()
+    store.check_chain()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 40 * 2**20, peak  # the rows alone would take several hundred MiB
