@@ -243,6 +243,11 @@ FORBIDDEN = [
     ("TRUNCATE audit", "permission denied"),
     ("DELETE FROM audit WHERE id = 2", "permission denied"),
     ("UPDATE audit SET purpose = 'routine' WHERE id = 2", "permission denied"),
+    (  # PostgreSQL's INSERT OR REPLACE
+        "INSERT INTO audit SELECT * FROM audit WHERE id = 2 "
+        "ON CONFLICT (id) DO UPDATE SET purpose = 'routine'",
+        "permission denied",
+    ),
     ("SELECT setval('audit_id_seq', 1)", "permission denied"),
     ("CREATE TABLE audit_copy (id int)", "permission denied"),
     ("DELETE FROM audit_probe", "permission denied"),
