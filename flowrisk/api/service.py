@@ -56,16 +56,11 @@ class ModelHolder:
         except Exception as exc:
             raise ModelRejected(f"{self.uri} cannot be loaded: {_reason(exc)}") from exc
         loaded = Loaded(bundle=bundle, loaded_at=datetime.now(UTC), metrics=metrics)
+        what = f"version {bundle.version} of {self.uri}" if bundle.version else self.uri
         try:
             self._check(loaded)
-        except ModelRejected as exc:
-            raise ModelRejected(
-                f"version {bundle.version} of {self.uri} is refused: {exc}"
-            ) from exc
-        except Exception as exc:
-            raise ModelRejected(
-                f"version {bundle.version} of {self.uri} is refused: {_reason(exc)}"
-            ) from exc
+        except Exception as exc:  # the canary's ModelRejected, or whatever else went wrong
+            raise ModelRejected(f"{what} is refused: {_reason(exc)}") from exc
         return loaded
 
     def reload(self) -> tuple[Loaded, Loaded]:

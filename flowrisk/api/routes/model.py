@@ -32,8 +32,9 @@ explained through the path of `POST /v1/scores`, and the held-out sample its bun
 scored by the model; every probability must be finite and within [0, 1], every band known and
 the explanation present. A version that cannot be loaded (missing, unreadable, truncated) or
 fails a check is refused with a 503 problem document naming the reason and the version still
-serving, which keeps serving. Every reload, refused or not, leaves an audit row; an accepted
-one records `<old>-><new>` as its model version."""
+serving, which keeps serving. Every reload, refused or not, leaves an audit row (an accepted
+one records `<old>-><new>` as its model version); while the audit store cannot take a write,
+no reload happens."""
 
 
 @router.post(
@@ -48,6 +49,7 @@ def reload(_: AdminKey, config: Config, metrics: MetricsDep, note: Audited) -> d
     being served and answer 503 saying why (never a bare 500: any error counts as a refusal)."""
     holder = config.holder
     try:
+        config.store.probe_write()  # a reload the trail cannot record does not happen
         previous, current = holder.reload()
     except Exception as exc:  # whatever went wrong, the old model serves and the client is told
         kept = holder.current.bundle.version

@@ -19,7 +19,7 @@ from polars.testing import assert_frame_equal
 
 from flowrisk.api.schemas import ScoreRequest
 from flowrisk.api.service import ModelHolder, payload_frames
-from flowrisk.errors import ModelNotFound, ModelRejected
+from flowrisk.errors import AuditUnavailable, ModelNotFound, ModelRejected
 from flowrisk.models.bundle import read_bundle, write_bundle
 from flowrisk.models.registry import Bundle
 from flowrisk.schema import TABLES
@@ -223,3 +223,20 @@ def test_a_truncated_booster_file_is_refused_before_lightgbm_reads_it(
     assert "booster.txt" in detail and "still serving version 1" in detail
     scored = service.client.post("/v1/scores", json=payload, headers=service.headers())
     assert scored.status_code == 200 and scored.json()["model_version"] == "1"
+
+
+def test_no_reload_happens_while_the_audit_store_cannot_record_it(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down() -> None:
+        raise AuditUnavailable("audit store sqlite:///audit.db: database is locked")
+
+    monkeypatch.setattr(service.store, "probe_write", down)
+    serving = service.holder.current.bundle
+    service.versions.append(replace(serving, version="2"))
+    refused = service.client.post("/v1/model/reload", headers=service.headers(service.admin))
+    assert refused.status_code == 503
+    assert "database is locked" in refused.json()["detail"]
+    assert "still serving version 1" in refused.json()["detail"]
+    assert service.holder.current.bundle.version == "1"
+    assert service.versions.pop().version == "2"  # never even loaded
