@@ -89,6 +89,7 @@ def audit_init() -> None:
     console.print(
         f"audit database {store.safe_url} ready: {report.rows:,} rows, head {report.head_hash}",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -107,9 +108,9 @@ def audit_verify(
     settings = get_settings()
     store = Store(settings.audit_url, settings.audit_timeout_seconds, read_only=True)
     report = store.check_chain(head.strip().lower() if head else None)
+    where = f"head row {report.head_id}" if report.head_id is not None else "no rows yet, genesis"
     console.print(
-        f"audit chain intact: {report.rows:,} rows checked, head row {report.head_id} "
-        f"hash {report.head_hash}",
+        f"audit chain intact: {report.rows:,} rows checked, {where} hash {report.head_hash}",
         highlight=False,
         soft_wrap=True,
     )
