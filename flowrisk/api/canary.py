@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from flowrisk.api.schemas import ScoreRequest, ScoreResponse
 from flowrisk.errors import ModelRejected
 from flowrisk.features import feature_names
+from flowrisk.models.scorer import RiskModel
 from flowrisk.models.scoring import Loaded, score_frames
 from flowrisk.schema import BANDS
 
@@ -85,34 +86,67 @@ def canary_request() -> ScoreRequest:
 
 def check_model(loaded: Loaded) -> None:
     """Raise ``ModelRejected`` naming the first failed check, or return: the model's features
-    and bands are ones flowrisk computes, the canary payload scores and explains, and the
-    held-out sample (when the bundle carries one) scores."""
+    are ones flowrisk computes and the booster's own, its calibration and band thresholds are
+    numbers in order, the canary payload scores and explains, and the held-out sample (when
+    the bundle carries one) scores."""
     model = loaded.bundle.model
+    _check_features(model)
+    _check_calibration(model)
+    _check_thresholds(model)
+    _check_canary(loaded)
+    _check_sample(loaded)
+
+
+def _check_features(model: RiskModel) -> None:
+    """Features flowrisk computes, each once, the booster's (by name and number)."""
     known = set(feature_names())
     for feature in model.features:
         if feature not in known:
             raise ModelRejected(f"unknown feature {feature!r} in the model")
     if len(set(model.features)) < len(model.features):
         raise ModelRejected("a feature appears twice in the model's feature list")
-    expects = _booster_features(model.booster)
+    try:
+        expects = int(model.booster.num_feature())
+        names = list(model.booster.feature_name())
+    except Exception as exc:
+        raise ModelRejected(f"the booster cannot be read: {failure_reason(exc)}") from exc
     if expects != len(model.features):
         raise ModelRejected(
             f"the booster expects {expects} features, the model lists {len(model.features)}"
         )
+    unnamed = names == [f"Column_{i}" for i in range(expects)]  # trained from bare arrays
+    if not unnamed and names != model.features:
+        i = next(i for i, (a, b) in enumerate(zip(names, model.features, strict=True)) if a != b)
+        raise ModelRejected(
+            f"the booster's feature {i} is {names[i]!r}, the model's is {model.features[i]!r}"
+        )
+
+
+def _check_calibration(model: RiskModel) -> None:
+    """Knots that are finite, probabilities in [0, 1], raw scores in increasing order."""
+    x = np.asarray(model.calibration_x, dtype=np.float64)
+    y = np.asarray(model.calibration_y, dtype=np.float64)
+    if x.size == 0 or x.shape != y.shape:
+        raise ModelRejected(f"the calibration has {x.size} raw and {y.size} calibrated knots")
+    if not np.isfinite(y).all():
+        raise ModelRejected(f"calibration gives NaN ({int((~np.isfinite(y)).sum())} knots)")
+    if not np.isfinite(x).all() or (np.diff(x) < 0).any():
+        raise ModelRejected("the calibration's raw scores are not finite and increasing")
+    if ((y < 0) | (y > 1)).any():
+        raise ModelRejected("the calibration gives probabilities outside [0, 1]")
+
+
+def _check_thresholds(model: RiskModel) -> None:
+    """A finite threshold for every band above the lowest, in increasing order."""
+    thresholds = model.thresholds if isinstance(model.thresholds, dict) else {}
+    previous = -math.inf
     for band in BANDS[1:]:
-        threshold = model.thresholds.get(band) if isinstance(model.thresholds, dict) else None
+        threshold = thresholds.get(band)
         if not isinstance(threshold, int | float) or not math.isfinite(threshold):
             raise ModelRejected(f"the band threshold of {band!r} is {threshold!r}, not a number")
-    _check_canary(loaded)
-    _check_sample(loaded)
-
-
-def _booster_features(booster: Any) -> int:
-    """How many features the booster was trained on."""
-    try:
-        return int(booster.num_feature())
-    except Exception as exc:
-        raise ModelRejected(f"the booster cannot be read: {failure_reason(exc)}") from exc
+        if threshold < previous:
+            raise ModelRejected(f"the band threshold of {band!r} is below the band before it")
+        previous = threshold
 
 
 def _check_canary(loaded: Loaded) -> None:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -82,7 +83,7 @@ BROKEN: dict[str, tuple[Breakage, str]] = {
     ),
     "NaN calibration": (
         _model(lambda m: replace(m, calibration_y=np.full_like(m.calibration_y, np.nan))),
-        "calibration gives NaN on the canary payload",
+        "calibration gives NaN",
     ),
     "a band without a threshold": (
         _model(lambda m: replace(m, thresholds={"medium": 0.1})),
@@ -95,6 +96,26 @@ BROKEN: dict[str, tuple[Breakage, str]] = {
     "a feature list shorter than the booster's": (
         _model(lambda m: replace(m, features=m.features[:-1])),
         "features, the model lists",
+    ),
+    "features in another order than the booster's": (
+        _model(lambda m: replace(m, features=[*m.features[1:], m.features[0]])),
+        "the booster's feature 0 is",
+    ),
+    "calibration knots out of order": (
+        _model(lambda m: replace(m, calibration_x=m.calibration_x[::-1].copy())),
+        "the calibration's raw scores are not finite and increasing",
+    ),
+    "calibrated probabilities above 1": (
+        _model(lambda m: replace(m, calibration_y=m.calibration_y * 3)),
+        "the calibration gives probabilities outside [0, 1]",
+    ),
+    "no calibration": (
+        _model(lambda m: replace(m, calibration_x=np.array([]), calibration_y=np.array([]))),
+        "the calibration has 0 raw and 0 calibrated knots",
+    ),
+    "band thresholds out of order": (
+        _model(lambda m: replace(m, thresholds={"medium": 0.5, "high": 0.4, "critical": 0.9})),
+        "the band threshold of 'high' is below the band before it",
     ),
     "a feature listed twice": (
         _model(lambda m: replace(m, features=[*m.features[:-1], m.features[0]])),
@@ -118,11 +139,28 @@ def test_a_broken_version_is_rejected_naming_the_check(bundle: Bundle, case: str
         check_model(_loaded(breakage(bundle)))
 
 
-def test_a_calibration_broken_only_for_high_scores_is_caught_by_the_sample(
+class _NaNAbove:
+    """A booster that gives NaN above a raw score (as a booster file with NaN leaf values
+    would on the profiles reaching those leaves), and delegates everything else."""
+
+    def __init__(self, inner: Any, cut: float) -> None:
+        self.inner, self.cut = inner, cut
+
+    def predict(self, x: Any, **options: Any) -> Any:
+        out = self.inner.predict(x, **options)
+        if options.get("pred_contrib"):
+            return out
+        return np.where(out > self.cut, np.nan, out)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_booster_failing_only_on_some_profiles_is_caught_by_the_sample(
     bundle: Bundle,
 ) -> None:
-    """The canary payload is one ordinary entity: a calibration that gives NaN only above its
-    raw score passes it, and the held-out sample (which meets every band) catches it."""
+    """The canary payload is one entity: a booster that gives NaN only above its raw score
+    passes it, and the held-out sample (which meets every band) catches it."""
     model = bundle.model
     request = canary_request()
     row = score_frames(
@@ -130,16 +168,14 @@ def test_a_calibration_broken_only_for_high_scores_is_caught_by_the_sample(
     )
     assert bundle.sample is not None
     raws = model.raw(bundle.sample)
-    canary_raw = 1 / (1 + np.exp(-row["raw_log_odds"]))  # the booster's probability
+    canary_raw = float(1 / (1 + np.exp(-row["raw_log_odds"])))  # the booster's probability
     cut = max(canary_raw, float(np.quantile(raws, 0.5))) + 1e-9
     assert (raws > cut).any()
-    broken = replace(
-        model,
-        calibration_x=np.array([0.0, cut, 1.0]),
-        calibration_y=np.array([0.0, 0.5, np.nan]),
-    )
+    broken = replace(model, booster=_NaNAbove(model.booster, cut))
     check_model(_loaded(replace(bundle, model=broken, sample=None)))  # the payload alone: passes
-    with pytest.raises(ModelRejected, match="calibration gives NaN on the held-out sample"):
+    with pytest.raises(
+        ModelRejected, match=r"the booster gives NaN on \d+ of \d+ held-out profiles"
+    ):
         check_model(_loaded(replace(bundle, model=broken)))
 
 
