@@ -75,6 +75,8 @@ def live(trained_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory) 
         "truncated booster": _register(registry, model, t.baselines, example),
         "good again": _register(registry, model, t.baselines, example),
     }
+    loaded = registry.load_bundle(f"models:/flowrisk/{versions['good']}")
+    assert loaded.sample is not None and loaded.sample.height > 0  # log_model bundles a sample
     _truncate_booster(registry, versions["truncated booster"])
     registry.set_alias(versions["good"])
     env = {**os.environ, "FLOWRISK_HOME": str(home)}

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,8 @@ from flowrisk.api.canary import CANARY_AS_OF, canary_request, check_model, failu
 from flowrisk.api.service import payload_frames
 from flowrisk.errors import ModelNotFound, ModelRejected
 from flowrisk.models.bundle import SAMPLE_ROWS, Bundle, heldout_sample
+from flowrisk.models.registry import Registry, model_uri
+from flowrisk.models.registry_fake import FakeMlflowClient
 from flowrisk.models.scorer import RiskModel
 from flowrisk.models.scoring import Loaded, score_frames
 from tests.conftest import TrainedWorld
@@ -194,3 +197,20 @@ def test_failure_reasons_are_one_bounded_line() -> None:
     assert failure_reason(ValueError("first\nsecond")) == "ValueError: first"
     assert failure_reason(RuntimeError()) == "RuntimeError"
     assert len(failure_reason(ValueError("x" * 1_000))) == 300
+
+
+def test_a_version_whose_bundle_has_no_sample_gets_its_runs_held_out_profiles(
+    trained_world: TrainedWorld, tmp_path: Path
+) -> None:
+    """Versions registered before bundles carried a sample: the registry takes one from the
+    held-out profiles logged with the version's run (and none when the run has none)."""
+    t = trained_world
+    fake = FakeMlflowClient(tmp_path)
+    with_run = fake.add_version(t.model, t.baselines, heldout=t.split.test)
+    without = fake.add_version(t.model, t.baselines)
+    registry = Registry("fake://store", client=fake)
+    sample = registry.load_bundle(model_uri(version=with_run)).sample
+    assert sample is not None
+    assert sample.equals(heldout_sample(t.split.test, t.model.features))
+    assert registry.load_bundle(model_uri(version=without)).sample is None
+    check_model(_loaded(registry.load_bundle(model_uri(version=with_run))))
