@@ -1,12 +1,16 @@
-"""The canary a model passes before the service scores with it, at start-up and on every reload:
-a fixed payload scored through the path of ``POST /v1/scores`` (``payload_frames``, then
-``score_frames`` with its explanation), and the held-out sample the bundle carries scored by
-the model itself. Every probability must be finite and within [0, 1], every band known, the
+"""The canary a model passes before the service scores with it, at start-up and on every reload.
+
+First what the model is made of: features flowrisk computes and that the booster was trained on
+(by name and order), a calibration of finite knots in order, a finite threshold per band. Then
+what it does: a fixed payload scored through the path of ``POST /v1/scores`` (``payload_frames``,
+then ``score_frames`` with its explanation), and the held-out sample the bundle carries scored
+by the model itself. Every probability must be finite and within [0, 1], every band known, the
 explanation present; otherwise :class:`~flowrisk.errors.ModelRejected` says which check failed,
 so a version that would fail every request never serves one."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -49,38 +53,39 @@ def _transactions() -> list[dict[str, Any]]:
 
 
 def canary_request() -> ScoreRequest:
-    """The canary payload, validated as any client's payload is."""
-    return ScoreRequest.model_validate(
-        {
-            "as_of": CANARY_AS_OF.isoformat(),
-            "entity": {
-                "entity_id": _ENTITY,
-                "entity_type": "person",
-                "country": "FR",
-                "birth_year": 1980,
-                "declared_income": 36_000.0,
-                "is_pep": False,
-            },
-            "accounts": [
-                {
-                    "account_id": _OWN,
+    """The canary payload, parsed from JSON text as any client's payload is."""
+    return ScoreRequest.model_validate_json(
+        json.dumps(
+            {
+                "as_of": CANARY_AS_OF.isoformat(),
+                "entity": {
                     "entity_id": _ENTITY,
-                    "account_type": "current",
+                    "entity_type": "person",
                     "country": "FR",
-                    "opened_at": "2015-03-02",
+                    "birth_year": 1980,
+                    "declared_income": 36_000.0,
+                    "is_pep": False,
                 },
-                {
-                    "account_id": _SAVINGS,
-                    "entity_id": _ENTITY,
-                    "account_type": "savings",
-                    "country": "FR",
-                    "opened_at": "2016-06-10",
-                },
-                {"account_id": _OTHER, "account_type": "external", "country": "DE"},
-            ],
-            "transactions": _transactions(),
-        },
-        strict=False,
+                "accounts": [
+                    {
+                        "account_id": _OWN,
+                        "entity_id": _ENTITY,
+                        "account_type": "current",
+                        "country": "FR",
+                        "opened_at": "2015-03-02",
+                    },
+                    {
+                        "account_id": _SAVINGS,
+                        "entity_id": _ENTITY,
+                        "account_type": "savings",
+                        "country": "FR",
+                        "opened_at": "2016-06-10",
+                    },
+                    {"account_id": _OTHER, "account_type": "external", "country": "DE"},
+                ],
+                "transactions": _transactions(),
+            }
+        )
     )
 
 
@@ -164,8 +169,10 @@ def _check_canary(loaded: Loaded) -> None:
     if not isinstance(row.get("reasons"), list) or not isinstance(row.get("red_flags"), list):
         raise ModelRejected("the canary payload's explanation is missing")
     for reason in row["reasons"]:
-        if not math.isfinite(reason.get("contribution", math.nan)):
-            raise ModelRejected(f"the explanation gives a non-finite contribution: {reason}")
+        value = reason.get("contribution")
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            feature = reason.get("feature")
+            raise ModelRejected(f"the explanation gives {feature!r} a contribution of {value!r}")
     try:
         ScoreResponse.model_validate(row)
     except ValidationError as exc:
