@@ -58,7 +58,6 @@ _RAW_REQUEST_ID = REQUEST_ID.lower().encode("latin-1")
 REQUEST_ID_MAX = 64
 AUDIT_MARGIN_SECONDS = 1.0  # beyond the store's own timeout, which should answer first
 AUDIT_WRITERS = 8  # threads writing audit rows at once (a locked database holds each one)
-_DEFAULT_STORE_TIMEOUT = 2.0
 
 log = logging.getLogger("flowrisk.api.audit")
 
@@ -94,7 +93,7 @@ def audit_health(app: Any) -> AuditHealth:
 
 def audit_time_limit(store: Store) -> float:
     """How long a request waits for its audit rows: the store's timeout and a margin."""
-    return float(getattr(store, "timeout", _DEFAULT_STORE_TIMEOUT)) + AUDIT_MARGIN_SECONDS
+    return store.timeout + AUDIT_MARGIN_SECONDS
 
 
 def request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
@@ -301,12 +300,8 @@ class AuditMiddleware:
                 await send(message)
             return
         store = self.config.store.safe_url
-        log.error(
-            "audit store %s: %s; request %s answered 503",
-            store,
-            failure,
-            scope["state"]["request_id"],
-        )
+        # the failure names the store already (AuditUnavailable's message, or the time limit)
+        log.error("%s; request %s answered 503", failure, scope["state"]["request_id"])
         detail = (
             f"the audit store ({store}) could not record this request, so its result is "
             "withheld; retry later"
@@ -334,7 +329,8 @@ class AuditMiddleware:
             reason, kind = str(exc), "unavailable"
         except TimeoutError:
             if job.abandon():
-                reason, kind = f"no commit within {limit:.1f} s", "timeout"
+                reason = f"audit store {store.safe_url}: no commit within {limit:.1f} s"
+                kind = "timeout"
             else:  # committed just as the time limit passed
                 reason, kind = "", ""
         else:

@@ -182,6 +182,10 @@ class Store:
         """Rewrite the heartbeat row under the audit write lock: a real, committed write within
         the timeout, or ``AuditUnavailable`` (what readiness asks)."""
         with self._unavailable(), write_transaction(self.engine) as conn:
+            if conn.dialect.name == "postgresql":
+                # the lock an append's INSERT takes: a session holding the trail locked
+                # (``LOCK TABLE audit``) fails the probe as it fails appends
+                conn.exec_driver_sql("LOCK TABLE audit IN ROW EXCLUSIVE MODE")
             done = conn.execute(
                 audit_probe.update().where(audit_probe.c.id == 1).values(at=datetime.now(UTC))
             )
