@@ -28,7 +28,8 @@ _MEANINGS = {
     422: "A field breaks the data contract",
     429: "Too many failed authentications for this key id or client; see Retry-After",
     431: "Request header fields too large (their total size or their count)",
-    503: "The model cannot be loaded",
+    503: "The service cannot answer now: the audit store could not record the request, the "
+    "request timed out, or the model cannot be loaded or was refused (the body says which)",
 }
 
 
