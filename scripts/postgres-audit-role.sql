@@ -1,5 +1,6 @@
 -- flowrisk's audit database on PostgreSQL: the service runs as a role that can insert and read
--- the audit trail but can neither alter, disable its trigger, update, delete nor truncate it.
+-- the audit trail but can neither alter, disable its trigger, update, delete nor truncate it,
+-- and can only raise (never lower, delete or truncate) the id high-water mark.
 --
 -- Before: a superuser (or a role with CREATEROLE) created two roles and the database,
 --     CREATE ROLE flowrisk_owner LOGIN PASSWORD '...';      -- owns the tables; not used by the service
@@ -39,25 +40,31 @@ BEGIN
   IF to_regclass('public.audit') IS NULL THEN
     RAISE EXCEPTION 'no audit table: run `flowrisk audit init` as % first', owner;
   END IF;
+  IF to_regclass('public.audit_high_water') IS NULL THEN
+    RAISE EXCEPTION 'no audit_high_water table: the audit database was created by an earlier '
+      'flowrisk (see docs/audit.md, "Databases of earlier versions")';
+  END IF;
 END $$;
 
 BEGIN;
 
--- the owner keeps the tables (the identity sequence follows its table) and the guard function
+-- the owner keeps the tables and the guard function
 ALTER TABLE public.audit OWNER TO :"owner";
+ALTER TABLE public.audit_high_water OWNER TO :"owner";
 ALTER TABLE public.api_keys OWNER TO :"owner";
 ALTER TABLE public.audit_probe OWNER TO :"owner";
 ALTER FUNCTION public.flowrisk_audit_append_only() OWNER TO :"owner";
 
 -- nothing by default, for anyone but the owner
-REVOKE ALL ON public.audit, public.api_keys, public.audit_probe FROM PUBLIC, :"service";
-REVOKE ALL ON SEQUENCE public.audit_id_seq FROM PUBLIC, :"service";
+REVOKE ALL ON public.audit, public.audit_high_water, public.api_keys, public.audit_probe
+  FROM PUBLIC, :"service";
 REVOKE CREATE ON SCHEMA public FROM PUBLIC, :"service";
 
--- the service: read and append the trail (its ids come from the sequence), keys, heartbeat
+-- the service: read and append the trail, raise the id high-water mark in the same
+-- transaction (its triggers refuse lowering it), keys, heartbeat
 GRANT USAGE ON SCHEMA public TO :"service";
 GRANT SELECT, INSERT ON public.audit TO :"service";
-GRANT USAGE, SELECT ON SEQUENCE public.audit_id_seq TO :"service";
+GRANT SELECT, UPDATE ON public.audit_high_water TO :"service";
 GRANT SELECT, INSERT, UPDATE ON public.api_keys TO :"service";
 GRANT SELECT, UPDATE ON public.audit_probe TO :"service";
 

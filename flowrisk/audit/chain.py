@@ -178,8 +178,8 @@ class ChainWalk:
 
     def finish(self, high_water: int | None) -> ChainReport:
         """The report, once every row was fed; ``high_water`` is the highest id ever handed
-        out (SQLite's sqlite_sequence, PostgreSQL's sequence): above the last row, the tail
-        was deleted."""
+        out (SQLite's sqlite_sequence, PostgreSQL's audit_high_water): above the last row,
+        the tail was deleted."""
         last = self.last_id or 0
         if (high_water or 0) > last:
             raise AuditChainBroken(
@@ -191,8 +191,8 @@ class ChainWalk:
         if last and (high_water or 0) < last:
             raise AuditChainBroken(
                 None,
-                f"the id high-water mark ({high_water}) is below the last row {last}: "
-                "the id sequence was reset",
+                f"the id high-water mark ({'none' if high_water is None else high_water}) is "
+                f"below the last row {last}: it was reset or removed outside flowrisk",
             )
         if not self.head_seen:
             raise AuditChainBroken(

@@ -1,6 +1,11 @@
 """What differs between SQLite and PostgreSQL under the audit store: bounded connections, the
 write lock taken before the chain's head is read, the ids handed out and their high-water
-mark, and the check that the append-only guards are still in place."""
+mark, and the check that the append-only guards are still in place.
+
+Ids are handed out under the write lock, from a high-water mark that rolls back with the
+append: SQLite's ``sqlite_sequence`` (AUTOINCREMENT), PostgreSQL's one-row ``audit_high_water``
+raised in the append's own transaction. A failed append therefore leaves no gap, a deleted tail
+leaves the mark above the last row, and no id is handed out twice."""
 
 from __future__ import annotations
 
@@ -14,10 +19,12 @@ import sqlalchemy as sa
 from flowrisk.audit.tables import (
     GUARD_MESSAGE,
     PG_FUNCTION,
-    PG_TRIGGER,
+    PG_TRIGGERS,
     SQLITE_GUARDS,
     audit,
+    pg_trigger_definition,
 )
+from flowrisk.errors import AuditChainBroken, AuditUnavailable
 
 __all__ = [
     "WRITE",
@@ -103,24 +110,36 @@ def wait_for_appends(conn: sa.Connection) -> None:
 
 
 def high_water(conn: sa.Connection) -> int | None:
-    """The highest audit id ever handed out (None when none was), deleted rows included."""
+    """The highest audit id ever handed out (None, or 0 on PostgreSQL, when none was), deleted
+    rows included."""
     if conn.dialect.name == "sqlite":
         return conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").scalar()
     if conn.dialect.name == "postgresql":
-        return conn.exec_driver_sql(
-            "SELECT pg_sequence_last_value(pg_get_serial_sequence('audit', 'id')::regclass)"
-        ).scalar()
+        if conn.exec_driver_sql("SELECT to_regclass('audit_high_water')").scalar() is None:
+            raise AuditChainBroken(
+                None, "the id high-water table audit_high_water was dropped outside flowrisk"
+            )
+        return conn.exec_driver_sql("SELECT max(id) FROM audit_high_water").scalar()
     return conn.execute(sa.select(sa.func.max(audit.c.id))).scalar()
 
 
 def next_ids(conn: sa.Connection, count: int, last_id: int | None) -> list[int]:
-    """``count`` fresh ids, never one handed out before (inside the write lock)."""
+    """``count`` fresh ids after both the high-water mark and the last row, never one handed
+    out before (inside the write lock). On PostgreSQL the mark is raised in this transaction:
+    if the append rolls back, so does the mark, and the next append takes the same ids."""
     if conn.dialect.name == "postgresql":
-        taken = conn.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence('audit', 'id')) "
-            f"FROM generate_series(1, {int(count)})"
-        ).scalars()
-        return sorted(int(i) for i in taken)
+        raised = conn.execute(
+            sa.text("UPDATE audit_high_water SET id = GREATEST(id, :last) + :count RETURNING id"),
+            {"last": last_id or 0, "count": count},
+        ).all()
+        if len(raised) != 1:
+            where = conn.engine.url.render_as_string(hide_password=True)
+            raise AuditUnavailable(
+                f"audit store {where}: the id high-water table audit_high_water holds "
+                f"{len(raised)} rows instead of one (`flowrisk audit verify` reports it)"
+            )
+        top = int(raised[0][0])
+        return list(range(top - count + 1, top + 1))
     start = max(high_water(conn) or 0, last_id or 0) + 1
     return list(range(start, start + count))
 
@@ -145,24 +164,41 @@ def guard_problems(conn: sa.Connection) -> list[str]:
 
 
 def _pg_guard_problems(conn: sa.Connection) -> list[str]:
-    row = conn.execute(
-        sa.text(
-            "SELECT t.tgenabled, pg_get_triggerdef(t.oid) AS definition, p.prosrc "
-            "FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
-            "WHERE t.tgrelid = 'audit'::regclass AND t.tgname = :name"
-        ),
-        {"name": PG_TRIGGER},
-    ).first()
-    if row is None:
-        return [f"trigger {PG_TRIGGER} is missing"]
+    """Each guard trigger of ``audit`` and ``audit_high_water`` present, enabled and as
+    created; the high-water row single."""
+    found = {
+        row.tgname: row
+        for row in conn.execute(
+            sa.text(
+                "SELECT t.tgname, t.tgenabled, pg_get_triggerdef(t.oid) AS definition, "
+                "p.prosrc, n.nspname FROM pg_trigger t "
+                "JOIN pg_proc p ON p.oid = t.tgfoid "
+                "JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE t.tgrelid IN (to_regclass('audit'), to_regclass('audit_high_water')) "
+                "AND NOT t.tgisinternal"
+            )
+        )
+    }
     problems = []
-    if row.tgenabled not in ("O", "A"):
-        problems.append(f"trigger {PG_TRIGGER} is disabled")
-    definition = str(row.definition)
-    if (
-        "BEFORE DELETE OR UPDATE OR TRUNCATE" not in definition
-        or f"EXECUTE FUNCTION {PG_FUNCTION}()" not in definition
-        or GUARD_MESSAGE not in str(row.prosrc)
-    ):
-        problems.append(f"trigger {PG_TRIGGER} was altered")
-    return problems
+    for name in PG_TRIGGERS:
+        row = found.get(name)
+        if row is None:
+            problems.append(f"trigger {name} is missing")
+            continue
+        if row.tgenabled not in ("O", "A"):
+            problems.append(f"trigger {name} is disabled")
+        schema = str(row.nspname)
+        expected = pg_trigger_definition(name, schema)
+        qualified = expected.replace(f" {PG_FUNCTION}(", f" {schema}.{PG_FUNCTION}(")
+        if str(row.definition) not in (expected, qualified) or GUARD_MESSAGE not in str(row.prosrc):
+            problems.append(f"trigger {name} was altered")
+    return problems + _pg_high_water_problems(conn)
+
+
+def _pg_high_water_problems(conn: sa.Connection) -> list[str]:
+    """The high-water table must hold exactly one row (a missing row hides a deleted tail)."""
+    if conn.exec_driver_sql("SELECT to_regclass('audit_high_water')").scalar() is None:
+        return ["table audit_high_water is missing"]
+    count = int(conn.exec_driver_sql("SELECT count(*) FROM audit_high_water").scalar() or 0)
+    return [] if count == 1 else [f"table audit_high_water holds {count} rows instead of one"]

@@ -47,9 +47,11 @@ from flowrisk.audit.tables import (
     AUDIT_COLUMNS,
     api_keys,
     audit,
+    audit_high_water,
     audit_probe,
     guard_statements,
     metadata,
+    tables_for,
 )
 from flowrisk.errors import (
     AuditChainBroken,
@@ -63,7 +65,6 @@ __all__ = ["AUDIT_COLUMNS", "ROLES", "ApiKey", "ChainReport", "Store"]
 
 ROLES = KEY_ROLES  # weakest first: a role may use the routes of the roles before it
 KEY_PREFIX = "frk"
-TABLES = ("api_keys", "audit", "audit_probe")
 SETUP = "see docs/audit.md"
 
 
@@ -131,15 +132,21 @@ class Store:
                 raise ConfigError(f"audit database {self.safe_url} holds no audit trail")
             self._create()
             return
-        missing = [t for t in TABLES if t not in present]
+        missing = [t.name for t in tables_for(self.engine.dialect.name) if t.name not in present]
         with self.engine.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("audit")}
         lacking = [c for c in AUDIT_COLUMNS if c not in columns]
-        if lacking:
+        if lacking or "audit_high_water" in missing:
+            what = (
+                f"its audit table has no {', '.join(lacking)} (no hash chain)"
+                if lacking
+                else "it has no audit_high_water table (its ids came from a sequence, which a "
+                "failed append leaves with a gap)"
+            )
             raise ConfigError(
-                f"audit database {self.safe_url} was created by an earlier flowrisk: its audit "
-                f"table has no {', '.join(lacking)} (no hash chain). Export it with that "
-                f"version, move it aside and start again to create a new one ({SETUP})"
+                f"audit database {self.safe_url} was created by an earlier flowrisk: {what}. "
+                f"Export it with that version, move it aside and start again to create a new "
+                f"one ({SETUP})"
             )
         if missing:
             raise ConfigError(
@@ -148,16 +155,20 @@ class Store:
             )
 
     def _create(self) -> None:
-        """Tables, guards and the probe row, in one transaction under the write lock (two
-        workers starting on a new database create it once)."""
+        """Tables, the probe row, the high-water row (PostgreSQL) and then the guards, in one
+        transaction under the write lock (two workers starting on a new database create it
+        once)."""
         try:
             with write_transaction(self.engine) as conn:
                 if sa.inspect(conn).has_table("audit"):
                     return
-                metadata.create_all(conn)
+                tables = tables_for(conn.dialect.name)
+                metadata.create_all(conn, tables=tables)
+                conn.execute(audit_probe.insert().values(id=1, at=datetime.now(UTC)))
+                if audit_high_water in tables:  # before its guard, which refuses inserts
+                    conn.execute(audit_high_water.insert().values(id=0))
                 for statement in guard_statements(conn.dialect.name):
                     conn.exec_driver_sql(statement)
-                conn.execute(audit_probe.insert().values(id=1, at=datetime.now(UTC)))
         except sa.exc.SQLAlchemyError as exc:
             raise ConfigError(
                 f"audit database {self.safe_url}: cannot create the audit tables "
@@ -183,9 +194,9 @@ class Store:
         the timeout, or ``AuditUnavailable`` (what readiness asks)."""
         with self._unavailable(), write_transaction(self.engine) as conn:
             if conn.dialect.name == "postgresql":
-                # the lock an append's INSERT takes: a session holding the trail locked
-                # (``LOCK TABLE audit``) fails the probe as it fails appends
-                conn.exec_driver_sql("LOCK TABLE audit IN ROW EXCLUSIVE MODE")
+                # the locks an append's INSERT and id UPDATE take: a session holding the trail
+                # or its high-water mark locked fails the probe as it fails appends
+                conn.exec_driver_sql("LOCK TABLE audit, audit_high_water IN ROW EXCLUSIVE MODE")
             done = conn.execute(
                 audit_probe.update().where(audit_probe.c.id == 1).values(at=datetime.now(UTC))
             )

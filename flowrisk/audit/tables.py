@@ -1,8 +1,11 @@
 """The audit database's tables and the append-only guards (triggers) installed with them.
 
-Three tables: ``api_keys`` (only hashes), ``audit`` (the hash-chained trail, ids never reused:
-AUTOINCREMENT on SQLite, an identity sequence on PostgreSQL) and ``audit_probe`` (one heartbeat
-row that readiness rewrites to prove a write still commits)."""
+Three tables: ``api_keys`` (only hashes), ``audit`` (the hash-chained trail, ids never reused)
+and ``audit_probe`` (one heartbeat row that readiness rewrites to prove a write still commits);
+on PostgreSQL a fourth, ``audit_high_water``: the one-row, transactional high-water mark of the
+ids handed out (SQLite's ``sqlite_sequence`` already is one, kept by AUTOINCREMENT). A sequence
+would not do on PostgreSQL: ``nextval`` is not rolled back, so an append that fails would leave
+a gap indistinguishable from a deleted row."""
 
 from __future__ import annotations
 
@@ -14,9 +17,12 @@ __all__ = [
     "TEXT_SIZES",
     "api_keys",
     "audit",
+    "audit_high_water",
     "audit_probe",
     "guard_statements",
     "metadata",
+    "pg_trigger_definition",
+    "tables_for",
 ]
 
 GUARD_MESSAGE = "the audit trail is append-only"
@@ -55,13 +61,14 @@ def _text(name: str, nullable: bool = True) -> sa.Column[str]:
 audit = sa.Table(
     "audit",
     metadata,
-    # SQLite: INTEGER PRIMARY KEY AUTOINCREMENT (sqlite_sequence keeps the high-water mark);
-    # PostgreSQL: a BIGINT identity whose sequence does
+    # ids are always given explicitly, under the write lock. SQLite: INTEGER PRIMARY KEY
+    # AUTOINCREMENT (sqlite_sequence keeps the high-water mark); PostgreSQL: a plain BIGINT,
+    # no identity or sequence (audit_high_water keeps the mark, in the append's transaction)
     sa.Column(
         "id",
         sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-        sa.Identity(),
         primary_key=True,
+        autoincrement=False,
     ),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     _text("key_id"),  # null: no valid key was presented
@@ -87,7 +94,20 @@ audit_probe = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
+# PostgreSQL only: one row, the highest audit id ever handed out (0 before the first)
+audit_high_water = sa.Table(
+    "audit_high_water",
+    metadata,
+    sa.Column("id", sa.BigInteger, nullable=False),
+)
 AUDIT_COLUMNS = [c.name for c in audit.columns]
+
+
+def tables_for(dialect: str) -> list[sa.Table]:
+    """The tables a database of ``dialect`` holds (the high-water table only on PostgreSQL)."""
+    tables = [api_keys, audit, audit_probe]
+    return [*tables, audit_high_water] if dialect == "postgresql" else tables
+
 
 _RAISE = f"SELECT RAISE(ABORT, '{GUARD_MESSAGE}');"
 SQLITE_GUARDS = {
@@ -103,11 +123,35 @@ SQLITE_GUARDS = {
 }
 PG_FUNCTION = "flowrisk_audit_append_only"
 PG_TRIGGER = "audit_append_only"
+# each PostgreSQL guard trigger: its table, events and level (as pg_get_triggerdef writes them)
+PG_TRIGGERS = {
+    PG_TRIGGER: ("audit", "DELETE OR UPDATE OR TRUNCATE", "FOR EACH STATEMENT"),
+    # the high-water row is only ever raised: never deleted, emptied, doubled or lowered
+    "audit_high_water_kept": (
+        "audit_high_water",
+        "INSERT OR DELETE OR TRUNCATE",
+        "FOR EACH STATEMENT",
+    ),
+    "audit_high_water_never_lower": (
+        "audit_high_water",
+        "UPDATE",
+        "FOR EACH ROW WHEN ((new.id < old.id))",
+    ),
+}
+
+
+def pg_trigger_definition(name: str, schema: str = "") -> str:
+    """The DDL of guard trigger ``name`` (its table qualified by ``schema`` when given, as
+    PostgreSQL shows it)."""
+    table, events, level = PG_TRIGGERS[name]
+    on = f"{schema}.{table}" if schema else table
+    return f"CREATE TRIGGER {name} BEFORE {events} ON {on} {level} EXECUTE FUNCTION {PG_FUNCTION}()"
+
+
 PG_GUARDS = [
     f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger AS $$ "
     f"BEGIN RAISE EXCEPTION '{GUARD_MESSAGE}'; END $$ LANGUAGE plpgsql",
-    f"CREATE TRIGGER {PG_TRIGGER} BEFORE UPDATE OR DELETE OR TRUNCATE ON audit "
-    f"FOR EACH STATEMENT EXECUTE FUNCTION {PG_FUNCTION}()",
+    *(pg_trigger_definition(name) for name in PG_TRIGGERS),
 ]
 
 

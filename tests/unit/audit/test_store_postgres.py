@@ -133,6 +133,7 @@ def test_a_lock_held_elsewhere_is_unavailable_within_the_timeout(pg_url: str) ->
     for hold, calls in [
         ("LOCK TABLE audit IN ACCESS EXCLUSIVE MODE", (append, store.probe_write)),
         ("LOCK TABLE audit_probe", (store.probe_write,)),
+        ("LOCK TABLE audit_high_water", (append, store.probe_write)),
     ]:
         with other.connect() as conn:
             conn.exec_driver_sql(hold)  # held until this transaction ends
@@ -252,9 +253,16 @@ FORBIDDEN = [
         "ON CONFLICT (id) DO UPDATE SET purpose = 'routine'",
         "permission denied",
     ),
-    ("SELECT setval('audit_id_seq', 1)", "permission denied"),
     ("CREATE TABLE audit_copy (id int)", "permission denied"),
     ("DELETE FROM audit_probe", "permission denied"),
+    # the id high-water mark: the service may only raise it, through its UPDATE grant
+    ("DELETE FROM audit_high_water", "permission denied"),
+    ("TRUNCATE audit_high_water", "permission denied"),
+    ("INSERT INTO audit_high_water VALUES (1)", "permission denied"),
+    ("ALTER TABLE audit_high_water DISABLE TRIGGER audit_high_water_never_lower", "must be owner"),
+    ("ALTER TABLE audit_high_water DISABLE TRIGGER audit_high_water_kept", "must be owner"),
+    ("DROP TRIGGER audit_high_water_kept ON audit_high_water", "must be owner"),
+    ("ALTER TABLE audit_high_water ADD COLUMN note text", "must be owner"),
 ]
 
 
@@ -277,6 +285,9 @@ def test_the_service_role_can_append_and_read_but_not_tamper(roles: Roles) -> No
     for statement, refusal in FORBIDDEN:
         with pytest.raises(sa.exc.ProgrammingError, match=refusal), service.engine.begin() as c:
             c.exec_driver_sql(statement)
+    # granted UPDATE, but its trigger refuses lowering the mark (which would hide a deleted tail)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), service.engine.begin() as c:
+        c.exec_driver_sql("UPDATE audit_high_water SET id = 1")
     assert service.check_chain() == report
     service.engine.dispose()
     reader.engine.dispose()
