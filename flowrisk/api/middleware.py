@@ -180,9 +180,13 @@ class _Write:
             self._committed = True
             late = self._abandoned
         if late:
-            log.error("audit rows committed after the request was answered 503; noting it")
+            rid = self.rows[0]["request_id"]
+            log.error("audit rows of request %s committed after its 503; noting the 503", rid)
             withheld = {"status": 503, "score": None, "band": None, "model_version": None}
-            self.store.append([{**row, **withheld} for row in self.rows])
+            try:
+                self.store.append([{**row, **withheld} for row in self.rows])
+            except AuditUnavailable as exc:  # nobody waits for this thread: say it here
+                log.error("%s; the 503 of request %s is not noted", exc, rid)
 
     def abandon(self) -> bool:
         """Stop waiting; True when the rows were not committed (and now will be noted as
