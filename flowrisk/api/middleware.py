@@ -57,7 +57,11 @@ REQUEST_ID = "X-Request-ID"
 _RAW_REQUEST_ID = REQUEST_ID.lower().encode("latin-1")
 REQUEST_ID_MAX = 64
 AUDIT_MARGIN_SECONDS = 1.0  # beyond the store's own timeout, which should answer first
-AUDIT_WRITERS = 8  # threads writing audit rows at once (a locked database holds each one)
+# one writer thread per process: the store serialises appends anyway (SQLite's write lock, an
+# advisory lock on PostgreSQL), and threads of one process racing for SQLite's lock are served
+# in no order, so that one could wait past the timeout while others commit; queued here, they
+# are served in turn
+AUDIT_WRITERS = 1
 
 log = logging.getLogger("flowrisk.api.audit")
 
