@@ -224,11 +224,11 @@ class AuditMiddleware:
         rid = request_id(scope.get("headers") or [])
         scope.setdefault("state", {})["request_id"] = rid
         held: list[Message] = []
-        status = {"code": 500}
+        status = {"code": 500, "started": 0}
 
         async def tagged_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                status["code"], status["started"] = message["status"], 1
                 message = _with_request_id(message, rid)
             await send(message)
 
@@ -244,7 +244,7 @@ class AuditMiddleware:
                 held.clear()
                 await self._internal_error(scope, receive, holding_send)
                 await self._commit(scope, receive, held, digest, resolved, tagged_send)
-            elif status["code"] == 500:  # nothing sent yet: a problem document, not plain text
+            elif not status["started"]:  # nothing sent yet: a problem document, not plain text
                 await self._internal_error(scope, receive, tagged_send)
             raise
         else:

@@ -277,3 +277,18 @@ def test_two_request_ids_are_replaced_by_a_fresh_one(healthy: Flaky) -> None:
     assert (
         reply.headers["x-request-id"] not in ("a", "b") and len(reply.headers["x-request-id"]) == 32
     )
+
+
+def test_a_failure_in_a_route_not_audited_is_a_500_problem_with_its_request_id(
+    healthy: Flaky, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowrisk.api.routes import model
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(model, "_model_info", broken)
+    headers = {"X-API-Key": healthy.headers["X-API-Key"], "X-Request-ID": "bug-2"}
+    reply = healthy.client.get("/v1/model", headers=headers)
+    assert reply.status_code == 500 and reply.headers["content-type"] == "application/problem+json"
+    assert reply.headers["x-request-id"] == "bug-2" and "bug-2" in reply.json()["detail"]
