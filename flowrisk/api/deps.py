@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
@@ -26,7 +26,6 @@ from flowrisk.audit import ROLES, ApiKey, Store
 from flowrisk.errors import AuditUnavailable
 
 __all__ = [
-    "PURPOSE",
     "AdminKey",
     "AnalystKey",
     "AuditNote",
@@ -34,7 +33,6 @@ __all__ = [
     "Config",
     "Explain",
     "MetricsDep",
-    "Purpose",
     "ScoreBody",
     "TooManyFailures",
     "audit_note",
@@ -44,7 +42,6 @@ __all__ = [
     "verify_key",
 ]
 
-PURPOSE = "X-Purpose"
 
 key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key from `flowrisk keys create`."
@@ -187,6 +184,3 @@ def json_body(model: type[BaseModel]) -> dict[str, Any]:
 
 ScoreBody = Annotated[ScoreRequest, Depends(parse_json(ScoreRequest))]
 Explain = Annotated[bool, Query(description="Return reasons and red flags (TreeSHAP costs time).")]
-Purpose = Annotated[
-    str | None, Header(alias=PURPOSE, max_length=200, description="Case reference or purpose")
-]

@@ -303,7 +303,8 @@ class AuditMiddleware:
         if failure is None:
             if code < 400:
                 for result in note.results:
-                    self.metrics.scored(result.get("band"))
+                    if result.get("band") is not None:  # a score, not a reload's versions
+                        self.metrics.scored(result["band"])
             for message in held:
                 await send(message)
             return
