@@ -149,3 +149,44 @@ def test_schemathesis_finds_no_server_error_or_undocumented_response(
     )
     print(run.stdout[-3000:])
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def _raw_get(url: str, path: str, headers: list[tuple[str, str]]) -> tuple[int, Any]:
+    """A GET with headers sent exactly as listed (repeats included), as a client could."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+    try:
+        conn.putrequest("GET", path)
+        for name, value in headers:
+            conn.putheader(name, value.encode("utf-8"))
+        conn.endheaders()
+        reply = conn.getresponse()
+        return reply.status, json.loads(reply.read() or b"null")
+    finally:
+        conn.close()
+
+
+def test_purposes_the_server_refuses(live: Live, trained_world: TrainedWorld) -> None:
+    """Through uvicorn: two purposes, an empty second one, a zero-width space and a too short
+    purpose are 400 problems naming X-Purpose, and each is audited with no purpose stored."""
+    labels = trained_world.labels  # an honest entity: the other test looks up a guilty one
+    entity = str(labels.filter(labels["label"] == 0)["entity_id"][0])
+    key = ("X-API-Key", live.analyst)
+    path = f"/v1/entities/{entity}/score?explain=false"
+    for purposes in (
+        [("X-Purpose", "case 1"), ("X-Purpose", "case 2")],
+        [("X-Purpose", "case 1"), ("X-Purpose", "")],
+        [("X-Purpose", "\u200b")],
+        [("X-Purpose", " ab ")],
+    ):
+        status, body = _raw_get(live.url, path, [key, *purposes])
+        assert status == 400 and body["errors"][0]["field"] == "X-Purpose", (purposes, body)
+        assert "score" not in body
+    from flowrisk.audit import Store
+
+    rows = [r for r in Store(f"sqlite:///{live.home / 'audit.db'}").audit_rows()]
+    refused = [r for r in rows if r["entity_id"] == entity]
+    assert [(r["status"], r["purpose"]) for r in refused] == [(400, None)] * 4
