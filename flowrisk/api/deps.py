@@ -113,18 +113,15 @@ def require_role(role: str) -> Callable[..., Awaitable[ApiKey]]:
             raise ApiProblem(401, "Unauthorized", "an X-API-Key header is required")
         failures: AuthFailures = request.app.state.auth_failures
         bucket = failure_bucket(presented, request.client.host if request.client else None)
-        wait = failures.begin(bucket)
+        wait = failures.retry_after(bucket)
         if wait is not None:
             request.state.refused_key = bucket
             raise TooManyFailures(wait)
         state = request.app.state
-        try:
-            key = await verify_key(state.config.store, presented, state.key_checkers)
-        except BaseException:  # a store that could not answer (503) counts no failure
-            failures.end(bucket, failed=False)
-            raise
-        failures.end(bucket, failed=key is None)
+        # a store that could not answer (503) raises here and counts no failure
+        key = await verify_key(state.config.store, presented, state.key_checkers)
         if key is None:
+            failures.failed(bucket)
             request.state.refused_key = bucket  # logged: the key id or the client, no secret
             raise ApiProblem(401, "Unauthorized", "unknown or revoked API key")
         request.state.key = key  # the audit row names the caller, even when refused

@@ -143,10 +143,11 @@ def failure_bucket(presented: str, client: str | None) -> str:
 
 
 class AuthFailures:
-    """Failed authentications per bucket in a sliding window: once ``limit`` failures (and
-    checks still in flight) are within ``window`` seconds the bucket is locked until its
-    oldest failure leaves the window. Counting checks in flight (``begin``, ``end``) keeps a
-    burst of concurrent guesses from all passing before the first failure is counted.
+    """Failed authentications per bucket in a sliding window: once ``limit`` failures are
+    within ``window`` seconds the bucket is locked until its oldest failure leaves the window.
+    Only failures count, never checks in flight: a key's owner sending many requests at once
+    is never locked out by their own traffic (a burst of guesses is bounded by the key
+    checkers' threads, and a 256-bit secret is not guessed anyway).
 
     In memory, per process; at most ``max_buckets`` buckets (those whose failures have all
     left the window go first, then the least recently failed). Only the event loop touches
@@ -162,7 +163,6 @@ class AuthFailures:
     ) -> None:
         self.limit, self.window, self.max_buckets, self.clock = limit, window, max_buckets, clock
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-        self._in_flight: dict[str, int] = {}  # as many as requests run at once
 
     def retry_after(self, bucket: str) -> int | None:
         """Whole seconds until ``bucket`` may try again, or None when it is not locked."""
@@ -174,28 +174,9 @@ class AuthFailures:
             if not times:
                 del self._failures[bucket]
                 times = None
-        failed = len(times) if times is not None else 0
-        if failed + self._in_flight.get(bucket, 0) < self.limit:
+        if times is None or len(times) < self.limit:
             return None
-        if times is None or failed < self.limit:
-            return 1  # locked by checks in flight: they end within the store's timeout
         return max(1, math.ceil(times[0] + self.window - self.clock()))
-
-    def begin(self, bucket: str) -> int | None:
-        """Start a key check for ``bucket``: None when it may go ahead (it counts until
-        ``end``), else the seconds to wait (``retry_after``)."""
-        wait = self.retry_after(bucket)
-        if wait is None:
-            self._in_flight[bucket] = self._in_flight.get(bucket, 0) + 1
-        return wait
-
-    def end(self, bucket: str, failed: bool) -> None:
-        """A check ``begin`` let through has ended; ``failed`` counts it as a failure."""
-        left = self._in_flight.pop(bucket, 1) - 1
-        if left > 0:
-            self._in_flight[bucket] = left
-        if failed:
-            self.failed(bucket)
 
     def failed(self, bucket: str) -> None:
         """Count one failed authentication against ``bucket``."""

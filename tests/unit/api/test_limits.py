@@ -220,21 +220,17 @@ def test_a_slow_key_check_holds_neither_the_loop_nor_healthz(
     assert done["model"][0] == 503 and done["model"][1] < 2.5
 
 
-def test_checks_in_flight_count_towards_the_limit() -> None:
+def test_only_failures_count_never_checks_in_flight() -> None:
     clock = Clock()
     failures = AuthFailures(3, 60, clock=clock)
-    assert [failures.begin("key:a") for _ in range(3)] == [None, None, None]
-    assert failures.begin("key:a") == 1  # three guesses still being checked
-    assert failures.begin("key:b") is None
-    failures.end("key:a", failed=False)  # a right key, or a store that could not answer
-    assert failures.begin("key:a") is None
+    assert failures.retry_after("key:a") is None
     for _ in range(3):
         clock.now += 1
-        failures.end("key:a", failed=True)
-    assert failures.retry_after("key:a") == 58
+        failures.failed("key:a")
+    assert failures.retry_after("key:a") == 58 and failures.retry_after("key:b") is None
 
 
-def test_concurrent_guesses_cannot_outrun_the_count(
+def test_many_requests_at_once_with_a_valid_key_are_never_locked_out(
     limited: Limited, service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = service.store.verify
@@ -247,15 +243,20 @@ def test_concurrent_guesses_cannot_outrun_the_count(
     transport = httpx.ASGITransport(app=limited.app)
     statuses: list[int] = []
 
-    async def guess(i: int) -> None:
+    async def call(key: str) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            headers = {"X-API-Key": f"frk_0badc0de_guess-{i}"}
-            statuses.append((await client.get("/v1/model", headers=headers)).status_code)
+            statuses.append((await client.get("/v1/model", headers={"X-API-Key": key})).status_code)
 
-    async def burst() -> None:
+    async def burst(keys: list[str]) -> None:
         async with anyio.create_task_group() as tg:
-            for i in range(12):
-                tg.start_soon(guess, i)
+            for key in keys:
+                tg.start_soon(call, key)
 
-    anyio.run(burst)
-    assert sorted(statuses) == [401] * 3 + [429] * 9
+    anyio.run(burst, [service.analyst] * 12)  # one owner, twelve requests at once
+    assert statuses == [200] * 12
+    statuses.clear()
+    anyio.run(burst, [f"frk_0badc0de_guess-{i}" for i in range(12)])  # guesses, all checked
+    assert statuses == [401] * 12
+    statuses.clear()
+    anyio.run(burst, ["frk_0badc0de_guess-13"])
+    assert statuses == [429]
