@@ -81,7 +81,19 @@ def serve(bundle: bytes, port: int, db: str) -> None:
     loaded = Bundle(model=model, baselines=baselines, uri="models:/flowrisk/1", version="1")
     store = Store(db)
     app = create_app(ApiConfig(store=store, holder=ModelHolder(loaded.uri, lambda u: (loaded, {}))))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+    # the server as ``flowrisk serve`` runs it: h11 with the head cap that answers 431
+    from flowrisk.api.limits import server_header_cap
+    from flowrisk.cli.service import PROTOCOL
+
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        http=PROTOCOL,
+        h11_max_incomplete_event_size=server_header_cap(ApiConfig.max_header_bytes),
+        log_level="error",
+        access_log=False,
+    )
 
 
 def load(port: int, key: str, payload: dict[str, Any], n: int, explain: bool) -> dict[str, float]:
