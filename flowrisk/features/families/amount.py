@@ -3,8 +3,8 @@ mean, high quantile, max, dispersion), how many are round sums or just under a r
 threshold, and how much of the money goes through one counterparty. Every dataset carries
 amounts, so these features hold on data flowrisk did not generate.
 
-Exact and deterministic: each group's amounts are sorted before a mean or a dispersion is taken,
-so a result never depends on the order rows reach the aggregation."""
+Exact and deterministic: means are sums of whole cents, dispersions are added up in sorted
+order, so a result never depends on the order rows reach the aggregation."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from functools import cache
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, near, ratio, window
+from flowrisk.features.context import Context, exact_cv, near, ratio, window
 from flowrisk.features.legs import INFLOW, OUTFLOW, WITH_OTHERS
 from flowrisk.reference import thresholds
 
@@ -134,10 +134,10 @@ FEATURES = register(
 
 def _stats(side: str, mask: pl.Expr, days: int, full: bool) -> list[pl.Expr]:
     """Distribution of the amounts of the legs in ``mask`` over the last ``days`` days."""
-    amounts = pl.col("amount").filter(mask & window(days)).sort()
+    amounts = pl.col("amount").filter(mask & window(days))
     cents = pl.col("cents").filter(mask & window(days))
     w = f"{days}d"
-    cv = ratio(amounts.std(), amounts.mean()).alias(f"amount_{side}_cv_{w}")
+    cv = exact_cv(amounts).alias(f"amount_{side}_cv_{w}")
     if not full:
         return [amounts.median().alias(f"amount_{side}_median_{w}"), cv]
     return [

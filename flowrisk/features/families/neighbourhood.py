@@ -14,7 +14,7 @@ from functools import cache
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, instant, ratio, window
+from flowrisk.features.context import Context, exact_cv, exact_mean, instant, window
 from flowrisk.features.legs import WITH_OTHERS
 from flowrisk.reference import thresholds
 
@@ -82,13 +82,13 @@ def _sides(ctx: Context) -> pl.LazyFrame:
 @cache
 def _account_stats() -> tuple[pl.Expr, ...]:
     others = pl.col("other").drop_nulls()
-    amounts = pl.col("amount").sort()
+    amounts = pl.col("amount")
     return (
         others.n_unique().cast(pl.Float64).alias("degree"),
         pl.col("other").filter(pl.col("inbound")).drop_nulls().n_unique().cast(pl.Float64)
         .alias("fanin"),
         amounts.median().alias("amount_median"),
-        ratio(amounts.std(), amounts.mean()).alias("amount_cv"),
+        exact_cv(amounts).alias("amount_cv"),
         pl.len().cast(pl.Float64).alias("txn_count"),
     )
 
@@ -97,9 +97,9 @@ def _account_stats() -> tuple[pl.Expr, ...]:
 def _aggregations() -> tuple[pl.Expr, ...]:
     out: list[pl.Expr] = []
     for measure in MEASURES:
-        values = pl.col(measure).sort()  # sorted: the mean does not depend on row order
+        values = pl.col(measure)
         out.append(values.max().alias(f"neighbourhood_cp_{measure}_max_90d"))
-        out.append(values.mean().alias(f"neighbourhood_cp_{measure}_mean_90d"))
+        out.append(exact_mean(values).alias(f"neighbourhood_cp_{measure}_mean_90d"))
     return tuple(out)
 
 
