@@ -155,7 +155,7 @@ def _stats(side: str, mask: pl.Expr, days: int, full: bool) -> list[pl.Expr]:
 def _per_entity() -> tuple[pl.Expr, ...]:
     """The per-entity aggregations (built once per process, not per request)."""
     mine = WITH_OTHERS & window(90)
-    round_cents = int(round(ROUND * 100))
+    round_cents = round(ROUND * 100)
     shares = [
         (pl.col("cents") % round_cents == 0).filter(mine).mean().alias("amount_round_share_90d"),
         *(

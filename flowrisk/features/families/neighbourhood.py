@@ -85,7 +85,11 @@ def _account_stats() -> tuple[pl.Expr, ...]:
     amounts = pl.col("amount")
     return (
         others.n_unique().cast(pl.Float64).alias("degree"),
-        pl.col("other").filter(pl.col("inbound")).drop_nulls().n_unique().cast(pl.Float64)
+        pl.col("other")
+        .filter(pl.col("inbound"))
+        .drop_nulls()
+        .n_unique()
+        .cast(pl.Float64)
         .alias("fanin"),
         amounts.median().alias("amount_median"),
         exact_cv(amounts).alias("amount_cv"),

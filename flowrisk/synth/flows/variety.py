@@ -39,7 +39,9 @@ def _between_people(rng: np.random.Generator, world: World, ents: np.ndarray) ->
         own = world.acc_primary[e]
         src, dst = (own, other) if sending else (other, own)
         keep = src != dst
-        out.append(Txns.make(src[keep], dst[keep], when(rng, world, m[keep]), amount[keep], "instant"))
+        out.append(
+            Txns.make(src[keep], dst[keep], when(rng, world, m[keep]), amount[keep], "instant")
+        )
     return out
 
 
@@ -48,17 +50,18 @@ def _freelance(rng: np.random.Generator, world: World, working: np.ndarray) -> T
     some seasons than others."""
     who = working[rng.random(len(working)) < FREELANCE_SHARE]
     peak = rng.integers(0, 12, len(who))
-    season = 1.0 + 0.8 * np.cos(
-        2 * np.pi * (world.calendar_month[None, :] - peak[:, None]) / 12.0
-    )
+    season = 1.0 + 0.8 * np.cos(2 * np.pi * (world.calendar_month[None, :] - peak[:, None]) / 12.0)
     base = rng.uniform(0.3, 2.0, len(who))
     lam = (base[:, None] * season).ravel()
     counts = rng.poisson(lam)
     e = np.repeat(np.repeat(who, world.months), counts)
     m = np.repeat(np.tile(np.arange(world.months), len(who)), counts)
     clients = np.stack(
-        [pick(rng, world.pools["client_ext"], len(who)), pick(rng, world.pools["company"], len(who))]
-        + [pick(rng, world.pools["client_ext"], len(who))],
+        [
+            pick(rng, world.pools["client_ext"], len(who)),
+            pick(rng, world.pools["company"], len(who)),
+            pick(rng, world.pools["client_ext"], len(who)),
+        ],
         axis=1,
     )
     j = np.searchsorted(who, e)

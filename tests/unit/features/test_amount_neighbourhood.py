@@ -43,7 +43,14 @@ def frames() -> dict[str, pl.LazyFrame]:
             "institution_id": "FRBANK01",
             "risk_tags": [],
         }
-        for a, e in (("AM", "M"), ("AM2", "M"), ("AB", "B"), ("AC", "C"), ("XE", None), ("XS", None))
+        for a, e in (
+            ("AM", "M"),
+            ("AM2", "M"),
+            ("AB", "B"),
+            ("AC", "C"),
+            ("XE", None),
+            ("XS", None),
+        )
     ]
     rows = {
         "entities": [
@@ -65,9 +72,7 @@ def frames() -> dict[str, pl.LazyFrame]:
             for i, (src, dst, amount, days) in enumerate(_T)
         ],
     }
-    return {
-        t: pl.DataFrame(rows.get(t, []), schema=TABLES[t].schema).lazy() for t in INPUT_TABLES
-    }
+    return {t: pl.DataFrame(rows.get(t, []), schema=TABLES[t].schema).lazy() for t in INPUT_TABLES}
 
 
 IN_90 = [1_000.0, 3_000.0, 9_500.0]
