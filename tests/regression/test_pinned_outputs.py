@@ -24,13 +24,13 @@ from tests.conftest import TrainedWorld
 
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
-    "baselines": "77d479b3c0fc6609",
-    "profiles": "7d8e141c19c34e83",
-    "scores": "fda3b62237c672e9",
-    "explanations": "2df0ee570e5acc43",
-    "rules": "52c38ebf9916a3b8",
-    "report": "42788d42663e7b60",
-    "reason_lines": "e599250b25863dc6",
+    "baselines": "5053f47ba2a0a574",
+    "profiles": "6282cf19c660ca2b",
+    "scores": "897951ce6fbc2fd5",
+    "explanations": "7bc871c9b78464af",
+    "rules": "601973655d4fa165",
+    "report": "8612074bb2a24654",
+    "reason_lines": "22bcd4bf882a6c03",
 }
 
 

@@ -15,6 +15,7 @@ from flowrisk.synth.world import DAY, Arch, Txns, World, pick
 
 __all__ = ["honest_variety"]
 
+CIRCLE = 6  # most people a person exchanges money with (friends and family)
 ROUND_SHARE = 0.5  # share of payments between people made in whole tens, fifties or hundreds
 FREELANCE_SHARE = 0.08  # workers with freelance clients on top of their pay
 CAR_SALE, WEDDING, INHERITANCE = 0.04, 0.02, 0.015  # yearly chance of each burst per person
@@ -29,19 +30,22 @@ def _roundish(rng: np.random.Generator, amount: np.ndarray) -> np.ndarray:
 
 def _between_people(rng: np.random.Generator, world: World, ents: np.ndarray) -> list[Txns]:
     """Friends and family pay each other: shared bills, loans and their repayment, gifts;
-    heavy-tailed amounts (most a few tens of euros, a few thousands)."""
+    heavy-tailed amounts (most a few tens of euros, a few thousands). Each person deals with a
+    small circle of two to six people, in both directions (money lent comes back)."""
+    circle = pick(rng, world.pools["person"], len(ents) * CIRCLE).reshape(len(ents), CIRCLE)
+    size = rng.integers(2, CIRCLE + 1, len(ents))
     rate = rng.lognormal(np.log(0.8), 0.8, len(ents))
     out = []
     for sending in (True, False):
         e, m = events(rng, world, ents, rate)
+        j = np.searchsorted(ents, e)
+        other = circle[j, rng.integers(0, size[j])]
         amount = _roundish(rng, rng.lognormal(np.log(60), 1.2, len(e)))
-        other = pick(rng, world.pools["person"], len(e))
         own = world.acc_primary[e]
         src, dst = (own, other) if sending else (other, own)
         keep = src != dst
-        out.append(
-            Txns.make(src[keep], dst[keep], when(rng, world, m[keep]), amount[keep], "instant")
-        )
+        ts = when(rng, world, m[keep])
+        out.append(Txns.make(src[keep], dst[keep], ts, amount[keep], "instant"))
     return out
 
 
