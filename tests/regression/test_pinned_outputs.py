@@ -24,13 +24,13 @@ from tests.conftest import TrainedWorld
 
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
-    "baselines": "5053f47ba2a0a574",
-    "profiles": "6282cf19c660ca2b",
-    "scores": "897951ce6fbc2fd5",
-    "explanations": "7bc871c9b78464af",
-    "rules": "601973655d4fa165",
-    "report": "8612074bb2a24654",
-    "reason_lines": "22bcd4bf882a6c03",
+    "baselines": "6daaed0be3af70e0",
+    "profiles": "5c193c7999b4ad61",
+    "scores": "df0991df06307b58",
+    "explanations": "de6c4d8f21dc3311",
+    "rules": "f9ea42d644fb0484",
+    "report": "763ddeaaabebc155",
+    "reason_lines": "a6799bc0517a35e6",
 }
 
 
