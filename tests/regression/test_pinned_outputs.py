@@ -25,12 +25,12 @@ from tests.conftest import TrainedWorld
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
     "baselines": "6daaed0be3af70e0",
-    "profiles": "5c193c7999b4ad61",
-    "scores": "df0991df06307b58",
-    "explanations": "de6c4d8f21dc3311",
+    "profiles": "23919300f86ed70a",
+    "scores": "0bd1c1aeb8f4dd1c",
+    "explanations": "d7dcde9c3a1589d8",
     "rules": "f9ea42d644fb0484",
-    "report": "763ddeaaabebc155",
-    "reason_lines": "a6799bc0517a35e6",
+    "report": "64dd23665a39ee8b",
+    "reason_lines": "aa9030a635ef6085",
 }
 
 

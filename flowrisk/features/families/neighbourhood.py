@@ -1,7 +1,7 @@
-"""Neighbourhood: what the entity's counterparties themselves look like (how many counterparties
-and payers they have, the amounts they move and how often), and how far the entity reaches in
-two hops. Mules and funnels deal with accounts that look like them; honest people mostly pay
-and are paid by hubs (employers, shops, landlords).
+"""Neighbourhood: what the entity's counterparties themselves look like (the largest value over
+them of how many counterparties and payers they have, the amounts they move and how often), and
+how far the entity reaches in two hops. Mules and funnels deal with accounts that look like
+them; honest people mostly pay and are paid by hubs (employers, shops, landlords).
 
 One vectorised pass: per-account statistics of every account seen in the last 90 days, joined to
 the entity's counterparties; only transactions strictly before the profile date."""
@@ -14,7 +14,7 @@ from functools import cache
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, exact_cv, exact_mean, instant, window
+from flowrisk.features.context import Context, exact_cv, instant, window
 from flowrisk.features.legs import WITH_OTHERS
 from flowrisk.reference import thresholds
 
@@ -36,16 +36,15 @@ UNITS = {"degree": "count", "fanin": "count", "amount_median": "EUR", "amount_cv
 FEATURES = register(
     *(
         Feature(
-            f"neighbourhood_cp_{measure}_{agg}_90d",
+            f"neighbourhood_cp_{measure}_max_90d",
             "neighbourhood",
-            f"{label.capitalize()} over the entity's counterparties of their own {text}, 90 days",
+            f"Largest over the entity's counterparties of their own {text}, 90 days",
             UNITS.get(measure, "count"),
             "90d",
             0,
-            f"Counterparties' {text}: {label} {{value:,.2f}} (90 days)",
+            f"Counterparties' {text}: largest {{value:,.2f}} (90 days)",
         )
         for measure, text in MEASURES.items()
-        for agg, label in (("max", "largest"), ("mean", "average"))
     ),
     Feature(
         "neighbourhood_two_hop_reach_90d",
@@ -99,12 +98,10 @@ def _account_stats() -> tuple[pl.Expr, ...]:
 
 @cache
 def _aggregations() -> tuple[pl.Expr, ...]:
-    out: list[pl.Expr] = []
-    for measure in MEASURES:
-        values = pl.col(measure)
-        out.append(values.max().alias(f"neighbourhood_cp_{measure}_max_90d"))
-        out.append(exact_mean(values).alias(f"neighbourhood_cp_{measure}_mean_90d"))
-    return tuple(out)
+    """The largest value over the counterparties. Not their mean: a mean over counterparties
+    moves whenever one ordinary counterparty is added (a second employer shifted it enough to
+    raise an honest score in tests/model/test_behaviour.py)."""
+    return tuple(pl.col(m).max().alias(f"neighbourhood_cp_{m}_max_90d") for m in MEASURES)
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
