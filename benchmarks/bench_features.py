@@ -5,7 +5,7 @@ The *core aggregates* are the part every engine computes identically: transactio
 before ``as_of`` within a year, seen from each entity-held side (joined to accounts), then per
 entity and for windows of 30, 90 and 365 days: cash deposited (sum, count), money in and out
 from others, distinct payers and payees. Each engine reads the Parquet files itself. The full
-``build_profiles`` (all 58 features, eight families) is timed as well.
+``build_profiles`` (all 87 features, ten families) is timed as well.
 
     python benchmarks/bench_features.py --entities 82000            # about 10 M transactions
     python benchmarks/bench_features.py --entities 820000 --no-pandas  # about 100 M
@@ -141,7 +141,7 @@ def full_profiles(folder: str) -> int:
     return sum(p.height for p in parts)
 
 
-ENGINES = {"flowrisk profiles (58 features)": full_profiles, "polars core": core_polars,
+ENGINES = {"flowrisk profiles (87 features)": full_profiles, "polars core": core_polars,
            "duckdb core": core_duckdb, "pandas core": core_pandas}
 
 

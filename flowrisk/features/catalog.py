@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 FEATURE_SET = "v1"
-FEATURE_SET_VERSION = "1.0.0"
+FEATURE_SET_VERSION = "1.1.0"
 
 # Each family points to the typology its features are evidence of.
 FAMILY_TYPOLOGY = {
@@ -37,6 +37,8 @@ FAMILY_TYPOLOGY = {
     "wealth": "unexplained_wealth",
     "net": "layering",
     "reports": "multi_declarant",
+    "amount": "structuring",
+    "neighbourhood": "mule",
 }
 
 

@@ -18,6 +18,8 @@ __all__ = [
     "Context",
     "empty_frame",
     "entity_legs",
+    "exact_cv",
+    "exact_mean",
     "instant",
     "make_context",
     "near",
@@ -190,6 +192,27 @@ def total(mask: pl.Expr | None = None) -> pl.Expr:
     does not depend on the order rows reach the aggregation (parallel engines vary it)."""
     cents = pl.col("cents") if mask is None else pl.col("cents").filter(mask)
     return cents.sum() / 100
+
+
+def _ordered_sum(values: pl.Expr) -> pl.Expr:
+    """Sum of ``values`` added up in sorted order (a cumulative sum keeps the sort, which the
+    optimiser drops before an order-insensitive sum), so the result does not depend on the order
+    rows reach the aggregation."""
+    return values.drop_nulls().sort().cum_sum().last()
+
+
+def exact_mean(values: pl.Expr) -> pl.Expr:
+    """Mean of ``values`` in an order-independent way (null when there are none)."""
+    return ratio(_ordered_sum(values), values.count().cast(pl.Float64))
+
+
+def exact_cv(values: pl.Expr) -> pl.Expr:
+    """Coefficient of variation (sample standard deviation over mean) of ``values``, order
+    independent; null with fewer than two values or a mean of 0."""
+    m = exact_mean(values)
+    n = values.count().cast(pl.Float64)
+    sd = (ratio(_ordered_sum((values - m).pow(2)), n - 1)).sqrt()
+    return pl.when(n > 1).then(ratio(sd, m))
 
 
 def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:

@@ -26,6 +26,7 @@ __all__ = [
     "class_weight",
     "fit_booster",
     "learner_params",
+    "monotone_constraints",
     "predict_best",
 ]
 
@@ -48,7 +49,10 @@ NUM_BOOST_ROUND = 600
 EARLY_STOPPING = 50  # rounds without a better validation metric before stopping
 EVAL_METRIC = "average_precision"  # what early stopping watches: PR-AUC, as analysts read it
 MAX_CLASS_WEIGHT = 100.0  # caps the positive weight when positives are very rare
-OWN_PARAMS = frozenset({"seed", "scale_pos_weight", "metric"})  # set by the learner itself
+OWN_PARAMS = frozenset(
+    {"seed", "scale_pos_weight", "metric", "monotone_constraints"}
+)  # set by the learner itself (monotone constraints: per feature, through ``monotone``)
+MONOTONE_METHOD = "intermediate"  # LightGBM's middle way between "basic" and "advanced"
 
 
 def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,6 +99,25 @@ def learner_params(
     }
 
 
+def monotone_constraints(
+    names: Sequence[str], overrides: Mapping[str, int] | None = None
+) -> list[int]:
+    """One LightGBM monotone constraint per column: the catalog's ``direction`` of the feature of
+    that name (+1: a higher value can only raise the score, -1: only lower it), 0 for columns
+    that are not catalog features (raw sums, graph features); ``overrides`` maps a column name to
+    its own constraint (-1, 0 or +1), refused when the name is not a column."""
+    from flowrisk.features import catalog
+
+    direction = {f.name: f.direction for f in catalog()}
+    extra = dict(overrides or {})
+    for name, value in extra.items():
+        if name not in names:
+            raise InvalidParameter("monotone", f"{name!r} is not a column of the model")
+        if value not in (-1, 0, 1):
+            raise InvalidParameter("monotone", f"{name!r}: a constraint is -1, 0 or +1")
+    return [int(extra.get(n, direction.get(n, 0))) for n in names]
+
+
 def fit_booster(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -104,12 +127,19 @@ def fit_booster(
     names: Sequence[str],
     seed: int,
     params: Mapping[str, Any] | None = None,
+    monotone: Mapping[str, int] | None = None,
 ) -> lgb.Booster:
     """LightGBM fitted on the train rows, stopped early on the validation rows' average
-    precision; ``params`` override the defaults (checked by name). Columns are ``names``."""
+    precision; ``params`` override the defaults (checked by name). Columns are ``names``; each
+    catalog feature is constrained by its direction (:func:`monotone_constraints`), ``monotone``
+    overrides a column's constraint."""
     import lightgbm as lgb
 
     config = learner_params(y_train, seed=seed, params=params)
+    constraints = monotone_constraints(names, monotone)
+    if any(constraints):
+        config["monotone_constraints"] = constraints
+        config.setdefault("monotone_constraints_method", MONOTONE_METHOD)
     train_set = lgb.Dataset(
         np.asarray(x_train, dtype=np.float64), y_train, feature_name=list(names), free_raw_data=True
     )

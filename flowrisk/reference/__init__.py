@@ -73,6 +73,8 @@ class Thresholds:
     cash_payment_limit: float
     near_threshold_fraction: float
     round_cash_multiple: float
+    round_amount_multiple: float
+    two_hop_max_degree: float
     network_edge_min: float
     cosi_min_deposits_per_month: float
     near_limit_min_deposits: float

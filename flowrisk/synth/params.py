@@ -16,7 +16,7 @@ from flowrisk.schema import TYPOLOGIES
 
 __all__ = ["GENERATOR_VERSION", "TypologyParams", "WorldParams", "default_typologies"]
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 MAX_ENTITIES = 20_000_000
 MAX_MONTHS = 120
 

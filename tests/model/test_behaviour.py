@@ -147,3 +147,23 @@ def test_honest_salary_does_not_raise_the_score(
         ]  # a second job paying a quarter of the main salary
         rises[entity] = _score(_add(frames, rows), baselines, model, entity) - before
     assert max(rises.values()) <= 0.01, f"honest pay raised scores: {rises}"
+
+
+def test_raising_a_riskier_when_higher_feature_never_lowers_the_score(
+    trained_world: TrainedWorld,
+) -> None:
+    """For features whose catalog direction is "higher is riskier" (and "lower is riskier"),
+    moving the value the risky way never lowers any entity's score: the learner constrains
+    each feature by its direction."""
+    from flowrisk.features import catalog
+
+    t = trained_world
+    profiles = build_profiles(t.frames, AS_OF, t.baselines).collect().head(400)
+    before = t.model.predict(profiles)
+    directed = [f for f in catalog() if f.direction != 0 and f.name in t.model.features]
+    assert len(directed) >= 10
+    for f in directed:
+        col = pl.col(f.name)
+        step = (col.abs() * 0.5 + 1.0) * f.direction
+        after = t.model.predict(profiles.with_columns((col + step).alias(f.name)))
+        assert (after >= before - 1e-12).all(), f"raising {f.name} lowered a score"

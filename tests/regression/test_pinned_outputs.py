@@ -24,13 +24,13 @@ from tests.conftest import TrainedWorld
 
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
-    "baselines": "77d479b3c0fc6609",
-    "profiles": "7d8e141c19c34e83",
-    "scores": "fda3b62237c672e9",
-    "explanations": "2df0ee570e5acc43",
-    "rules": "52c38ebf9916a3b8",
-    "report": "42788d42663e7b60",
-    "reason_lines": "e599250b25863dc6",
+    "baselines": "6daaed0be3af70e0",
+    "profiles": "23919300f86ed70a",
+    "scores": "0bd1c1aeb8f4dd1c",
+    "explanations": "d7dcde9c3a1589d8",
+    "rules": "f9ea42d644fb0484",
+    "report": "64dd23665a39ee8b",
+    "reason_lines": "aa9030a635ef6085",
 }
 
 

@@ -14,11 +14,13 @@ import polars as pl
 from flowrisk.features.catalog import Feature
 from flowrisk.features.context import Context
 from flowrisk.features.families import (
+    amount,
     business,
     cash,
     crypto,
     flows,
     geography,
+    neighbourhood,
     network,
     reports,
     wealth,
@@ -45,4 +47,15 @@ class Family(Protocol):
         ...
 
 
-FAMILIES: tuple[Family, ...] = (cash, flows, geography, crypto, business, wealth, network, reports)
+FAMILIES: tuple[Family, ...] = (
+    cash,
+    flows,
+    geography,
+    crypto,
+    business,
+    wealth,
+    network,
+    reports,
+    amount,
+    neighbourhood,
+)

@@ -1,4 +1,5 @@
-"""Ordinary financial life, drawn for a slice of entities: pay, rent, spending, savings, trade.
+"""Ordinary financial life, drawn for a slice of entities: pay, rent, spending, savings, trade,
+money between people, freelance work, life's bursts and companies' customers.
 
 Every function is vectorised over the entities of the slice and the months of the period and
 returns :class:`~flowrisk.synth.world.Txns` batches; rates are per entity and month. The order
@@ -16,6 +17,7 @@ from flowrisk.synth.flows.purchases import asset_purchases
 from flowrisk.synth.flows.specials import person_specials
 from flowrisk.synth.flows.spending import person_spending
 from flowrisk.synth.flows.timing import events, when
+from flowrisk.synth.flows.variety import honest_variety
 from flowrisk.synth.world import Txns, World
 
 __all__ = ["events", "legit_transactions", "when"]
@@ -32,5 +34,6 @@ def legit_transactions(rng: np.random.Generator, world: World, lo: int, hi: int)
         *asset_purchases(rng, world, lo, hi),
         *company_flows(rng, world, ents),
         *group_flows(rng, world, ents),
+        *honest_variety(rng, world, ents),
     ]
     return Txns.concat(batches)

@@ -19,6 +19,7 @@ from flowrisk.models.learner import (
     class_weight,
     fit_booster,
     learner_params,
+    monotone_constraints,
     predict_best,
 )
 
@@ -66,6 +67,28 @@ def test_fit_is_deterministic_and_stops_early() -> None:
     assert p.dtype == np.float64 and ((p > 0) & (p < 1)).all()
     ranked_first = yv[np.argsort(-p)[: int(yv.sum())]].mean()
     assert ranked_first > 3 * yv.mean()  # it learnt the signal
+
+
+def test_monotone_constraints_follow_the_catalog_and_can_be_overridden() -> None:
+    names = ["cash_deposit_sum_90d", "flow_median_hold_hours_90d", "amount_in_median_90d", "g0"]
+    assert monotone_constraints(names) == [1, -1, 0, 0]  # directions; 0 off the catalog
+    assert monotone_constraints(names, {"cash_deposit_sum_90d": 0, "g0": -1}) == [0, -1, 0, -1]
+    with pytest.raises(InvalidParameter, match="not a column"):
+        monotone_constraints(names, {"nope": 1})
+    with pytest.raises(InvalidParameter, match="-1, 0 or"):
+        monotone_constraints(names, {"g0": 2})
+
+
+def test_a_constrained_column_can_only_raise_the_score() -> None:
+    x, y = _problem()
+    xv, yv = _problem(seed=1)
+    x[:, 2] = x[:, 0] + 0.5 * np.random.default_rng(5).normal(size=len(x))  # a noisy copy
+    booster = fit_booster(x, y, xv, yv, names=NAMES, seed=3, monotone={"f2": -1})
+    low, high = xv[:50].copy(), xv[:50].copy()
+    low[:, 2], high[:, 2] = -3.0, 3.0
+    assert (predict_best(booster, high) <= predict_best(booster, low) + 1e-12).all()
+    with pytest.raises(InvalidParameter, match="set by flowrisk"):
+        learner_params(y, seed=7, params={"monotone_constraints": "1,0,0,0,0"})
 
 
 def test_lightgbm_errors_are_parameter_errors() -> None:

@@ -55,7 +55,7 @@ PINNED_FILES = {
     "entities.parquet": "d5200c20e0125a124980f0b9d83176076cbb68711a34bd5cf8518b2ef4b392c5",
     "ownership.parquet": "f6ad48d5737e9bffc6421d55d7e61f1bbfe42b3a7aead4f8054ff486c9cf2ce2",
     "reports.parquet": "9c543b26fbde79fd650b4684e28edc2306b97d4932f8054bcc7cdf38ae5deb3b",
-    "transactions.parquet": "943d37c40ffce116fa241c82ae7abc188509a6f91d2cf4bf3828c74327a64be8",
+    "transactions.parquet": "c852f2ff0cea4cdc4e979495917f1ee91e5f57993debae2ddae6bf7eb4eb1ad1",
 }
 NEWCOMER = "newcomer"
 
