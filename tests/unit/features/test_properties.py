@@ -173,13 +173,16 @@ def test_auc_helper() -> None:
 
 
 def test_each_typology_is_visible_in_its_own_features(world_dir: Path, batch: pl.DataFrame) -> None:
-    """The best feature of each family separates its typology's guilty from the honest."""
+    """The best feature of each family separates its typology's guilty from the honest. Since
+    generator 1.1.0 honest people have payers, odd sums and bursts of their own (so that no
+    single generic feature is a shortcut), and the best single feature of a typology reaches an
+    AUC of 0.85 rather than 0.9 (mules: 0.899); the model combines them (PR-AUC in RESULTS)."""
     labels = pl.read_parquet(world_dir / "labels.parquet")
     signal = feature_signal(batch, labels)
     assert signal.height == len(catalog())
     best = signal.group_by("typology").agg(pl.col("auc").max())
     assert set(best["typology"]) == set(TYPOLOGIES)
-    assert (best["auc"] >= 0.9).all(), best
+    assert (best["auc"] >= 0.85).all(), best
     assert signal["auc"].median() >= 0.8
 
 
