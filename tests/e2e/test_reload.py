@@ -7,7 +7,6 @@ service asked to start on a broken version refuses to start, with one clear erro
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,12 +17,12 @@ import numpy as np
 import pytest
 
 from tests.conftest import TrainedWorld
+from tests.e2e.live import create_key, flowrisk_serve, service_env
 from tests.e2e.test_service import _request
-from tests.servers import BIN, free_port, run_cli, serving
+from tests.servers import free_port, run_cli
 from tests.unit.api.payloads import payload_for
 
 pytestmark = pytest.mark.slow
-STARTUP_SECONDS = 90
 PURPOSE = "case 2026-001"
 
 
@@ -79,18 +78,9 @@ def live(trained_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory) 
     assert loaded.sample is not None and loaded.sample.height > 0  # log_model bundles a sample
     _truncate_booster(registry, versions["truncated booster"])
     registry.set_alias(versions["good"])
-    env = {**os.environ, "FLOWRISK_HOME": str(home)}
-    env.pop("FLOWRISK_MLFLOW_URI", None)
-    env.pop("FLOWRISK_DATABASE_URL", None)
-    keys = {}
-    for role in ("analyst", "admin"):
-        made = run_cli(env, "keys", "create", "--role", role)
-        assert made.returncode == 0, made.stderr
-        keys[role] = made.stdout.strip().splitlines()[-1]
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [str(BIN / "flowrisk"), "serve", "--port", str(port)]
-    with serving(command, f"{url}/readyz", home / "server.log", seconds=STARTUP_SECONDS, env=env):
+    env = service_env(home)
+    keys = {role: create_key(env, role) for role in ("analyst", "admin")}
+    with flowrisk_serve(env, home / "server.log") as url:
         yield Live(url, env, keys["admin"], keys["analyst"], home, versions)
 
 

@@ -6,7 +6,6 @@ live OpenAPI document."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import urllib.error
 import urllib.request
@@ -18,11 +17,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import TrainedWorld
-from tests.servers import BIN, free_port, run_cli, serving
+from tests.e2e.live import create_key, flowrisk_serve, service_env
+from tests.servers import BIN, run_cli
 from tests.unit.api.payloads import payload_for
 
 pytestmark = pytest.mark.slow
-STARTUP_SECONDS = 90
 
 
 @dataclass
@@ -65,18 +64,9 @@ def live(trained_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory) 
             mlflow.log_metric("flowrisk.pr_auc", 0.9)
             version = registry.log_model(t.model, t.baselines, t.split.test.to_pandas())
     registry.set_alias("1")
-    env = {**os.environ, "FLOWRISK_HOME": str(home)}
-    env.pop("FLOWRISK_MLFLOW_URI", None)
-    env.pop("FLOWRISK_DATABASE_URL", None)
-    keys = {}
-    for role in ("analyst", "admin"):
-        made = run_cli(env, "keys", "create", "--role", role)
-        assert made.returncode == 0, made.stderr
-        keys[role] = made.stdout.strip().splitlines()[-1]
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [str(BIN / "flowrisk"), "serve", "--port", str(port), "--dataset", str(t.folder)]
-    with serving(command, f"{url}/readyz", home / "server.log", seconds=STARTUP_SECONDS, env=env):
+    env = service_env(home)
+    keys = {role: create_key(env, role) for role in ("analyst", "admin")}
+    with flowrisk_serve(env, home / "server.log", "--dataset", str(t.folder)) as url:
         assert version == "2"
         yield Live(url, env, keys["analyst"], keys["admin"], home)
 
