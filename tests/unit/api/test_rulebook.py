@@ -31,30 +31,14 @@ from flowrisk.schema import INPUT_TABLES, TABLES
 from tests.conftest import TrainedWorld
 from tests.unit.api.conftest import Service
 from tests.unit.api.payloads import payload_for
+from tests.unit.api.test_bad_payloads import ASSET, LINK, REPORT
 
 Payload = dict[str, Any]
 NOW = datetime.now(UTC)
 RULES = [rule for table in INPUT_TABLES for rule in contract(table, ContractContext(now=NOW))]
 
 # one clean row of each optional table, added to the payload (the walk mutates the last row)
-EXTRA = {
-    "assets": {
-        "asset_id": "AS-NEW",
-        "entity_id": "$E",
-        "asset_type": "vehicle",
-        "acquired_at": "2025-03-01",
-        "value": 20_000.0,
-        "payment_method": "cash",
-    },
-    "ownership": {"owner_entity_id": "$E", "owned_entity_id": "C-OTHER", "role": "director"},
-    "reports": {
-        "report_id": "R-NEW",
-        "entity_id": "$E",
-        "declarant_id": "BANK1",
-        "reported_at": "2025-05-01T10:00:00+00:00",
-        "category": "suspicious_activity",
-    },
-}
+EXTRA = {"assets": ASSET, "ownership": LINK, "reports": REPORT}
 UNREADABLE = {  # text a CSV reader cannot read as the column's type (the contracts' parse rules)
     pl.Int64: "twelve",
     pl.Int32: "twelve",
