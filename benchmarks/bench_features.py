@@ -5,7 +5,9 @@ The *core aggregates* are the part every engine computes identically: transactio
 before ``as_of`` within a year, seen from each entity-held side (joined to accounts), then per
 entity and for windows of 30, 90 and 365 days: cash deposited (sum, count), money in and out
 from others, distinct payers and payees. Each engine reads the Parquet files itself. The full
-``build_profiles`` (all 87 features, ten families) is timed as well.
+``build_profiles`` (every family) is timed as well, and the same build with only the families
+that predate the detection work (without amount, neighbourhood, timing and motif): the ratio of
+the two, in one run, is the cost of the behavioural families.
 
     python benchmarks/bench_features.py --entities 82000            # about 10 M transactions
     python benchmarks/bench_features.py --entities 820000 --no-pandas  # about 100 M
@@ -129,6 +131,24 @@ def core_pandas(folder: str) -> int:
     return int(np.asarray(result.index.nunique()))
 
 
+BEHAVIOURAL = ("amount", "neighbourhood", "timing", "motif")  # the detection work's families
+
+
+def earlier_profiles(folder: str) -> int:
+    """:func:`full_profiles` with only the families that predate the behavioural ones: this
+    fresh process drops the others from the feature path before building."""
+    import flowrisk.features.build as build
+    from flowrisk.features.families import FAMILIES
+
+    kept = tuple(f for f in FAMILIES if f.__name__.rsplit(".", 1)[-1] not in BEHAVIOURAL)
+    features = [feature for family in kept for feature in family.FEATURES]
+    build.FAMILIES = kept
+    build.catalog = lambda: features
+    build.feature_names = lambda: [f.name for f in features]
+    build._finishing.cache_clear()
+    return full_profiles(folder)
+
+
 def full_profiles(folder: str) -> int:
     """What `flowrisk features` does: fit baselines, build every partition's profiles."""
     from flowrisk.features import fit_baselines, iter_profile_partitions, partitions_for
@@ -141,7 +161,8 @@ def full_profiles(folder: str) -> int:
     return sum(p.height for p in parts)
 
 
-ENGINES = {"flowrisk profiles (87 features)": full_profiles, "polars core": core_polars,
+ENGINES = {"flowrisk profiles (every family)": full_profiles,
+           "flowrisk profiles (earlier families)": earlier_profiles, "polars core": core_polars,
            "duckdb core": core_duckdb, "pandas core": core_pandas}
 
 
@@ -182,6 +203,11 @@ def main() -> None:
         note = f" ({r['failed']})" if "failed" in r else ""
         print(f"| {r['engine']}{note} | {r['seconds']:.1f} | {r['peak_gib']:.2f} | "
               f"{r['rows']:,} | {core['seconds'] / r['seconds']:.2f} |")
+    full, earlier = (next((r for r in results if r["engine"] == f"flowrisk profiles ({k})"), None)
+                     for k in ("every family", "earlier families"))
+    if full and earlier:
+        print(f"\nevery family / earlier families: {full['seconds'] / earlier['seconds']:.2f}x "
+              f"time, {full['peak_gib'] / earlier['peak_gib']:.2f}x peak memory")
 
 
 if __name__ == "__main__":
