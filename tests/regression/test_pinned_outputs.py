@@ -25,9 +25,9 @@ from tests.conftest import TrainedWorld
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
     "baselines": "6daaed0be3af70e0",
-    "profiles": "23919300f86ed70a",
+    "profiles": "ffa68256a30da7f9",
     "scores": "0bd1c1aeb8f4dd1c",
-    "explanations": "d7dcde9c3a1589d8",
+    "explanations": "28d048f525aed6ba",
     "rules": "f9ea42d644fb0484",
     "report": "64dd23665a39ee8b",
     "reason_lines": "aa9030a635ef6085",

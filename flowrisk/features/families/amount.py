@@ -13,7 +13,7 @@ from functools import cache
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, exact_cv, near, ratio, window
+from flowrisk.features.context import Context, integer_cv, near, ratio, window
 from flowrisk.features.legs import INFLOW, OUTFLOW, WITH_OTHERS
 from flowrisk.reference import thresholds
 
@@ -137,7 +137,7 @@ def _stats(side: str, mask: pl.Expr, days: int, full: bool) -> list[pl.Expr]:
     amounts = pl.col("amount").filter(mask & window(days))
     cents = pl.col("cents").filter(mask & window(days))
     w = f"{days}d"
-    cv = exact_cv(amounts).alias(f"amount_{side}_cv_{w}")
+    cv = integer_cv(cents).alias(f"amount_{side}_cv_{w}")
     if not full:
         return [amounts.median().alias(f"amount_{side}_median_{w}"), cv]
     return [

@@ -14,7 +14,7 @@ from functools import cache
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, exact_cv, instant, window
+from flowrisk.features.context import Context, instant, integer_cv, window
 from flowrisk.features.legs import WITH_OTHERS
 from flowrisk.reference import thresholds
 
@@ -68,6 +68,7 @@ def _sides(ctx: Context) -> pl.LazyFrame:
                 pl.col(own).alias("account"),
                 pl.col(other).alias("other"),
                 "amount",
+                (pl.col("amount") * 100).round(0).cast(pl.Int64).alias("cents"),
                 pl.lit(inbound).alias("inbound"),
             ).filter(pl.col("account").is_not_null())
             for own, other, inbound in (
@@ -91,7 +92,7 @@ def _account_stats() -> tuple[pl.Expr, ...]:
         .cast(pl.Float64)
         .alias("fanin"),
         amounts.median().alias("amount_median"),
-        exact_cv(amounts).alias("amount_cv"),
+        integer_cv(pl.col("cents")).alias("amount_cv"),
         pl.len().cast(pl.Float64).alias("txn_count"),
     )
 
