@@ -76,8 +76,8 @@ def _integer(low: int, high: int | None = None) -> tuple[str, Callable[[Any], bo
 def _number(
     low: float, *, above: bool = False, high: float | None = None
 ) -> tuple[str, Callable[[Any], bool]]:
-    text = f"a number {'above' if above else 'of at least'} {low}"
-    text += f" and at most {high}" if high is not None else ""
+    text = f"a number {'above' if above else 'of at least'} {low:g}"
+    text += f" and at most {high:g}" if high is not None else ""
     return (
         text,
         lambda v: (
