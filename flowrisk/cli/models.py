@@ -158,7 +158,7 @@ def tune(
     console.print(
         f"Best: trial {result.best.number}, validation PR-AUC {result.best.value:.4f}; "
         f"parameters -> {result.out} (run {result.run_id} in {settings.tracking_uri}). "
-        f"Train with them: flowrisk train {dataset} --params {result.out}",
+        f"Train with them: flowrisk train {dataset} --params {result.out} --seed {seed}",
         highlight=False,
     )
 

@@ -276,6 +276,8 @@ def tune_dataset(
     from mlflow.exceptions import MlflowException
 
     _check_budget(trials, timeout)
+    if out.is_dir():
+        raise InvalidParameter("out", f"{out} is a folder; name the JSON file to write")
     say = step or (lambda _: None)
     say("connecting to MLflow")
     registry.ensure_experiment(experiment)  # fail before the slow work if the store is away

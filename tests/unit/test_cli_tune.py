@@ -40,7 +40,11 @@ def test_train_refuses_a_bad_params_file_naming_the_key(
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--trials", "0"], "trials: must be at least 1"), (["--timeout", "-5"], "timeout")],
+    [
+        (["--trials", "0"], "trials: must be at least 1"),
+        (["--timeout", "-5"], "timeout"),
+        (["--out", "."], "is a folder"),
+    ],
 )
 def test_tune_refuses_an_empty_budget(small_world_dir: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["tune", str(small_world_dir), *args])
@@ -51,7 +55,7 @@ def test_tune_refuses_an_empty_budget(small_world_dir: Path, args: list[str], me
 def test_tune_then_train_with_its_best_params(small_world_dir: Path, tmp_path: Path) -> None:
     """The best parameters `tune` writes are what `train --params` trains with, and the model's
     run and card say they came from that file."""
-    env = {**os.environ, "FLOWRISK_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "FLOWRISK_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
     best = tmp_path / "best-params.json"
 
     def flowrisk(*args: str) -> subprocess.CompletedProcess[str]:
@@ -70,7 +74,7 @@ def test_tune_then_train_with_its_best_params(small_world_dir: Path, tmp_path: P
     assert tuned.returncode == 0, tuned.stderr
     assert "Best 2 of 2 trials by validation PR-AUC" in tuned.stdout
     assert "trial 0" in tuned.stdout and "trial 1" in tuned.stdout
-    assert f"--params {best}" in " ".join(tuned.stdout.split())
+    assert f"--params {best} --seed 3" in " ".join(tuned.stdout.split())
     params = json.loads(best.read_text(encoding="utf-8"))
     assert set(params) == {k.name for k in SEARCH_SPACE}
 
