@@ -123,6 +123,39 @@ def test_best_params_are_written_in_one_rename(tmp_path: Path) -> None:
         write_params({"num_leaves": 15}, out / "inside-a-file.json")
 
 
+class _Pruned(Exception):
+    pass
+
+
+def test_the_learner_reports_each_round_and_a_report_can_stop_the_fit() -> None:
+    """What the pruner hears: each round's validation average precision, the last one being the
+    booster's own; raising from the report ends the fit (a pruned trial)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1_500, 3))
+    y = (x[:, 0] + rng.normal(scale=0.5, size=1_500) > 1.5).astype(np.int8)
+    names = ["a", "b", "c"]
+    heard: list[tuple[int, float]] = []
+    booster = fit_booster(
+        x[:1_000],
+        y[:1_000],
+        x[1_000:],
+        y[1_000:],
+        names=names,
+        seed=1,
+        report=lambda r, v: heard.append((r, v)),
+    )
+    assert [r for r, _ in heard] == list(range(1, len(heard) + 1))
+    best = booster.best_score["valid_0"]["average_precision"]
+    assert heard[booster.best_iteration - 1][1] == pytest.approx(best)
+
+    def stop(round_: int, _: float) -> None:
+        if round_ == 5:
+            raise _Pruned
+
+    with pytest.raises(_Pruned):
+        fit_booster(x[:1_000], y[:1_000], x[1_000:], y[1_000:], names=names, seed=1, report=stop)
+
+
 @dataclass(frozen=True)
 class Tuned:
     result: TuneResult
