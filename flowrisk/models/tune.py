@@ -50,21 +50,26 @@ TrialTick = Callable[[int, int | None], None]  # (trials done, trials asked or N
 
 @dataclass(frozen=True)
 class Knob:
-    """One searched LightGBM parameter (its main name) and its range, inclusive."""
+    """One searched LightGBM parameter (its main name) and its range, inclusive; with
+    ``floor_is_zero`` the low end of a log range stands for 0 (which a log scale cannot reach),
+    so that a penalty can be switched off as flowrisk's defaults do."""
 
     name: str
     low: float
     high: float
     log: bool = False
     integer: bool = False
+    floor_is_zero: bool = False
 
     def suggest(self, trial: optuna.Trial) -> int | float:
+        """The value a trial fits with (the sampler's draw, 0 at a zero floor)."""
         if self.integer:
             return trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log)
-        return trial.suggest_float(self.name, self.low, self.high, log=self.log)
+        value = trial.suggest_float(self.name, self.low, self.high, log=self.log)
+        return 0.0 if self.floor_is_zero and value <= self.low else value
 
-    def clip(self, value: float) -> int | float:
-        """``value`` brought into the range (flowrisk's default of L1, 0, is its floor)."""
+    def draw(self, value: float) -> int | float:
+        """The sampler's draw that fits ``value`` (a value outside the range: its nearest end)."""
         kept = min(max(value, self.low), self.high)
         return round(kept) if self.integer else float(kept)
 
@@ -77,8 +82,8 @@ SEARCH_SPACE: tuple[Knob, ...] = (
     Knob("min_data_in_leaf", 5, 200, log=True, integer=True),
     Knob("feature_fraction", 0.4, 1.0),
     Knob("bagging_fraction", 0.4, 1.0),
-    Knob("lambda_l1", 1e-8, 10.0, log=True),
-    Knob("lambda_l2", 1e-8, 10.0, log=True),
+    Knob("lambda_l1", 1e-8, 10.0, log=True, floor_is_zero=True),
+    Knob("lambda_l2", 1e-8, 10.0, log=True, floor_is_zero=True),
 )
 
 
@@ -133,6 +138,7 @@ def _objective(split: Split, seed: int) -> Callable[[optuna.Trial], float]:
 
     def objective(trial: optuna.Trial) -> float:
         params = {knob.name: knob.suggest(trial) for knob in SEARCH_SPACE}
+        trial.set_user_attr("params", params)  # what is fitted (a zero floor is 0, not its draw)
         rounds = [0]
 
         def report(round_: int, value: float) -> None:
@@ -161,7 +167,7 @@ def _result(trial: optuna.trial.FrozenTrial) -> TrialResult:
         number=trial.number,
         state=trial.state.name.lower(),
         value=None if value is None else float(value),
-        params=dict(trial.params),
+        params=dict(trial.user_attrs.get("params", trial.params)),
         rounds=int(trial.user_attrs.get("rounds", 0)),
         seconds=seconds,
     )
@@ -187,7 +193,7 @@ def _run_study(
             interval_steps=PRUNE_EVERY,
         ),
     )
-    study.enqueue_trial({k.name: k.clip(DEFAULT_PARAMS.get(k.name, 0.0)) for k in SEARCH_SPACE})
+    study.enqueue_trial({k.name: k.draw(DEFAULT_PARAMS.get(k.name, 0.0)) for k in SEARCH_SPACE})
     done: list[TrialResult] = []
 
     def heard(_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:

@@ -56,9 +56,22 @@ def test_the_search_space_stays_within_the_learner_ranges_and_off_its_own_knobs(
         for end in (knob.low, knob.high):
             value = int(end) if knob.integer else float(end)
             assert check_params({knob.name: value}) == {knob.name: value}
-    defaults = {k.name: k.clip(DEFAULT_PARAMS.get(k.name, 0.0)) for k in SEARCH_SPACE}
-    assert defaults["num_leaves"] == DEFAULT_PARAMS["num_leaves"]
-    assert defaults["lambda_l1"] == 1e-8  # flowrisk's L1 of 0 is the floor of the log range
+    draws = {k.name: k.draw(DEFAULT_PARAMS.get(k.name, 0.0)) for k in SEARCH_SPACE}
+    assert draws["num_leaves"] == DEFAULT_PARAMS["num_leaves"]
+    assert draws["lambda_l1"] == 1e-8  # flowrisk's L1 of 0 is the floor of the log range...
+
+
+def test_trial_zero_fits_exactly_flowrisks_defaults() -> None:
+    """...and a zero floor fits as 0: trial 0 is the model `flowrisk train` fits by default (a
+    penalty of 1e-8 instead of 0 changes LightGBM's trees)."""
+    import optuna
+
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial({k.name: k.draw(DEFAULT_PARAMS.get(k.name, 0.0)) for k in SEARCH_SPACE})
+    trial = study.ask()
+    fitted = {k.name: k.suggest(trial) for k in SEARCH_SPACE}
+    expected = {k.name: DEFAULT_PARAMS.get(k.name, 0.0) for k in SEARCH_SPACE}
+    assert fitted == expected and fitted["lambda_l1"] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -212,8 +225,7 @@ def test_each_trial_is_a_nested_run_of_one_tune_run(tuned: Tuned) -> None:
         if trial.state == "complete":
             assert run.data.metrics["valid_pr_auc"] == pytest.approx(trial.value)
     first = tuned.result.trials[0].params  # trial 0: flowrisk's defaults
-    assert first["num_leaves"] == DEFAULT_PARAMS["num_leaves"]
-    assert first["learning_rate"] == DEFAULT_PARAMS["learning_rate"]
+    assert first == {k.name: DEFAULT_PARAMS.get(k.name, 0.0) for k in SEARCH_SPACE}
     logged = mlflow.artifacts.load_dict(f"{parent.info.artifact_uri}/{BEST_ARTIFACT}")
     assert logged == tuned.result.best.params
 
