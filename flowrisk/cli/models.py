@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 from flowrisk.cli._app import VerifyOption, app, console, err_console, exits, spinner
@@ -16,9 +17,10 @@ from flowrisk.config import get_settings
 from flowrisk.errors import InvalidParameter
 from flowrisk.models.registry import MODEL_NAME, Registry
 from flowrisk.models.training_run import train_and_register
+from flowrisk.models.tune import SEARCH_SPACE, TuneResult, tune_dataset
 from flowrisk.pipeline import reading_dataset, run_benchmark
 
-__all__ = ["benchmark", "models_app", "train"]
+__all__ = ["benchmark", "models_app", "train", "tune"]
 
 PANEL = "Models and the registry"
 
@@ -72,10 +74,93 @@ def train(
             seed=seed,
             alert_budget=alert_budget,
             params=overrides,
+            params_file=params,
             step=step,
             verify=verify,
         )
     show_training(result, settings.tracking_uri)
+
+
+def _tune_table(result: TuneResult, top: int) -> Table:
+    """The best trials by validation PR-AUC, one column each, best first, with their
+    parameters as rows (a table that fits a narrow terminal)."""
+    ranked = result.ranked(top)
+    valid = result.split["valid"]
+    table = Table(
+        title=f"Best {len(ranked)} of {len(result.trials)} trials by validation PR-AUC "
+        f"({valid['positives']} positive of {valid['rows']:,} rows; test rows unused)",
+        title_justify="left",
+    )
+    table.add_column("", no_wrap=True)
+    for t in ranked:
+        table.add_column(f"trial {t.number}", justify="right")
+    rows: list[tuple[str, list[str]]] = [
+        ("validation PR-AUC", [f"{t.value:.4f}" if t.value is not None else "-" for t in ranked]),
+        ("state", [t.state for t in ranked]),
+        ("rounds", [str(t.rounds) for t in ranked]),
+        ("seconds", [f"{t.seconds:.1f}" for t in ranked]),
+    ]
+    rows += [
+        (k.name, [f"{t.params[k.name]:.3g}" if k.name in t.params else "-" for t in ranked])
+        for k in SEARCH_SPACE
+    ]
+    for name, cells in rows:
+        table.add_row(name, *cells)
+    return table
+
+
+@app.command(rich_help_panel=PANEL)
+@exits
+def tune(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder with labels.")],
+    trials: Annotated[int, typer.Option(help="Number of trials (the first: the defaults).")] = 30,
+    timeout: Annotated[
+        float | None, typer.Option(help="Stop starting trials after this many seconds.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sampler and of LightGBM.")] = 42,
+    out: Annotated[
+        Path, typer.Option(help="JSON file for the best parameters (for train --params).")
+    ] = Path("best-params.json"),
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "flowrisk-tune",
+    top: Annotated[int, typer.Option(help="Trials shown in the table.")] = 5,
+    verify: VerifyOption = True,
+) -> None:
+    """Search LightGBM parameters with Optuna on the snapshots and train/validation split of
+    `flowrisk train` (never its test rows), each trial a nested MLflow run; writes the best
+    trial's parameters to OUT for `flowrisk train --params`."""
+    settings = get_settings()
+    registry = Registry.from_settings(settings)
+    with (
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar,
+        reading_dataset(dataset),
+    ):
+        task = bar.add_task("tuning", total=None)
+        result = tune_dataset(
+            dataset,
+            registry=registry,
+            trials=trials,
+            out=out,
+            experiment=experiment,
+            timeout=timeout,
+            seed=seed,
+            step=lambda text: bar.update(task, description=text),
+            tick=lambda done, total: bar.update(task, completed=done, total=total),
+            verify=verify,
+        )
+    console.print(_tune_table(result, top))
+    console.print(
+        f"Best: trial {result.best.number}, validation PR-AUC {result.best.value:.4f}; "
+        f"parameters -> {result.out} (run {result.run_id} in {settings.tracking_uri}). "
+        f"Train with them: flowrisk train {dataset} --params {result.out} --seed {seed}",
+        highlight=False,
+    )
 
 
 @models_app.command("list")

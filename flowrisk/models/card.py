@@ -62,7 +62,8 @@ error {ece:.4f}.
 
 ## Training
 
-LightGBM, early stopping and isotonic calibration on the validation split. Parameters: {tuned}.
+LightGBM, early stopping and isotonic calibration on the validation split.
+Parameters{source}: {tuned}.
 
 ## Limitations
 
@@ -118,9 +119,11 @@ def model_card(
     dataset: str,
     dataset_digest: str | None,
     feature_set: str,
+    params_file: str | None = None,
 ) -> str:
     """Markdown card of one registered version; ``metrics`` maps model name (``flowrisk`` and
-    the baselines) to its held-out metrics as returned by ``evaluate_scores``."""
+    the baselines) to its held-out metrics as returned by ``evaluate_scores``; ``params_file``
+    names the file the LightGBM overrides came from (``flowrisk train --params``)."""
     sizes = _table(
         ["split", "rows", "entities", "positives"],
         [[n, str(s["rows"]), str(s["entities"]), str(s["positives"])] for n, s in split.items()],
@@ -140,5 +143,6 @@ def model_card(
         ece=metrics["flowrisk"]["calibration_error"],
         features=features,
         tuned=", ".join(f"{k}={v}" for k, v in sorted(params.items())),
+        source=f" (overrides from the file `{params_file}`)" if params_file else "",
         **_results(metrics),
     )

@@ -5,7 +5,7 @@ features, never between learner settings, and a setting is changed in this modul
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +22,8 @@ __all__ = [
     "MAX_CLASS_WEIGHT",
     "NUM_BOOST_ROUND",
     "OWN_PARAMS",
+    "RANGES",
+    "Report",
     "check_params",
     "class_weight",
     "fit_booster",
@@ -53,29 +55,102 @@ OWN_PARAMS = frozenset(
     {"seed", "scale_pos_weight", "metric", "monotone_constraints"}
 )  # set by the learner itself (monotone constraints: per feature, through ``monotone``)
 MONOTONE_METHOD = "intermediate"  # LightGBM's middle way between "basic" and "advanced"
+Report = Callable[[int, float], None]  # (round, validation average precision); may raise to stop
 
 
-def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """LightGBM overrides a user supplied, refused by name when LightGBM does not know them
-    (it would silently ignore a misspelt one), when flowrisk sets them, or when they would
-    stop the model from being a binary classifier."""
+def _integer(low: int, high: int | None = None) -> tuple[str, Callable[[Any], bool]]:
+    text = (
+        f"an integer from {low} to {high}" if high is not None else f"an integer of at least {low}"
+    )
+    return (
+        text,
+        lambda v: (
+            isinstance(v, int)
+            and not isinstance(v, bool)
+            and low <= v
+            and (high is None or v <= high)
+        ),
+    )
+
+
+def _number(
+    low: float, *, above: bool = False, high: float | None = None
+) -> tuple[str, Callable[[Any], bool]]:
+    text = f"a number {'above' if above else 'of at least'} {low:g}"
+    text += f" and at most {high:g}" if high is not None else ""
+    return (
+        text,
+        lambda v: (
+            isinstance(v, int | float)
+            and not isinstance(v, bool)
+            and (v > low if above else v >= low)
+            and (high is None or v <= high)
+        ),
+    )
+
+
+# the allowed values of the knobs a user or `flowrisk tune` sets, by LightGBM's main name: a
+# value out of range is refused before any slow work, naming the parameter
+RANGES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "num_leaves": _integer(2, 131_072),
+    "max_depth": (
+        "-1 (no limit) or an integer from 1 to 64",
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and (v == -1 or 1 <= v <= 64),
+    ),
+    "learning_rate": _number(0.0, above=True, high=1.0),
+    "min_data_in_leaf": _integer(1),
+    "min_sum_hessian_in_leaf": _number(0.0),
+    "min_gain_to_split": _number(0.0),
+    "feature_fraction": _number(0.0, above=True, high=1.0),
+    "bagging_fraction": _number(0.0, above=True, high=1.0),
+    "bagging_freq": _integer(0),
+    "lambda_l1": _number(0.0),
+    "lambda_l2": _number(0.0),
+}
+
+
+def _main_names() -> dict[str, str]:
+    """LightGBM's parameter names and aliases -> the main name (empty for a LightGBM without
+    the alias table)."""
     import lightgbm.basic
 
     try:
         aliases = lightgbm.basic._ConfigAliases._get_all_param_aliases()
-        known = set(aliases) | {a for names in aliases.values() for a in names}
-    except AttributeError:  # a LightGBM without the alias table: let LightGBM judge
-        known = set(params)
+    except AttributeError:
+        return {}
+    return {alias: main for main, names in aliases.items() for alias in (main, *names)}
+
+
+def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """LightGBM overrides a user supplied, under LightGBM's main names (an alias such as
+    ``min_child_samples`` would lose silently to the default it duplicates), refused by name when
+    LightGBM does not know them (it would silently ignore a misspelt one), when two of them are
+    the same parameter, when flowrisk sets them, when a knob of :data:`RANGES` is out of range,
+    or when they would stop the model from being a binary classifier."""
+    main = _main_names()
+    out: dict[str, Any] = {}
+    given: dict[str, str] = {}
     for name, value in params.items():
-        if name not in known:
+        if main and name not in main:
             raise InvalidParameter("params", f"{name!r} is not a LightGBM parameter")
-        if name in OWN_PARAMS:
+        canonical = main.get(name, name)
+        if canonical in OWN_PARAMS:
             raise InvalidParameter("params", f"{name!r} is set by flowrisk; use its own option")
+        if canonical in given:
+            raise InvalidParameter(
+                "params", f"{given[canonical]!r} and {name!r} are the same LightGBM parameter"
+            )
         if not isinstance(value, str | int | float | bool):
             raise InvalidParameter("params", f"{name!r} must be a number, string or boolean")
-    if params.get("objective", "binary") != "binary":
+        if canonical in RANGES and not RANGES[canonical][1](value):
+            raise InvalidParameter(
+                "params", f"{name!r} must be {RANGES[canonical][0]}, got {value!r}"
+            )
+        given[canonical] = name
+        out[canonical] = value
+    if out.get("objective", "binary") != "binary":
         raise InvalidParameter("params", "objective must stay 'binary'")
-    return dict(params)
+    return out
 
 
 def class_weight(y_train: np.ndarray) -> float:
@@ -128,11 +203,13 @@ def fit_booster(
     seed: int,
     params: Mapping[str, Any] | None = None,
     monotone: Mapping[str, int] | None = None,
+    report: Report | None = None,
 ) -> lgb.Booster:
     """LightGBM fitted on the train rows, stopped early on the validation rows' average
     precision; ``params`` override the defaults (checked by name). Columns are ``names``; each
     catalog feature is constrained by its direction (:func:`monotone_constraints`), ``monotone``
-    overrides a column's constraint."""
+    overrides a column's constraint. ``report`` hears each round's validation average precision
+    (a hyperparameter search prunes a hopeless trial by raising from it)."""
     import lightgbm as lgb
 
     config = learner_params(y_train, seed=seed, params=params)
@@ -150,10 +227,24 @@ def fit_booster(
             train_set,
             num_boost_round=NUM_BOOST_ROUND,
             valid_sets=[valid_set],
-            callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)],
+            callbacks=[
+                lgb.early_stopping(EARLY_STOPPING, verbose=False),
+                *([_reporting(report)] if report is not None else []),
+            ],
         )
     except lgb.basic.LightGBMError as exc:
         raise InvalidParameter("params", str(exc)) from exc
+
+
+def _reporting(report: Report) -> Callable[[Any], None]:
+    """A LightGBM callback passing each round's validation metric to ``report``."""
+
+    def callback(env: Any) -> None:
+        for _, metric, value, _ in env.evaluation_result_list:
+            if metric == EVAL_METRIC:
+                report(env.iteration + 1, float(value))
+
+    return callback
 
 
 def predict_best(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:

@@ -29,6 +29,8 @@ __all__ = [
     "MIN_POSITIVES",
     "band_thresholds",
     "check_params",
+    "check_positives",
+    "design",
     "fit_model",
     "peer_statistics",
 ]
@@ -84,6 +86,21 @@ def _calibrated(booster: lgb.Booster, raw_valid: np.ndarray, y_valid: np.ndarray
     )
 
 
+def check_positives(split: Split) -> None:
+    """Refuse a split with fewer than :data:`MIN_POSITIVES` positive entities to train on."""
+    entities = split.train.filter(pl.col("label") == 1)["entity_id"].n_unique()
+    if entities < MIN_POSITIVES:
+        raise InvalidParameter(
+            "labels",
+            f"only {entities} positive entities to train on; at least {MIN_POSITIVES} are needed",
+        )
+
+
+def design(frame: pl.DataFrame, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The learner's inputs of one split: feature matrix (columns ``names``) and 0/1 labels."""
+    return frame.select(names).to_numpy().astype(np.float64), frame["label"].to_numpy()
+
+
 def fit_model(
     split: Split,
     params: Mapping[str, Any] | None = None,
@@ -94,17 +111,10 @@ def fit_model(
     ``split.valid``. Returns the model and training facts (best iteration, positives, class
     weight, the LightGBM configuration)."""
     params = check_params(params or {})
-    entities = split.train.filter(pl.col("label") == 1)["entity_id"].n_unique()
-    if entities < MIN_POSITIVES:
-        raise InvalidParameter(
-            "labels",
-            f"only {entities} positive entities to train on; at least {MIN_POSITIVES} are needed",
-        )
+    check_positives(split)
     names = feature_names()
-    x_train = split.train.select(names).to_numpy().astype(np.float64)
-    y_train = split.train["label"].to_numpy()
-    x_valid = split.valid.select(names).to_numpy().astype(np.float64)
-    y_valid = split.valid["label"].to_numpy()
+    x_train, y_train = design(split.train, names)
+    x_valid, y_valid = design(split.valid, names)
     booster = fit_booster(x_train, y_train, x_valid, y_valid, names=names, seed=seed, params=params)
     raw_valid = predict_best(booster, x_valid)
     model = _calibrated(booster, raw_valid, y_valid)

@@ -33,7 +33,7 @@ from flowrisk.models.registry import HELDOUT_ARTIFACT, Registry
 from flowrisk.models.scorer import RiskModel
 from flowrisk.models.train import check_alert_budget, fit_model
 
-__all__ = ["SPLIT_SEED", "TrainingResult", "train_and_register"]
+__all__ = ["SPLIT_SEED", "TrainingResult", "train_and_register", "training_split"]
 
 # The entity split does not follow the model seed: every version trained on a dataset is
 # held out on the same entities, so versions can be compared on the same data.
@@ -108,6 +108,20 @@ def _charts(fitted: _Fitted) -> dict[str, Any]:
     }
 
 
+def training_split(
+    frames: Mapping[str, pl.LazyFrame], labels: pl.DataFrame, say: Step | None = None
+) -> tuple[list[datetime], Baselines, Split]:
+    """The snapshot dates, sector baselines and train/valid/test split every training run of a
+    dataset uses (``flowrisk train`` and ``flowrisk tune`` alike)."""
+    say = say or (lambda _: None)
+    dates = snapshot_dates(frames)
+    say("fitting sector baselines")
+    baselines = fit_baselines(frames, dates[0], partitions_for(frames))
+    say(f"building {len(dates)} point-in-time snapshots")
+    split = split_snapshots(snapshots(frames, labels, dates, baselines), seed=SPLIT_SEED)
+    return dates, baselines, split
+
+
 def _fit_and_evaluate(
     frames: dict[str, pl.LazyFrame],
     labels: pl.DataFrame,
@@ -118,11 +132,7 @@ def _fit_and_evaluate(
     say: Step,
 ) -> _Fitted:
     """Snapshots, split, fit, and held-out scores of flowrisk and both baselines."""
-    dates = snapshot_dates(frames)
-    say("fitting sector baselines")
-    baselines = fit_baselines(frames, dates[0], partitions_for(frames))
-    say(f"building {len(dates)} point-in-time snapshots")
-    split = split_snapshots(snapshots(frames, labels, dates, baselines), seed=SPLIT_SEED)
+    dates, baselines, split = training_split(frames, labels, say)
     say("training LightGBM")
     model, facts = fit_model(split, params=params, seed=seed, alert_budget=alert_budget)
     say("evaluating against the baselines")
@@ -193,6 +203,7 @@ def _log_run(
             dataset=str(dataset),
             dataset_digest=run_params["dataset_digest"],
             feature_set=f"{FEATURE_SET} {FEATURE_SET_VERSION}",
+            params_file=run_params.get("params_file"),
         )
         mlflow.log_text(card, "model_card.md")
         registry.describe(version, card)
@@ -208,12 +219,14 @@ def train_and_register(
     seed: int = 42,
     alert_budget: float = 0.01,
     params: Mapping[str, Any] | None = None,
+    params_file: Path | None = None,
     step: Step | None = None,
     verify: bool = True,
 ) -> TrainingResult:
     """Train on ``dataset`` (which must carry labels), evaluate on the held-out split against
     the rule engine and raw-sums LightGBM, log everything to ``registry``'s MLflow store and
-    register the model. ``params`` override LightGBM's defaults (checked before any slow work)."""
+    register the model. ``params`` override LightGBM's defaults (checked before any slow work);
+    ``params_file``, the file they were read from, is recorded in the run and the model card."""
     from mlflow.exceptions import MlflowException
 
     params = check_params(params or {})
@@ -236,6 +249,7 @@ def train_and_register(
         "snapshot_dates": ",".join(fitted.iso_dates),
         "best_iteration": fitted.facts["best_iteration"],
         **{f"lgb_{k}": v for k, v in fitted.facts["params"].items()},
+        **({"params_file": str(params_file.resolve())} if params_file is not None else {}),
     }
     say("drawing charts")
     charts = _charts(fitted)
