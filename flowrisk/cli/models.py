@@ -164,6 +164,14 @@ def benchmark(
             "family alone.",
         ),
     ] = False,
+    transaction_level: Annotated[
+        bool,
+        typer.Option(
+            "--transaction-level",
+            help="Also run the AMLworld protocol per transaction (60/20/20 in time) on datasets "
+            "with transaction labels.",
+        ),
+    ] = False,
     resamples: Annotated[
         int, typer.Option(help="Paired bootstrap resamples of the held-out entities.")
     ] = RESAMPLES,
@@ -188,6 +196,7 @@ def benchmark(
             ticks=bars.tick,
             resamples=resamples,
             ablation=family_ablation,
+            transactions=transaction_level,
             verify=verify,
             out=out,
             registry=registry,

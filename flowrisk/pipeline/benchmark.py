@@ -43,10 +43,17 @@ def dataset_names(datasets: Sequence[Path]) -> list[str]:
 
 
 def _one(
-    dataset: Path, *, seed: int, ticks: Ticks, resamples: int, ablation: bool, verify: bool
+    dataset: Path,
+    *,
+    seed: int,
+    ticks: Ticks,
+    resamples: int,
+    ablation: bool,
+    transactions: bool,
+    verify: bool,
 ) -> dict[str, Any]:
-    """Read one labelled dataset once and compare the models on it (both levels when it has
-    transaction labels); its errors name the dataset."""
+    """Read one labelled dataset once and compare the models on it (also at transaction level
+    when asked and it has transaction labels); its errors name the dataset."""
     from flowrisk.models.external_bench import compare_on_dataset, compare_transactions
 
     try:
@@ -56,9 +63,11 @@ def _one(
         result = compare_on_dataset(
             frames, labels, seed=seed, ticks=ticks, resamples=resamples, ablation=ablation
         )
-        if per_txn is not None and per_txn.height:
+        if transactions and per_txn is not None and per_txn.height:
             result["transactions"] = compare_transactions(frames, per_txn, seed=seed, ticks=ticks)
     except InvalidParameter as exc:
+        if str(dataset) in exc.message:
+            raise
         raise InvalidParameter(exc.name, f"{dataset}: {exc.message}") from exc
     return result
 
@@ -85,8 +94,12 @@ def _log(
         mlflow.set_tag("mlflow.runName", "benchmark")
         mlflow.log_params(params)
         mlflow.log_text(markdown, REPORT_ARTIFACT)
+        active = mlflow.active_run()
+        assert active is not None
         for name, result in results.items():
-            with mlflow.start_run(run_name=name, nested=True):
+            with mlflow.start_run(
+                run_name=name, nested=True, experiment_id=active.info.experiment_id
+            ):
                 mlflow.log_params({"dataset": name, "dates": ",".join(result["dates"])})
                 for model, metrics in result["metrics"].items():
                     mlflow.log_metrics(_numbers(metrics, f"{model}."))
@@ -106,13 +119,15 @@ def run_benchmark(
     ticks: Ticks = no_ticks,
     resamples: int = RESAMPLES,
     ablation: bool = False,
+    transactions: bool = False,
     verify: bool = True,
     out: Path | None = None,
     registry: Registry | None = None,
     experiment: str = "flowrisk-benchmark",
 ) -> BenchmarkResult:
     """flowrisk, flowrisk plus graph features, the raw-aggregates and the Snap ML graph
-    baselines on each of ``datasets``, each on its own entity-and-time split; with
+    baselines on each of ``datasets``, each on its own entity-and-time split (``transactions``:
+    also the AMLworld transaction-level protocol where there are transaction labels); with
     ``verify``, each dataset's files are checked against its manifest's SHA-256 first. The
     Markdown goes to ``out`` (atomically) and, with a ``registry``, everything to MLflow."""
     from flowrisk.models.bench_report import benchmark_markdown
@@ -134,6 +149,7 @@ def run_benchmark(
             ticks=named,
             resamples=resamples,
             ablation=ablation,
+            transactions=transactions,
             verify=verify,
         )
     overall(len(datasets), len(datasets))
@@ -148,6 +164,7 @@ def run_benchmark(
             "seed": seed,
             "resamples": resamples,
             "family_ablation": ablation,
+            "transaction_level": transactions,
         }
         run_id = _log(registry, experiment, results, markdown, params)
     return BenchmarkResult(results, markdown, run_id)
