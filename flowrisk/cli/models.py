@@ -151,7 +151,10 @@ def models_compare(
 @exits
 def benchmark(
     datasets: Annotated[
-        list[Path], typer.Argument(help="One or more labelled dataset folders.", show_default=False)
+        list[Path],
+        typer.Argument(
+            help="One or more labelled dataset folders.", metavar="DATASET...", show_default=False
+        ),
     ],
     out: Annotated[
         Path | None, typer.Option(help="Write the Markdown table to this file (atomically).")

@@ -134,6 +134,8 @@ def run_benchmark(
 
     if not datasets:
         raise InvalidParameter("datasets", "name at least one labelled dataset folder")
+    if resamples < 1:  # refused before hours of work, not after
+        raise InvalidParameter("resamples", f"must be at least 1, got {resamples}")
     names = dataset_names(datasets)
     overall = ticks("datasets")
     results: dict[str, dict[str, Any]] = {}

@@ -139,6 +139,8 @@ def test_dataset_names_are_distinct() -> None:
     assert dataset_names([Path("/a/x"), Path("/b/x")]) == ["a/x", "b/x"]
     with pytest.raises(InvalidParameter):
         run_benchmark([])
+    with pytest.raises(InvalidParameter, match="resamples"):
+        run_benchmark([Path("/a/x")], resamples=0)
 
 
 def test_the_command_runs_in_a_subprocess(worlds: list[Path], tmp_path: Path) -> None:
