@@ -153,7 +153,7 @@ def benchmark(
     datasets: Annotated[
         list[Path],
         typer.Argument(
-            help="One or more labelled dataset folders.", metavar="DATASET...", show_default=False
+            help="One or more labelled dataset folders.", metavar="DATASET", show_default=False
         ),
     ],
     out: Annotated[
