@@ -1,165 +1,207 @@
-"""flowrisk against the baseline of the AML literature on any labelled dataset: per-transaction
-graph features from IBM Snap ML's ``GraphFeaturePreprocessor`` (fan-in/out, degrees,
-scatter-gather, temporal cycles, vertex statistics) fed to LightGBM, on the same temporal and
-entity split as flowrisk's own model, at entity level; and both feature sets together, which
-says whether flowrisk's features add to the graph patterns.
+"""flowrisk against the baselines a data scientist would otherwise run, on any labelled dataset,
+each model fitted by flowrisk's one learner (:func:`flowrisk.models.learner.fit_booster`) on the
+same point-in-time snapshots and the same entity-and-time split, so only the features differ:
 
-Entity level: both models see the point-in-time snapshots training uses
-(:func:`flowrisk.models.dataset.snapshot_dates`); the test snapshot is the last date and its
-entities were never trained on. Every model is fitted by flowrisk's one learner
-(:func:`flowrisk.models.learner.fit_booster`), so only the features differ. The baseline
-aggregates each account's graph features over its sent and received transactions before the
-snapshot (mean and max), the way an entity-level user of those features would. Metrics:
-PR-AUC, minority-class F1 at the threshold that maximises F1 on validation, and recall at the
-alert budget.
+- ``raw_aggregates_lightgbm``: raw per-entity aggregates of the edge list (count, sum, mean,
+  max and dispersion of amounts each way, distinct counterparties, active span);
+- ``snapml_graph_lightgbm``: the baseline of the AML literature, IBM Snap ML's per-transaction
+  graph features (fan-in/out, degrees, scatter-gather, temporal cycles, vertex statistics),
+  streamed in time order (:mod:`flowrisk.models.graph_stream`) and aggregated per entity over
+  the transactions it sent and received before the snapshot (mean and max);
+- ``flowrisk``: flowrisk's features; ``flowrisk_plus_graph``: both, which says whether
+  flowrisk's features add to the graph patterns.
+
+The test snapshot is the last date and its entities were never trained on. Metrics: PR-AUC,
+ROC-AUC, minority-class F1 at the threshold that maximises F1 on validation, recall at 1 % of
+the test rows (capped below 1 when positives exceed 1 % of them), and for each a paired
+bootstrap interval of flowrisk's difference to the better baseline on that metric. The
+transaction-level protocol of AMLworld is :func:`compare_transactions`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from flowrisk.errors import InvalidParameter
-from flowrisk.features import build_profiles, feature_names, fit_baselines
+from flowrisk.features import build_profiles, feature_names, fit_baselines, partitions_for
+from flowrisk.models.ablation import family_ablation, split_scores
+from flowrisk.models.bootstrap import RESAMPLES, Metric, paired_bootstrap
 from flowrisk.models.dataset import Split, snapshot_dates, snapshots, split_snapshots
 from flowrisk.models.evaluate import evaluate_scores
+from flowrisk.models.graph_stream import GRAPH_PARAMS, edge_features, graph_snapshots
 from flowrisk.models.learner import fit_booster, predict_best
-from flowrisk.models.train import fit_model
-
-if TYPE_CHECKING:
-    import lightgbm as lgb
+from flowrisk.models.raw_baseline import AGGREGATE_PREFIX, raw_aggregates
+from flowrisk.models.train import MIN_POSITIVES
 
 __all__ = [
+    "BASELINES",
+    "COMPARED",
     "GRAPH_PARAMS",
+    "MODELS",
+    "benchmark_snapshots",
     "compare_on_dataset",
     "compare_transactions",
-    "graph_features",
+    "recall_at_budget",
 ]
 
-DAY = 86_400
-GRAPH_PARAMS: dict[str, Any] = {
-    "num_threads": 2,
-    "time_window": 30 * DAY,
-    "vertex_stats": True,
-    "vertex_stats_cols": [3],  # the amount column
-    "vertex_stats_tw": 30 * DAY,
-    "fan": True,
-    "fan_tw": 7 * DAY,
-    "degree": True,
-    "degree_tw": 7 * DAY,
-    "scatter-gather": True,
-    "scatter-gather_tw": 7 * DAY,  # the costliest pattern on hubs
-    "temp-cycle": True,
-    "temp-cycle_tw": 14 * DAY,
-    "lc-cycle": False,
-}
-Step = Callable[[str], None]
+FLOWRISK = "flowrisk"
+BASELINES = ("raw_aggregates_lightgbm", "snapml_graph_lightgbm")
+MODELS = (*BASELINES, FLOWRISK, "flowrisk_plus_graph")
+COMPARED = ("pr_auc", "roc_auc", "f1_minority", "recall_at_1pct")  # with a paired interval
+BUDGET = 0.01  # recall at 1 % of the test rows: what analysts can open
+Tick = Callable[[int, int | None], None]
+Ticks = Callable[[str], Tick]
 
 
-def edge_features(tx: pl.DataFrame, accounts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Snap ML's graph features of each transaction between two known accounts (``tx`` sorted
-    by time): the features and the mask of the rows they belong to."""
-    try:
-        from snapml import GraphFeaturePreprocessor
-    except ImportError as exc:
-        raise InvalidParameter(
-            "benchmark",
-            "the graph-feature baseline needs snapml: pip install 'flowrisk[benchmark]'",
-        ) from exc
-    index = {a: i for i, a in enumerate(accounts)}
-    edges = np.column_stack(
-        [
-            tx["txn_id"].to_numpy().astype(np.float64),
-            tx["src_account_id"].replace_strict(index, default=-1).to_numpy().astype(np.float64),
-            tx["dst_account_id"].replace_strict(index, default=-1).to_numpy().astype(np.float64),
-            tx["ts"].dt.epoch("s").to_numpy().astype(np.float64),
-            tx["amount"].to_numpy().astype(np.float64),
-        ]
-    )
-    known = (edges[:, 1] >= 0) & (edges[:, 2] >= 0)
-    edges = np.ascontiguousarray(edges[known])
-    gfp = GraphFeaturePreprocessor()
-    gfp.set_params(GRAPH_PARAMS)
-    return np.asarray(gfp.fit_transform(edges))[:, edges.shape[1] :], known
+def _no_tick(done: int, total: int | None) -> None:
+    """Progress nobody watches."""
 
 
-def graph_features(frames: Mapping[str, pl.LazyFrame], as_of: datetime) -> pl.DataFrame:
-    """Per entity: mean and max of Snap ML's graph features over the transactions it sent and
-    received before ``as_of`` (every entity of the dataset, zeros when it has none)."""
-    owners = frames["accounts"].select("account_id", "entity_id").collect()
-    tx = (
-        frames["transactions"]
-        .filter(
-            (pl.col("ts") < as_of)
-            & pl.col("src_account_id").is_not_null()
-            & pl.col("dst_account_id").is_not_null()
-        )
-        .select("txn_id", "src_account_id", "dst_account_id", "ts", "amount")
-        .sort("ts", "txn_id")
-        .collect()
-    )
-    enriched, known = edge_features(tx, owners["account_id"].to_list())
-    names = [f"g{i}" for i in range(enriched.shape[1])]
-    per_edge = pl.DataFrame(enriched, schema=names).with_columns(
-        src=pl.Series(tx["src_account_id"].filter(pl.Series(known))),
-        dst=pl.Series(tx["dst_account_id"].filter(pl.Series(known))),
-    )
-    sides = []
-    for side, tag in (("src", "out"), ("dst", "in")):
-        sides.append(
-            per_edge.join(owners, left_on=side, right_on="account_id")
-            .group_by("entity_id")
-            .agg(
-                *(pl.col(n).mean().alias(f"{tag}_{n}_mean") for n in names),
-                *(pl.col(n).max().alias(f"{tag}_{n}_max") for n in names),
-                pl.len().alias(f"{tag}_count"),
-            )
-        )
-    out = frames["entities"].select("entity_id").collect()
-    for per_side in sides:
-        out = out.join(per_side, on="entity_id", how="left", maintain_order="left")
-    return out.fill_null(0)
+def _quiet(description: str) -> Tick:
+    return _no_tick
 
 
-def _fit_on_split(split: Split, columns: list[str], seed: int) -> lgb.Booster:
-    """flowrisk's learner on ``columns`` of the split's train rows, stopped on its valid rows."""
-    return fit_booster(
-        split.train.select(columns).to_numpy(),
-        split.train["label"].to_numpy(),
-        split.valid.select(columns).to_numpy(),
-        split.valid["label"].to_numpy(),
-        names=columns,
-        seed=seed,
-    )
+def recall_at_budget(y: np.ndarray, scores: np.ndarray, budget: float = BUDGET) -> float:
+    """Share of the positives among the ``budget`` share of rows scored highest (at least one
+    row; ties broken by row order, as :func:`flowrisk.models.evaluate.evaluate_scores` does)."""
+    k = max(1, round(budget * len(scores)))
+    top = np.argsort(-np.asarray(scores), kind="stable")[:k]
+    return float(np.asarray(y)[top].sum() / max(int(np.sum(y)), 1))
+
+
+def _valid_threshold(valid_scores: np.ndarray, y_valid: np.ndarray) -> float:
+    """The score threshold that maximises minority-class F1 on the validation rows."""
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(y_valid, valid_scores)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    return float(thresholds[int(np.argmax(f1[:-1]))]) if len(thresholds) else 0.5
 
 
 def _f1_at_valid_threshold(
     valid_scores: np.ndarray, y_valid: np.ndarray, test_scores: np.ndarray, y_test: np.ndarray
 ) -> float:
-    from sklearn.metrics import f1_score, precision_recall_curve
+    from sklearn.metrics import f1_score
 
-    precision, recall, thresholds = precision_recall_curve(y_valid, valid_scores)
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    best = thresholds[int(np.argmax(f1[:-1]))] if len(thresholds) else 0.5
+    best = _valid_threshold(valid_scores, y_valid)
     return float(f1_score(y_test, test_scores >= best, zero_division=0))
 
 
-def _graph_snapshots(
-    frames: Mapping[str, pl.LazyFrame], labels: pl.DataFrame, dates: list[datetime]
-) -> tuple[pl.DataFrame, list[str]]:
-    """flowrisk's labelled snapshots joined with the graph features at the same dates, and the
-    names of the graph-feature columns."""
-    baselines = fit_baselines(frames, dates[0])
-    data = snapshots(frames, labels, dates, baselines)
-    graph = pl.concat(
-        [graph_features(frames, d).with_columns(pl.lit(d).alias("as_of")) for d in dates]
+def _check_labels(labels: pl.DataFrame) -> None:
+    """Refuse a dataset whose labels cannot give a split with enough positives to learn from."""
+    if labels.is_empty():
+        raise InvalidParameter(
+            "labels", "the dataset has no labelled entities: the benchmark needs them"
+        )
+    positives = int((labels["label"] == 1).sum())
+    if positives < MIN_POSITIVES * 2:
+        raise InvalidParameter(
+            "labels",
+            f"only {positives} positive entities: the benchmark's entity split needs at least "
+            f"{MIN_POSITIVES * 2} (about {MIN_POSITIVES} to train on, the others to validate "
+            "and test)",
+        )
+
+
+def benchmark_snapshots(
+    frames: Mapping[str, pl.LazyFrame],
+    labels: pl.DataFrame,
+    dates: list[datetime],
+    ticks: Ticks = _quiet,
+) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+    """flowrisk's labelled snapshots at ``dates`` joined with the raw aggregates and the graph
+    features at the same dates, and the columns of each model."""
+    baselines = fit_baselines(frames, dates[0], partitions_for(frames))
+    tick = ticks("flowrisk profiles and raw aggregates")
+    parts = []
+    for done, when in enumerate(dates, 1):
+        profiles = snapshots(frames, labels, [when], baselines)
+        parts.append(profiles.join(raw_aggregates(frames, when), on="entity_id", how="left"))
+        tick(done, len(dates))
+    data = pl.concat(parts)
+    graph, graph_cols = graph_snapshots(frames, dates, tick=ticks("graph features (Snap ML)"))
+    data = data.join(graph, on=["entity_id", "as_of"], how="left").with_columns(
+        pl.col(graph_cols).fill_null(0)
     )
-    graph_cols = [c for c in graph.columns if c not in ("entity_id", "as_of")]
-    return data.join(graph, on=["entity_id", "as_of"], how="left"), graph_cols
+    agg_cols = [c for c in data.columns if c.startswith(AGGREGATE_PREFIX)]
+    ours = feature_names()
+    columns = {
+        "raw_aggregates_lightgbm": agg_cols,
+        "snapml_graph_lightgbm": graph_cols,
+        FLOWRISK: ours,
+        "flowrisk_plus_graph": [*ours, *graph_cols],
+    }
+    return data, columns
+
+
+def _metrics(valid_scores: np.ndarray, test_scores: np.ndarray, split: Split) -> dict[str, Any]:
+    """Held-out metrics of one model's scores, with its validation F1 threshold."""
+    y_valid, y_test = split.valid["label"].to_numpy(), split.test["label"].to_numpy()
+    metrics = evaluate_scores(test_scores, split.test, calibrated=False)
+    threshold = _valid_threshold(valid_scores, y_valid)
+    metrics["f1_threshold"] = threshold
+    metrics["f1_minority"] = _f1_at_valid_threshold(valid_scores, y_valid, test_scores, y_test)
+    return metrics
+
+
+def _recall_cap(y_test: np.ndarray) -> dict[str, Any]:
+    """The best recall at 1 % any model can reach: below 1 when positives exceed the alerts."""
+    k = max(1, round(BUDGET * len(y_test)))
+    positives = int(y_test.sum())
+    return {
+        "alerts": k,
+        "positives": positives,
+        "cap": min(1.0, k / max(positives, 1)),
+        "capped": positives > k,
+    }
+
+
+def _f1_of_decisions(y: np.ndarray, decisions: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, decisions >= 0.5, zero_division=0))
+
+
+def _metric_functions() -> dict[str, Metric]:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    return {
+        "pr_auc": average_precision_score,
+        "roc_auc": roc_auc_score,
+        "f1_minority": _f1_of_decisions,  # fed the decisions at each model's own threshold
+        "recall_at_1pct": recall_at_budget,
+    }
+
+
+def _differences(
+    split: Split,
+    scores: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    metrics: Mapping[str, Mapping[str, Any]],
+    *,
+    resamples: int,
+    seed: int,
+    tick: Tick,
+) -> dict[str, dict[str, Any]]:
+    """Per compared metric: flowrisk minus the better baseline on that metric, with its paired
+    bootstrap interval over the held-out entities."""
+    y = split.test["label"].to_numpy()
+    out: dict[str, dict[str, Any]] = {}
+    functions = _metric_functions()
+    for done, name in enumerate(COMPARED, 1):
+        best = max(BASELINES, key=lambda b: metrics[b][name])
+        a, b = scores[FLOWRISK][1], scores[best][1]
+        if name == "f1_minority":
+            a = (a >= metrics[FLOWRISK]["f1_threshold"]).astype(np.float64)
+            b = (b >= metrics[best]["f1_threshold"]).astype(np.float64)
+        ci = paired_bootstrap(y, a, b, functions[name], resamples=resamples, seed=seed)
+        out[name] = {"versus": best, **ci.to_dict()}
+        tick(done, len(COMPARED))
+    return out
 
 
 def compare_on_dataset(
@@ -167,39 +209,55 @@ def compare_on_dataset(
     labels: pl.DataFrame,
     *,
     seed: int = 42,
-    step: Step | None = None,
+    ticks: Ticks = _quiet,
+    resamples: int = RESAMPLES,
+    ablation: bool = False,
 ) -> dict[str, Any]:
-    """Both models on the same split of a labelled dataset; metrics per model."""
-    say = step or (lambda _: None)
+    """The four models on the same split of a labelled dataset: metrics per model, the cap of
+    recall at 1 %, flowrisk's paired differences to the best baseline, and (``ablation``) what
+    each feature family adds."""
+    _check_labels(labels)
     dates = snapshot_dates(frames)
-    say("building flowrisk and graph-feature (Snap ML) snapshots")
-    data, graph_cols = _graph_snapshots(frames, labels, dates)
+    data, columns = benchmark_snapshots(frames, labels, dates, ticks)
     split = split_snapshots(data, seed=seed)
-    say("training flowrisk")
-    model, _ = fit_model(split, seed=seed)
-    say("training the graph-feature baseline, and flowrisk with the graph features")
-    columns = {
-        "snapml_graph_lightgbm": graph_cols,
-        "flowrisk_plus_graph": [*feature_names(), *graph_cols],
-    }
-    scores = {"flowrisk": (model.raw(split.valid), model.raw(split.test))}
-    for name, cols in columns.items():
-        booster = _fit_on_split(split, cols, seed)
-        scores[name] = (
-            predict_best(booster, split.valid.select(cols).to_numpy()),
-            predict_best(booster, split.test.select(cols).to_numpy()),
+    train_positives = int(split.train["label"].sum())
+    if train_positives < MIN_POSITIVES:
+        raise InvalidParameter(
+            "labels",
+            f"only {train_positives} positive rows to train on after the entity and time split; "
+            f"at least {MIN_POSITIVES} are needed",
         )
-    y_valid, y_test = split.valid["label"].to_numpy(), split.test["label"].to_numpy()
-    results: dict[str, Any] = {}
-    for name, (valid_scores, test_scores) in scores.items():
-        metrics = evaluate_scores(test_scores, split.test, calibrated=False)
-        metrics["f1_minority"] = _f1_at_valid_threshold(valid_scores, y_valid, test_scores, y_test)
-        results[name] = metrics
-    return {"dates": [d.isoformat() for d in dates], "split": split.describe(), "metrics": results}
+    tick = ticks("fitting the four models")
+    scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for done, name in enumerate(MODELS, 1):
+        scores[name] = split_scores(split, columns[name], seed)
+        tick(done, len(MODELS))
+    metrics = {name: _metrics(*scores[name], split) for name in MODELS}
+    result: dict[str, Any] = {
+        "dates": [d.isoformat() for d in dates],
+        "split": split.describe(),
+        "features": {name: len(cols) for name, cols in columns.items()},
+        "metrics": metrics,
+        "recall_at_1pct_cap": _recall_cap(split.test["label"].to_numpy()),
+        "differences": _differences(
+            split,
+            scores,
+            metrics,
+            resamples=resamples,
+            seed=seed,
+            tick=ticks(f"paired bootstrap ({resamples:,} resamples)"),
+        ),
+    }
+    if ablation:
+        result["family_ablation"] = family_ablation(split, seed=seed, tick=ticks("family ablation"))
+    return result
 
 
 def _transaction_rows(
-    frames: Mapping[str, pl.LazyFrame], txn_labels: pl.DataFrame, owners: pl.DataFrame
+    frames: Mapping[str, pl.LazyFrame],
+    txn_labels: pl.DataFrame,
+    owners: pl.DataFrame,
+    tick: Tick | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Transactions between known accounts in time order with their graph features, label,
     channel code, hour and part (first 60 % train, next 20 % valid, last 20 % test)."""
@@ -209,7 +267,7 @@ def _transaction_rows(
         .sort("ts", "txn_id")
         .collect()
     )
-    enriched, known = edge_features(tx, owners["account_id"].to_list())
+    enriched, known = edge_features(tx, owners["account_id"].to_list(), tick)
     names = [f"g{i}" for i in range(enriched.shape[1])]
     bad = txn_labels["txn_id"].unique().to_list()
     rows = pl.concat(
@@ -289,25 +347,26 @@ def compare_transactions(
     txn_labels: pl.DataFrame,
     *,
     seed: int = 42,
-    step: Step | None = None,
+    ticks: Ticks = _quiet,
 ) -> dict[str, Any]:
     """The AMLworld protocol at transaction level: transactions in time order, the first 60 %
     to train, the next 20 % to validate (early stopping and the F1 threshold), the last 20 % to
     test; minority-class F1 and PR-AUC. The baseline sees each transaction's Snap ML graph
     features, amount, channel and hour; flowrisk adds the point-in-time profiles of the paying
     and the paid entity."""
-    say = step or (lambda _: None)
     owners = frames["accounts"].select("account_id", "entity_id").collect()
-    say("graph features of every transaction (Snap ML)")
-    rows, names = _transaction_rows(frames, txn_labels, owners)
-    say("entity profiles at the validation and test starts")
+    tick = ticks("transaction level: graph features (Snap ML)")
+    rows, names = _transaction_rows(frames, txn_labels, owners, tick)
     rows, valid_start, test_start = _with_entity_profiles(frames, rows, owners)
     base_cols = [*names, "amount", "channel_code", "hour"]
     ours_cols = [*base_cols, *(f"{s}_{f}" for s in ("src", "dst") for f in feature_names())]
     results: dict[str, Any] = {}
-    for name, cols in (("flowrisk", ours_cols), ("snapml_graph_lightgbm", base_cols)):
-        say(f"training {name} on transactions")
+    fitting = ticks("transaction level: fitting")
+    for done, (name, cols) in enumerate(
+        (("flowrisk", ours_cols), ("snapml_graph_lightgbm", base_cols)), 1
+    ):
         results[name] = _transaction_metrics(rows, cols, seed)
+        fitting(done, 2)
     return {
         "split": {"valid_start": valid_start.isoformat(), "test_start": test_start.isoformat()},
         "metrics": results,

@@ -74,14 +74,19 @@ def test_public_sample_imports_cleanly_and_benchmarks(tmp_path: Path) -> None:
     )
     bench = runner.invoke(app, ["benchmark", str(out), "--json"])
     assert bench.exit_code == 0, bench.output
-    result = json.loads(bench.stdout)
+    result = json.loads(bench.stdout)["amlsim"]
     assert result["dates"][-1].startswith("2025-06-01")  # the month start after the last day
     for part in result["split"].values():  # every part of the split has both classes
         assert 0 < part["positives"] < part["rows"]
     test = result["split"]["test"]
     prevalence = test["positives"] / test["rows"]  # PR-AUC of a random ranking, about 0.04
     metrics = result["metrics"]
-    assert set(metrics) == {"flowrisk", "snapml_graph_lightgbm", "flowrisk_plus_graph"}
+    assert set(metrics) == {
+        "raw_aggregates_lightgbm",
+        "flowrisk",
+        "snapml_graph_lightgbm",
+        "flowrisk_plus_graph",
+    }
     # measured (seed 42): flowrisk 0.28 (6.5x prevalence), graph features 0.68 (15.6x), both
     # 0.66; F1 0.27, 0.59 and 0.63. Margins well below those, well above chance.
     for name, (pr_margin, f1_margin) in {

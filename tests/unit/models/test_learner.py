@@ -134,12 +134,12 @@ def test_the_raw_sums_baseline_uses_flowrisks_learner(fits: list[dict[str, Any]]
 
 def test_the_benchmark_uses_flowrisks_learner(fits: list[dict[str, Any]]) -> None:
     from flowrisk.models import Split
-    from flowrisk.models.external_bench import _fit_on_split
+    from flowrisk.models.ablation import fit_on_split
 
     x, y = _problem()
     xv, yv = _problem(seed=1)
     split = Split(_frame(x, y, "g"), _frame(xv, yv, "g"), _frame(xv, yv, "g"))
-    booster = _fit_on_split(split, [f"g{i}" for i in range(5)], seed=5)
+    booster = fit_on_split(split, [f"g{i}" for i in range(5)], seed=5)
     expected = fit_booster(x, y, xv, yv, names=[f"g{i}" for i in range(5)], seed=5)
     assert booster.model_to_string() == expected.model_to_string()
     assert fits[0] == learner_params(y, seed=5)
