@@ -206,7 +206,8 @@ def _in_time_order(values: pl.Expr) -> pl.Expr:
 
 def _surges() -> list[pl.Expr]:
     """The last 7 and 30 days over the year's pace: (x_w + p * w/365) / (x_365 + p) * 365/w,
-    with p imagined transactions (of the entity's average amount) spread over the year."""
+    with p imagined transactions (of the entity's average amount) spread over the year; null
+    without any transaction with others in the year."""
     count = WITH_OTHERS.sum().cast(pl.Float64)
     cents = pl.col("cents").filter(WITH_OTHERS).sum().cast(pl.Float64)
     out: list[pl.Expr] = []
@@ -216,9 +217,9 @@ def _surges() -> list[pl.Expr]:
         recent_c = pl.col("cents").filter(WITH_OTHERS & window(days)).sum().cast(pl.Float64)
         prior_c = PRIOR * ratio(cents, count)
         out += [
-            ((recent_n + PRIOR * share) / (count + PRIOR) / share).alias(
-                f"timing_count_surge_{days}d"
-            ),
+            pl.when(count > 0)
+            .then((recent_n + PRIOR * share) / (count + PRIOR) / share)
+            .alias(f"timing_count_surge_{days}d"),
             ratio(recent_c + prior_c * share, cents + prior_c)
             .truediv(share)
             .alias(f"timing_amount_surge_{days}d"),
