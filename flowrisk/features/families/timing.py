@@ -18,9 +18,9 @@ from functools import cache
 import polars as pl
 
 from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
-from flowrisk.features.context import Context, exact_mean, ratio, window
+from flowrisk.features.context import Context, ratio, window
 from flowrisk.features.evidence import eur, flag_rows, txn_ids
-from flowrisk.features.legs import INFLOW, WITH_OTHERS
+from flowrisk.features.legs import WITH_OTHERS
 from flowrisk.reference import thresholds
 
 __all__ = ["DORMANT_THEN_ACTIVE", "FEATURES", "compute", "red_flags", "rules"]
@@ -32,7 +32,8 @@ NIGHT = (22, 6)  # night hours (UTC): from 22:00 to 06:00
 DORMANT = thresholds().dormancy_min_days
 PRIOR = thresholds().surge_prior_events
 SURGE_WINDOWS = (7, 30)
-BURST_SIDES = {"": ("transactions with others", WITH_OTHERS), "in_": ("payments received", INFLOW)}
+BURST_DAYS = 90  # the shorter window of burstiness and active-day share
+BURST_SIDES = {"": "transactions with others", "in_": "payments received"}
 
 (DORMANT_THEN_ACTIVE,) = register_flags(
     RedFlag(
@@ -57,8 +58,8 @@ def _burst_features() -> list[Feature]:
             f"Burstiness of the {text}: {{value:+.2f}} (-1 evenly spaced, 0 random, "
             f"towards +1 in bursts; {days} days)",
         )
-        for side, (text, _) in BURST_SIDES.items()
-        for days in (90, YEAR)
+        for side, text in BURST_SIDES.items()
+        for days in (BURST_DAYS, YEAR)
     ]
 
 
@@ -173,53 +174,71 @@ FEATURES = register(
 )
 
 
-def _days(duration: pl.Expr) -> pl.Expr:
-    """A duration in days (exact microseconds over a constant)."""
-    return duration.dt.total_microseconds().cast(pl.Float64) / DAY_US
+def _ordered(ctx: Context) -> pl.LazyFrame:
+    """The legs with others in time order, each with what the features read of its place in
+    its entity's sequence: the gaps (whole seconds) since the entity's previous leg and previous
+    payment received (within the year, and within 90 days), whether it opens a new day, and
+    whether it falls within AWAKE_DAYS of the end of a dormant spell (a gap of at least DORMANT
+    days; the first leg of the year has no known gap before it and wakes nothing). One sort on
+    time and shifts within each entity, no per-entity loop; legs at the same time may come in
+    any order, which changes none of the sums the features take."""
+    ent = "entity_id"
+    ts, sec, age = pl.col("ts"), pl.col("ts").dt.epoch("s"), pl.col("age_days")
+    gap = (sec - sec.shift(1)).over(ent)  # null on the entity's first leg
+    first = gap.is_null()
+    prev_recent = age.shift(1).over(ent) < BURST_DAYS
+    inbound = pl.col("inbound")
+    in_sec = pl.when(inbound).then(sec).shift(1).forward_fill().over(ent)
+    in_recent = pl.when(inbound).then(age).shift(1).forward_fill().over(ent) < BURST_DAYS
+    gap_in = pl.when(inbound).then(sec - in_sec)
+    dormant = ((ts - ts.shift(1)).over(ent) >= pl.duration(days=DORMANT)).fill_null(False)
+    start = first | dormant
+    woke_at = pl.when(start).then(ts).forward_fill().over(ent)
+    woke = pl.when(start).then(dormant).forward_fill().over(ent)
+    day = age.floor()
+    return (
+        ctx.legs.filter(WITH_OTHERS)
+        .select("entity_id", "txn_id", "ts", "amount", "cents", "inbound", "age_days")
+        .sort("ts")
+        .with_columns(
+            gap.alias("gap"),
+            pl.when(prev_recent).then(gap).alias("gap_recent"),
+            gap_in.alias("gap_in"),
+            pl.when(in_recent).then(gap_in).alias("gap_in_recent"),
+            (first | (day != day.shift(1).over(ent))).alias("new_day"),
+            (woke & (ts - woke_at < pl.duration(days=AWAKE_DAYS))).alias("awake"),
+            day.alias("day"),
+        )
+    )
 
 
-def _burstiness(mask: pl.Expr) -> pl.Expr:
-    """Goh-Barabasi burstiness (sd - mean) / (sd + mean) of the gaps between the times of the
-    legs in ``mask``: null with fewer than three of them or when they all share one time."""
-    t = pl.col("ts").filter(mask)
-    n = t.len()
-    mean = ratio(_days(t.max() - t.min()), (n - 1).cast(pl.Float64))  # exact: span / gaps
-    gaps = _days(t.sort().diff().drop_nulls())
-    sd = exact_mean((gaps - mean).pow(2)).sqrt()
-    return pl.when(n >= 3).then(ratio(sd - mean, sd + mean))
-
-
-def _after_dormancy() -> pl.Expr:
-    """Per leg with others, in time order: True when it falls within AWAKE_DAYS of the end of
-    a dormant spell (a gap of at least DORMANT days since the previous leg). The first leg of
-    the year has no known gap before it and wakes nothing."""
-    t = pl.col("ts").filter(WITH_OTHERS).sort()
-    woke = pl.when(_days(t.diff()) >= DORMANT).then(t).forward_fill()
-    return _days(t - woke) < AWAKE_DAYS
-
-
-def _in_time_order(values: pl.Expr) -> pl.Expr:
-    """``values`` of the legs with others sorted by their time (ties in any order: callers
-    only add them up under conditions on the time)."""
-    return values.filter(WITH_OTHERS).sort_by(pl.col("ts").filter(WITH_OTHERS))
+def _burstiness(gap: str) -> pl.Expr:
+    """Goh-Barabasi burstiness (sd - mean) / (sd + mean) of the gaps in column ``gap``, from
+    exact integer sums (so the same bits in any row order): null with fewer than two gaps or
+    when they are all 0."""
+    g = pl.col(gap)
+    n = g.count().cast(pl.Float64)
+    mean = g.sum().cast(pl.Float64) / n
+    var = (g.pow(2).sum().cast(pl.Float64) / n - mean.pow(2)).clip(lower_bound=0.0)
+    sd = var.sqrt()
+    return pl.when(n >= 2).then(ratio(sd - mean, sd + mean))
 
 
 def _surges() -> list[pl.Expr]:
     """The last 7 and 30 days over the year's pace: (x_w + p * w/365) / (x_365 + p) * 365/w,
-    with p imagined transactions (of the entity's average amount) spread over the year; null
-    without any transaction with others in the year."""
-    count = WITH_OTHERS.sum().cast(pl.Float64)
-    cents = pl.col("cents").filter(WITH_OTHERS).sum().cast(pl.Float64)
+    with p imagined transactions (of the entity's average amount) spread over the year."""
+    count = pl.len().cast(pl.Float64)
+    cents = pl.col("cents").sum().cast(pl.Float64)
+    prior_c = PRIOR * cents / count
     out: list[pl.Expr] = []
     for days in SURGE_WINDOWS:
         share = days / YEAR
-        recent_n = (WITH_OTHERS & window(days)).sum().cast(pl.Float64)
-        recent_c = pl.col("cents").filter(WITH_OTHERS & window(days)).sum().cast(pl.Float64)
-        prior_c = PRIOR * ratio(cents, count)
+        recent_n = window(days).sum().cast(pl.Float64)
+        recent_c = pl.when(window(days)).then(pl.col("cents")).sum().cast(pl.Float64)
         out += [
-            pl.when(count > 0)
-            .then((recent_n + PRIOR * share) / (count + PRIOR) / share)
-            .alias(f"timing_count_surge_{days}d"),
+            ((recent_n + PRIOR * share) / (count + PRIOR) / share).alias(
+                f"timing_count_surge_{days}d"
+            ),
             ratio(recent_c + prior_c * share, cents + prior_c)
             .truediv(share)
             .alias(f"timing_amount_surge_{days}d"),
@@ -227,89 +246,92 @@ def _surges() -> list[pl.Expr]:
     return out
 
 
-def _hours_and_weekdays() -> list[pl.Expr]:
-    """Concentration on one hour (when the entity's timestamps carry times of day), at night,
-    and on one weekday."""
-    ts = pl.col("ts").filter(WITH_OTHERS)
-    timed = (ts.dt.epoch("us") % DAY_US != 0).any()
-    hour = ts.dt.hour()
-    n = ts.len().cast(pl.Float64)
-    night = ((hour >= NIGHT[0]) | (hour < NIGHT[1])).sum().cast(pl.Float64)
+def _clock_counts() -> list[pl.Expr]:
+    """Legs per hour of the day and per weekday (whole-column comparisons summed per entity:
+    cheaper than a group-by per hour), whether any timestamp carries a time of day, and the
+    legs at night."""
+    hour, weekday = pl.col("ts").dt.hour(), pl.col("ts").dt.weekday()
     return [
-        pl.when(timed)
-        .then(ratio(hour.unique_counts().max().cast(pl.Float64), n))
-        .alias("timing_busiest_hour_share_365d"),
-        pl.when(timed).then(ratio(night, n)).alias("timing_night_share_365d"),
-        ratio(ts.dt.weekday().unique_counts().max().cast(pl.Float64), n).alias(
-            "timing_busiest_weekday_share_365d"
-        ),
+        *((hour == h).sum().alias(f"_h{h}") for h in range(24)),
+        *((weekday == d).sum().alias(f"_d{d}") for d in range(1, 8)),
+        (pl.col("ts").dt.epoch("us") % DAY_US != 0).any().alias("_timed"),
+        ((hour >= NIGHT[0]) | (hour < NIGHT[1])).sum().alias("_night"),
+    ]
+
+
+def _clock_shares() -> list[pl.Expr]:
+    """Busiest hour, night and busiest weekday shares from the counts (hours only where the
+    entity's timestamps carry a time of day)."""
+    n = pl.col("_n").cast(pl.Float64)
+    busiest_hour = pl.max_horizontal(*(pl.col(f"_h{h}") for h in range(24))).cast(pl.Float64)
+    busiest_day = pl.max_horizontal(*(pl.col(f"_d{d}") for d in range(1, 8))).cast(pl.Float64)
+    timed = pl.col("_timed")
+    return [
+        pl.when(timed).then(busiest_hour / n).alias("timing_busiest_hour_share_365d"),
+        pl.when(timed).then(pl.col("_night") / n).alias("timing_night_share_365d"),
+        (busiest_day / n).alias("timing_busiest_weekday_share_365d"),
     ]
 
 
 def _activity() -> list[pl.Expr]:
     """Active days per window, their share of the days since the first leg, the longest quiet
     spell, and the money moved after a dormant spell."""
-    day = pl.col("age_days").floor()
-    first_day = day.filter(WITH_OTHERS).max() + 1  # day buckets from the oldest leg to as_of
-    active = {
-        d: day.filter(WITH_OTHERS & window(d)).n_unique().cast(pl.Float64) for d in (30, 90, YEAR)
-    }
-    t = pl.col("ts").filter(WITH_OTHERS).sort()
-    longest = pl.max_horizontal(_days(t.diff()).max(), pl.col("age_days").filter(WITH_OTHERS).min())
-    awake = _in_time_order(pl.col("cents")).filter(_after_dormancy()).sum()
-    moved = pl.col("cents").filter(WITH_OTHERS).sum()
+    active = {d: (pl.col("new_day") & window(d)).sum().cast(pl.Float64) for d in (30, 90, YEAR)}
+    first_day = pl.col("day").max() + 1  # day buckets from the oldest leg to as_of
+    longest = pl.max_horizontal(
+        pl.col("gap").max().cast(pl.Float64) / 86_400, pl.col("age_days").min()
+    )
+    awake = pl.when(pl.col("awake")).then(pl.col("cents")).sum()
     return [
         *(v.alias(f"timing_active_days_{d}d") for d, v in active.items()),
         *(
             ratio(active[d], pl.min_horizontal(first_day, d)).alias(f"timing_active_day_share_{d}d")
-            for d in (90, YEAR)
+            for d in (BURST_DAYS, YEAR)
         ),
         longest.alias("timing_longest_quiet_days_365d"),
         (awake / 100).alias("timing_after_dormancy_sum_365d"),
-        ratio(awake.cast(pl.Float64), moved.cast(pl.Float64)).alias(
+        ratio(awake.cast(pl.Float64), pl.col("cents").sum().cast(pl.Float64)).alias(
             "timing_after_dormancy_share_365d"
         ),
     ]
 
 
 @cache
-def _per_entity() -> tuple[pl.Expr, ...]:
-    """The per-entity aggregations (built once per process, not per request)."""
+def _per_entity() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr, ...]]:
+    """The per-entity aggregations, then the shares taken from them (built once per process,
+    not per request)."""
     bursts = [
-        _burstiness(mask & window(days)).alias(f"timing_{side}burstiness_{days}d")
-        for side, (_, mask) in BURST_SIDES.items()
-        for days in (90, YEAR)
+        _burstiness(gap).alias(f"timing_{side}burstiness_{days}d")
+        for side in BURST_SIDES
+        for days, gap in ((BURST_DAYS, f"gap_{side}recent"), (YEAR, f"gap_{side}".rstrip("_")))
     ]
-    return (*bursts, *_activity(), *_surges(), *_hours_and_weekdays())
+    aggs = (*bursts, *_activity(), *_surges(), *_clock_counts(), pl.len().alias("_n"))
+    return aggs, tuple(_clock_shares())
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
-    return ctx.legs.group_by("entity_id").agg(*_per_entity())
+    aggs, shares = _per_entity()
+    names = [f.name for f in FEATURES]
+    return (
+        _ordered(ctx)
+        .group_by("entity_id")
+        .agg(*aggs)
+        .with_columns(*shares)
+        .select("entity_id", *names)
+    )
 
 
 def red_flags(ctx: Context) -> list[pl.LazyFrame]:
     """Dormant then active: at least the cut-off moved with others in the days after a
-    dormant spell; the evidence is those transactions, largest first."""
-    t = thresholds()
-    woken = (
-        ctx.legs.filter(WITH_OTHERS)
-        .sort("entity_id", "ts", "txn_id", "inbound")
-        .with_columns(
-            pl.when(_days(pl.col("ts").diff()) >= DORMANT)
-            .then(pl.col("ts"))
-            .forward_fill()
-            .over("entity_id")
-            .alias("woke")
-        )
-    )
-    awake = _days(pl.col("ts") - pl.col("woke")) < AWAKE_DAYS
+    dormant spell (the legs the features add up); the evidence is those transactions."""
     hits = (
-        woken.group_by("entity_id")
+        _ordered(ctx)
+        .group_by("entity_id")
         .agg(
-            (pl.col("cents").filter(awake).sum() / 100).alias("moved"),
-            txn_ids(awake).alias("evidence"),
+            (pl.when(pl.col("awake")).then(pl.col("cents")).sum() / 100).alias("moved"),
+            txn_ids(pl.col("awake")).alias("evidence"),
         )
-        .filter(pl.col("moved") >= t.dormant_min_amount)
+        .filter(pl.col("moved") >= thresholds().dormant_min_amount)
     )
     text = pl.format(
         f"{{}} moved in the {AWAKE_DAYS} days after {DORMANT:.0f} days or more without a "
