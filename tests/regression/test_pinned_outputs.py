@@ -24,13 +24,13 @@ from tests.conftest import TrainedWorld
 
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
-    "baselines": "6daaed0be3af70e0",
-    "profiles": "23919300f86ed70a",
-    "scores": "0bd1c1aeb8f4dd1c",
-    "explanations": "d7dcde9c3a1589d8",
+    "baselines": "5ce58118f65ad208",
+    "profiles": "4c97d4d8f7a35f62",
+    "scores": "a3d18c7bcd6df453",
+    "explanations": "f0a873a1a47e7161",
     "rules": "f9ea42d644fb0484",
-    "report": "64dd23665a39ee8b",
-    "reason_lines": "aa9030a635ef6085",
+    "report": "46e03097b6636298",
+    "reason_lines": "dc10d4d0c4214594",
 }
 
 
