@@ -5,11 +5,12 @@ how concentrated its transactions are on one hour of the day, at night or on one
 dataset carries times, so these features hold on data flowrisk did not generate.
 
 Read on the legs with others (sent and received; a transfer between the entity's own accounts is
-not activity), strictly before the profile date, in one group-by over the legs. Exact and
-deterministic: gaps are taken between sorted times, spreads added up in sorted order and money in
-whole cents, so a result never depends on the order rows reach the aggregation. Hour features are
-null for an entity whose every timestamp falls at midnight (data without a time of day, such as
-day-step simulators): that is read from the timestamps, not set by a switch."""
+not activity), strictly before the profile date: one sort on time, shifts within each entity and
+one group-by, no per-entity loop. Exact and deterministic: burstiness comes from integer sums of
+gaps in whole seconds and money from whole cents, so a result never depends on the order rows
+reach the aggregation. Hour features are null for an entity whose every timestamp falls at
+midnight (data without a time of day, such as day-step simulators): that is read from the
+timestamps, not set by a switch."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from flowrisk.reference import thresholds
 __all__ = ["DORMANT_THEN_ACTIVE", "FEATURES", "compute", "red_flags", "rules"]
 
 YEAR = 365
-DAY_US = 86_400_000_000  # microseconds in a day
+DAY_S = 86_400  # seconds in a day
+DAY_US = DAY_S * 1_000_000  # microseconds in a day
 AWAKE_DAYS = 30  # the money moved within this many days after a dormant spell counts
 NIGHT = (22, 6)  # night hours (UTC): from 22:00 to 06:00
 DORMANT = thresholds().dormancy_min_days
@@ -130,7 +132,8 @@ FEATURES = register(
             "timing",
             f"{text.capitalize()} in the last {days} days over the entity's own pace of the "
             f"last 365 days (1 = its usual pace; smoothed by {PRIOR:.0f} transactions spread "
-            "over the year so that a new entity does not explode)",
+            "over the year, so that the first payments of a new entity do not give an extreme "
+            "ratio)",
             "ratio",
             f"{days}d",
             0,
@@ -279,7 +282,7 @@ def _activity() -> list[pl.Expr]:
     active = {d: (pl.col("new_day") & window(d)).sum().cast(pl.Float64) for d in (30, 90, YEAR)}
     first_day = pl.col("day").max() + 1  # day buckets from the oldest leg to as_of
     longest = pl.max_horizontal(
-        pl.col("gap").max().cast(pl.Float64) / 86_400, pl.col("age_days").min()
+        pl.col("gap").max().cast(pl.Float64) / DAY_S, pl.col("age_days").min()
     )
     awake = pl.when(pl.col("awake")).then(pl.col("cents")).sum()
     return [
