@@ -1,16 +1,16 @@
 """Timing: when an entity moves money, not how much. How bursty the gaps between its
 transactions are, on how many days it is active, the longest quiet spell of its year and the
 money moved just after a dormant spell, how the last 7 and 30 days compare with its own year, and
-how concentrated its transactions are on one hour of the day, at night or on one weekday. Every
-dataset carries times, so these features hold on data flowrisk did not generate.
+how concentrated its transactions are on one weekday. Every dataset carries times, so these
+features hold on data flowrisk did not generate. No hour-of-day feature yet: in the generated
+worlds honest people almost never pay at night while launderers pay at any hour, so an hour
+feature would teach the model the generator rather than laundering.
 
 Read on the legs with others (sent and received; a transfer between the entity's own accounts is
 not activity), strictly before the profile date: one sort on time, shifts within each entity and
 one group-by, no per-entity loop. Exact and deterministic: burstiness comes from integer sums of
 gaps in whole seconds and money from whole cents, so a result never depends on the order rows
-reach the aggregation. Hour features are null for an entity whose every timestamp falls at
-midnight (data without a time of day, such as day-step simulators): that is read from the
-timestamps, not set by a switch."""
+reach the aggregation."""
 
 from __future__ import annotations
 
@@ -18,33 +18,21 @@ from functools import cache
 
 import polars as pl
 
-from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
+from flowrisk.features.catalog import Feature, register
 from flowrisk.features.context import Context, ratio, window
-from flowrisk.features.evidence import eur, flag_rows, txn_ids
 from flowrisk.features.legs import WITH_OTHERS
 from flowrisk.reference import thresholds
 
-__all__ = ["DORMANT_THEN_ACTIVE", "FEATURES", "compute", "red_flags", "rules"]
+__all__ = ["FEATURES", "compute", "red_flags", "rules"]
 
 YEAR = 365
 DAY_S = 86_400  # seconds in a day
-DAY_US = DAY_S * 1_000_000  # microseconds in a day
 AWAKE_DAYS = 30  # the money moved within this many days after a dormant spell counts
-NIGHT = (22, 6)  # night hours (UTC): from 22:00 to 06:00
 DORMANT = thresholds().dormancy_min_days
 PRIOR = thresholds().surge_prior_events
 SURGE_WINDOWS = (7, 30)
 BURST_DAYS = 90  # the shorter window of burstiness and active-day share
 BURST_SIDES = {"": "transactions with others", "in_": "payments received"}
-
-(DORMANT_THEN_ACTIVE,) = register_flags(
-    RedFlag(
-        "dormant_then_active",
-        "timing",
-        f"At least {thresholds().dormant_min_amount:,.0f} EUR moved in the {AWAKE_DAYS} days "
-        f"after {DORMANT:.0f} days or more without any transaction (dormant account woken up)",
-    ),
-)
 
 
 def _burst_features() -> list[Feature]:
@@ -112,7 +100,6 @@ FEATURES = register(
         0,
         f"{{value:,.0f}} EUR moved in the {AWAKE_DAYS} days after {DORMANT:.0f} days or more "
         "without a transaction (365 days)",
-        red_flag=DORMANT_THEN_ACTIVE.name,
     ),
     Feature(
         "timing_after_dormancy_share_365d",
@@ -124,7 +111,6 @@ FEATURES = register(
         0,
         f"{{value:.0%}} of the year's money moved in the {AWAKE_DAYS} days after {DORMANT:.0f} "
         "days or more without a transaction",
-        red_flag=DORMANT_THEN_ACTIVE.name,
     ),
     *(
         Feature(
@@ -142,27 +128,6 @@ FEATURES = register(
         )
         for measure, text in (("count", "transactions"), ("amount", "money moved"))
         for days in SURGE_WINDOWS
-    ),
-    Feature(
-        "timing_busiest_hour_share_365d",
-        "timing",
-        "Share of the transactions with others made in the entity's busiest hour of the day "
-        "(UTC; none when the timestamps carry no time of day), 365 days",
-        "share",
-        "365d",
-        0,
-        "{value:.0%} of its transactions fall in one hour of the day (UTC, 365 days)",
-    ),
-    Feature(
-        "timing_night_share_365d",
-        "timing",
-        f"Share of the transactions with others made at night ({NIGHT[0]:02d}:00-"
-        f"{NIGHT[1]:02d}:00 UTC; none when the timestamps carry no time of day), 365 days",
-        "share",
-        "365d",
-        0,
-        f"{{value:.0%}} of its transactions at night ({NIGHT[0]:02d}:00-{NIGHT[1]:02d}:00 UTC, "
-        "365 days)",
     ),
     Feature(
         "timing_busiest_weekday_share_365d",
@@ -249,31 +214,17 @@ def _surges() -> list[pl.Expr]:
     return out
 
 
-def _clock_counts() -> list[pl.Expr]:
-    """Legs per hour of the day and per weekday (whole-column comparisons summed per entity:
-    cheaper than a group-by per hour), whether any timestamp carries a time of day, and the
-    legs at night."""
-    hour, weekday = pl.col("ts").dt.hour(), pl.col("ts").dt.weekday()
-    return [
-        *((hour == h).sum().alias(f"_h{h}") for h in range(24)),
-        *((weekday == d).sum().alias(f"_d{d}") for d in range(1, 8)),
-        (pl.col("ts").dt.epoch("us") % DAY_US != 0).any().alias("_timed"),
-        ((hour >= NIGHT[0]) | (hour < NIGHT[1])).sum().alias("_night"),
-    ]
+def _weekday_counts() -> list[pl.Expr]:
+    """Legs per weekday (whole-column comparisons summed per entity: cheaper than a group-by
+    per weekday)."""
+    weekday = pl.col("ts").dt.weekday()
+    return [(weekday == d).sum().alias(f"_d{d}") for d in range(1, 8)]
 
 
-def _clock_shares() -> list[pl.Expr]:
-    """Busiest hour, night and busiest weekday shares from the counts (hours only where the
-    entity's timestamps carry a time of day)."""
-    n = pl.col("_n").cast(pl.Float64)
-    busiest_hour = pl.max_horizontal(*(pl.col(f"_h{h}") for h in range(24))).cast(pl.Float64)
-    busiest_day = pl.max_horizontal(*(pl.col(f"_d{d}") for d in range(1, 8))).cast(pl.Float64)
-    timed = pl.col("_timed")
-    return [
-        pl.when(timed).then(busiest_hour / n).alias("timing_busiest_hour_share_365d"),
-        pl.when(timed).then(pl.col("_night") / n).alias("timing_night_share_365d"),
-        (busiest_day / n).alias("timing_busiest_weekday_share_365d"),
-    ]
+def _weekday_share() -> pl.Expr:
+    """Share of the legs on the entity's busiest weekday."""
+    busiest = pl.max_horizontal(*(pl.col(f"_d{d}") for d in range(1, 8))).cast(pl.Float64)
+    return (busiest / pl.col("_n").cast(pl.Float64)).alias("timing_busiest_weekday_share_365d")
 
 
 def _activity() -> list[pl.Expr]:
@@ -308,8 +259,8 @@ def _per_entity() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr, ...]]:
         for side in BURST_SIDES
         for days, gap in ((BURST_DAYS, f"gap_{side}recent"), (YEAR, f"gap_{side}".rstrip("_")))
     ]
-    aggs = (*bursts, *_activity(), *_surges(), *_clock_counts(), pl.len().alias("_n"))
-    return aggs, tuple(_clock_shares())
+    aggs = (*bursts, *_activity(), *_surges(), *_weekday_counts(), pl.len().alias("_n"))
+    return aggs, (_weekday_share(),)
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
@@ -325,27 +276,12 @@ def compute(ctx: Context) -> pl.LazyFrame:
 
 
 def red_flags(ctx: Context) -> list[pl.LazyFrame]:
-    """Dormant then active: at least the cut-off moved with others in the days after a
-    dormant spell (the legs the features add up); the evidence is those transactions."""
-    hits = (
-        _ordered(ctx)
-        .group_by("entity_id")
-        .agg(
-            (pl.when(pl.col("awake")).then(pl.col("cents")).sum() / 100).alias("moved"),
-            txn_ids(pl.col("awake")).alias("evidence"),
-        )
-        .filter(pl.col("moved") >= thresholds().dormant_min_amount)
-    )
-    text = pl.format(
-        f"{{}} moved in the {AWAKE_DAYS} days after {DORMANT:.0f} days or more without a "
-        "transaction",
-        eur("moved"),
-    )
-    return [flag_rows(hits, DORMANT_THEN_ACTIVE, text)]
+    """The timing family raises no red flag of its own."""
+    return []
 
 
 def rules() -> dict[str, pl.Expr]:
-    """Dormant account reactivated: the red flag's condition on the profile."""
+    """Dormant account reactivated: a large sum moved just after a dormant spell."""
     return {
         "dormant_reactivated": pl.col("timing_after_dormancy_sum_365d")
         >= thresholds().dormant_min_amount
