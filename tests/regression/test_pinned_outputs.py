@@ -25,12 +25,12 @@ from tests.conftest import TrainedWorld
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
     "baselines": "5ce58118f65ad208",
-    "profiles": "4c97d4d8f7a35f62",
-    "scores": "a3d18c7bcd6df453",
-    "explanations": "f0a873a1a47e7161",
+    "profiles": "08f4dff291795c66",
+    "scores": "f13ca163a4d6da2c",
+    "explanations": "d0f729a241b72c0b",
     "rules": "f9ea42d644fb0484",
-    "report": "46e03097b6636298",
-    "reason_lines": "dc10d4d0c4214594",
+    "report": "c3351a815e665892",
+    "reason_lines": "ee1db7cd4cb94449",
 }
 
 
