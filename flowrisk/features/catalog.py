@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 FEATURE_SET = "v1"
-FEATURE_SET_VERSION = "1.1.0"
+FEATURE_SET_VERSION = "1.2.0"
 
 # Each family points to the typology its features are evidence of.
 FAMILY_TYPOLOGY = {
@@ -39,6 +39,7 @@ FAMILY_TYPOLOGY = {
     "reports": "multi_declarant",
     "amount": "structuring",
     "neighbourhood": "mule",
+    "timing": "mule",
 }
 
 

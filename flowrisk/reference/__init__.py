@@ -90,6 +90,9 @@ class Thresholds:
     rule_risky_hops: float
     rule_many_payers: float
     rule_cash_share_z: float
+    dormancy_min_days: float
+    dormant_min_amount: float
+    surge_prior_events: float
     sources: dict[str, str]
     descriptions: dict[str, str]
 

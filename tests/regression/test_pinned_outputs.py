@@ -24,13 +24,13 @@ from tests.conftest import TrainedWorld
 
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
-    "baselines": "6daaed0be3af70e0",
-    "profiles": "ffa68256a30da7f9",
-    "scores": "0bd1c1aeb8f4dd1c",
-    "explanations": "28d048f525aed6ba",
+    "baselines": "5ce58118f65ad208",
+    "profiles": "08f4dff291795c66",
+    "scores": "f13ca163a4d6da2c",
+    "explanations": "d0f729a241b72c0b",
     "rules": "f9ea42d644fb0484",
-    "report": "64dd23665a39ee8b",
-    "reason_lines": "aa9030a635ef6085",
+    "report": "c3351a815e665892",
+    "reason_lines": "ee1db7cd4cb94449",
 }
 
 

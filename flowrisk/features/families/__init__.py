@@ -23,6 +23,7 @@ from flowrisk.features.families import (
     neighbourhood,
     network,
     reports,
+    timing,
     wealth,
 )
 
@@ -58,4 +59,5 @@ FAMILIES: tuple[Family, ...] = (
     reports,
     amount,
     neighbourhood,
+    timing,
 )

@@ -10,6 +10,7 @@ import pytest
 from flowrisk.features import build_profiles, catalog, feature_names, reference_baselines
 
 from .test_amount_neighbourhood import EXPECTED as EXPECTED_AMOUNTS
+from .test_timing import EXPECTED as EXPECTED_TIMING
 from .tiny import AS_OF, tiny_frames
 
 LOG = math.log
@@ -111,7 +112,11 @@ def test_feature_value(profiles: pl.DataFrame, entity: str, feature: str) -> Non
 
 
 def test_every_feature_has_a_hand_checked_value() -> None:
-    checked = {f for feats in (*EXPECTED.values(), *EXPECTED_AMOUNTS.values()) for f in feats}
+    checked = {
+        f
+        for feats in (*EXPECTED.values(), *EXPECTED_AMOUNTS.values(), *EXPECTED_TIMING.values())
+        for f in feats
+    }
     assert set(feature_names()) <= checked, sorted(set(feature_names()) - checked)
 
 
