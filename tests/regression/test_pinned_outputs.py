@@ -25,9 +25,9 @@ from tests.conftest import TrainedWorld
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
     "baselines": "5ce58118f65ad208",
-    "profiles": "08f4dff291795c66",
+    "profiles": "80fb1f76c6680259",
     "scores": "f13ca163a4d6da2c",
-    "explanations": "d0f729a241b72c0b",
+    "explanations": "406505ca20e1f171",
     "rules": "f9ea42d644fb0484",
     "report": "c3351a815e665892",
     "reason_lines": "ee1db7cd4cb94449",
