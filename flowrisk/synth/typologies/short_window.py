@@ -116,11 +116,13 @@ def _off_thresholds(rng: np.random.Generator, amount: np.ndarray) -> np.ndarray:
 
 
 def _fan(rng: np.random.Generator, n: int, inward: bool) -> list[Leg]:
-    """Each other member pays the hub (inward) or is paid by it, at random times."""
+    """Each other member pays the hub (inward) or is paid by it, at random times, in amounts
+    that vary around one unit."""
     hours = rng.uniform(0, 1, n - 1)
+    size = rng.lognormal(0.0, 0.3, n - 1)
     return [
-        (o, 0, float(h), 1.0) if inward else (0, o, float(h), 1.0)
-        for o, h in zip(range(1, n), hours, strict=True)
+        (o, 0, float(h), float(w)) if inward else (0, o, float(h), float(w))
+        for o, h, w in zip(range(1, n), hours, size, strict=True)
     ]
 
 
