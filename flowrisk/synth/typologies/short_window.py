@@ -68,9 +68,7 @@ def plan_short_window(typology: str) -> Callable[..., SchemePlan]:
             & ~guilty
         )
         pool = np.flatnonzero(eligible)
-        sizes: list[int] = []
-        while sum(sizes) < min(k, len(pool)) and k > 0:
-            sizes.append(int(rng.integers(lo, hi + 1)))
+        sizes = _group_sizes(rng, min(k, len(pool)), lo, hi)
         total = min(sum(sizes), len(pool))
         members = rng.choice(pool, total, replace=False).astype(np.int64)
         scheme = np.repeat(np.arange(len(sizes)), sizes)[:total].astype(np.int64)
@@ -93,6 +91,21 @@ def plan_short_window(typology: str) -> Callable[..., SchemePlan]:
     return plan
 
 
+def _group_sizes(rng: np.random.Generator, k: int, lo: int, hi: int) -> list[int]:
+    """Group sizes in ``lo..hi`` adding up to ``k`` members (to more only when ``k`` is less than
+    ``lo`` groups can absorb): drawn until they reach ``k``, then shrunk one by one."""
+    sizes: list[int] = []
+    while sum(sizes) < k:
+        sizes.append(int(rng.integers(lo, hi + 1)))
+    excess, i = sum(sizes) - k, 0
+    while excess > 0 and any(s > lo for s in sizes):
+        if sizes[i % len(sizes)] > lo:
+            sizes[i % len(sizes)] -= 1
+            excess -= 1
+        i += 1
+    return sizes
+
+
 def honest_scale(world: World, ent: np.ndarray) -> np.ndarray:
     """A typical honest transfer of each entity (EUR): a fifth of a person's net monthly pay, a
     fiftieth of a company's monthly takings (the size of its invoices and supplier bills)."""
@@ -102,13 +115,22 @@ def honest_scale(world: World, ent: np.ndarray) -> np.ndarray:
     return np.nan_to_num(scale, nan=300.0).clip(40.0, 20_000.0)
 
 
+def _near_threshold(amount: np.ndarray) -> np.ndarray:
+    """Mask of the amounts 'just under' a reporting threshold (``thresholds.toml``)."""
+    t = thresholds()
+    near = np.zeros(len(amount), dtype=bool)
+    for limit in (t.cosi_cash_monthly, t.remittance_cash_per_operation, t.remittance_cash_monthly):
+        near |= (amount >= t.near_threshold_fraction * limit) & (amount < limit)
+    return near
+
+
 def _off_thresholds(rng: np.random.Generator, amount: np.ndarray) -> np.ndarray:
-    """Amounts moved out of every 'just under a threshold' band and off whole hundreds."""
+    """Amounts moved out of every 'just under a threshold' band (when a group's draws could not
+    avoid them) and off whole hundreds."""
     t = thresholds()
     out = amount.copy()
-    for limit in (t.cosi_cash_monthly, t.remittance_cash_per_operation, t.remittance_cash_monthly):
-        near = (out >= t.near_threshold_fraction * limit) & (out < limit)
-        out[near] = limit * rng.uniform(1.01, 1.3, int(near.sum()))
+    near = _near_threshold(out)
+    out[near] = out[near] / t.near_threshold_fraction * rng.uniform(1.05, 1.2, int(near.sum()))
     out = np.round(out, 2)
     whole = np.isclose(np.mod(out, t.round_amount_multiple), 0.0)
     out[whole] += rng.integers(1, 99, int(whole.sum())) / 100 + 1
@@ -227,11 +249,16 @@ def _group_legs(
     base = float(np.median(honest_scale(world, group)))
     out = []
     for r in range(repeats):
-        value = base * float(rng.lognormal(0.0, 0.5))
+        legs = SHAPES[typology](rng, len(group))
+        shares = np.array([leg[3] for leg in legs])
+        for _ in range(10):  # a value that leaves every leg off the thresholds' bands
+            value = base * float(rng.lognormal(0.0, 0.5))
+            if not _near_threshold(value * shares).any():
+                break
         lo, hi = r / repeats, (r + 1) / repeats
-        for s, d, h, share in SHAPES[typology](rng, len(group)):
+        for (s, d, h, _), share in zip(legs, shares, strict=True):
             ts = start + int((lo + h * (hi - lo)) * span)
-            out.append((int(group[s]), int(group[d]), ts, value * share))
+            out.append((int(group[s]), int(group[d]), ts, value * float(share)))
     return out
 
 
