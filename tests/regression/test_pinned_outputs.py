@@ -24,13 +24,13 @@ from tests.conftest import TrainedWorld
 
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
-    "baselines": "6daaed0be3af70e0",
-    "profiles": "23919300f86ed70a",
-    "scores": "0bd1c1aeb8f4dd1c",
-    "explanations": "d7dcde9c3a1589d8",
-    "rules": "f9ea42d644fb0484",
-    "report": "64dd23665a39ee8b",
-    "reason_lines": "aa9030a635ef6085",
+    "baselines": "601ef858fcfbb3d2",
+    "profiles": "72f61def77c3ebbc",
+    "scores": "d78752b63e23206a",
+    "explanations": "60ad0388c4f26bc8",
+    "rules": "eddd44ec0f220939",
+    "report": "b1796ba373d1d0d3",
+    "reason_lines": "833f749c957e802e",
 }
 
 
