@@ -47,9 +47,9 @@ def test_profiles_and_baselines_are_pinned(small_world_dir: Path) -> None:
     frames = {k: v.collect().lazy() for k, v in read_dataset(small_world_dir).items()}
     baselines = fit_baselines(frames, SMALL_AS_OF)
     assert _digest(baselines.to_json().encode()) == PINS["baselines"]
-    assert _frame_digest(build_profiles(frames, SMALL_AS_OF, baselines).collect()) == PINS[
-        "profiles"
-    ]
+    assert (
+        _frame_digest(build_profiles(frames, SMALL_AS_OF, baselines).collect()) == PINS["profiles"]
+    )
 
 
 @pytest.fixture(scope="module")
