@@ -72,10 +72,12 @@ class WorldParams:
 
     @classmethod
     def edge_list(cls, **kwargs: Any) -> WorldParams:
-        """A world reduced to a plain transaction edge list, with the short-window typologies
-        at their defaults unless ``typologies`` is given."""
-        defaults = default_typologies()
-        kwargs.setdefault("typologies", {n: defaults[n] for n in SHORT_WINDOW_TYPOLOGIES})
+        """A world reduced to a plain transaction edge list, with each short-window typology at
+        ``SHORT_WINDOW_PREVALENCE`` unless ``typologies`` is given."""
+        from flowrisk.synth.typologies.registry import SHORT_WINDOW_PREVALENCE
+
+        on = TypologyParams(SHORT_WINDOW_PREVALENCE)
+        kwargs.setdefault("typologies", dict.fromkeys(SHORT_WINDOW_TYPOLOGIES, on))
         return cls(shape="edge-list", **kwargs)
 
     def __post_init__(self) -> None:

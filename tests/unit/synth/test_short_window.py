@@ -8,16 +8,29 @@ from collections import defaultdict
 import polars as pl
 import pytest
 
+from flowrisk.io import read_dataset
 from flowrisk.reference import thresholds
-from flowrisk.schema import SHORT_WINDOW_TYPOLOGIES
+from flowrisk.schema import SHORT_WINDOW_TYPOLOGIES, TABLES
+from flowrisk.synth import WorldParams, generate_world
 from flowrisk.synth.typologies.short_window import MAX_DAYS
 
 Edges = list[tuple[str, str]]
 
 
 @pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
+    """A full world with every short-window typology on (they are off by default)."""
+    params = WorldParams(entities=8_000, seed=11, chunk_entities=4_000).with_overrides(
+        prevalence=dict.fromkeys(SHORT_WINDOW_TYPOLOGIES, 0.005)
+    )
+    out = tmp_path_factory.mktemp("short_window_world")
+    generate_world(params, out)
+    return {name: frame.collect() for name, frame in read_dataset(out, tables=list(TABLES)).items()}
+
+
+@pytest.fixture(scope="module")
 def scheme_legs(world: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Every short-window transaction of the session world with its typology and scheme."""
+    """Every short-window transaction of that world with its typology and scheme."""
     return (
         world["transaction_labels"]
         .filter(pl.col("typology").cast(pl.String).is_in(SHORT_WINDOW_TYPOLOGIES))
@@ -45,7 +58,7 @@ def _roles(edges: Edges) -> tuple[set[str], set[str], set[str]]:
 @pytest.mark.parametrize("typology", SHORT_WINDOW_TYPOLOGIES)
 def test_every_scheme_plays_out_within_days(scheme_legs: pl.DataFrame, typology: str) -> None:
     schemes = _schemes(scheme_legs, typology)
-    assert len(schemes) >= 2, f"{typology}: {len(schemes)} schemes in the session world"
+    assert len(schemes) >= 2, f"{typology}: {len(schemes)} schemes in the world"
     for scheme in schemes:
         span = scheme["ts"].max() - scheme["ts"].min()
         assert span.total_seconds() <= MAX_DAYS * 86_400, (typology, span)
