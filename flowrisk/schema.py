@@ -29,6 +29,7 @@ __all__ = [
     "REPORT_CATEGORIES",
     "REQUIRED_TABLES",
     "RISK_TAGS",
+    "SHORT_WINDOW_TYPOLOGIES",
     "TABLES",
     "TIMESTAMP",
     "TYPOLOGIES",
@@ -74,7 +75,18 @@ TYPOLOGIES = (
     "high_risk_jurisdiction",
     "layering",
     "multi_declarant",
+    "fan_in",
+    "fan_out",
+    "cycle",
+    "scatter_gather",
+    "gather_scatter",
+    "bipartite",
+    "stacked_bipartite",
+    "random_walk",
 )
+# The typologies of the AML research generators (AMLSim, AMLworld) played out within days by
+# ordinary accounts; only amounts, times and counterparties mark them.
+SHORT_WINDOW_TYPOLOGIES = TYPOLOGIES[8:]
 
 EntityType = pl.Enum(ENTITY_TYPES)
 AccountType = pl.Enum(ACCOUNT_TYPES)

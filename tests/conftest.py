@@ -125,6 +125,7 @@ class TrainedWorld:
 
 
 TRAIN_DATES = [datetime(2025, m, 1, tzinfo=UTC) for m in (8, 10, 12)]
+TRAINED_WORLD = WorldParams(entities=6_000, seed=8)  # the world training tests share
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +133,7 @@ def trained_world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The 6,000-entity world (seed 8) that training tests share: generated once per session
     (per test worker); tests read it and never write into it."""
     folder = tmp_path_factory.mktemp("trained_world")
-    generate_world(WorldParams(entities=6_000, seed=8), folder)
+    generate_world(TRAINED_WORLD, folder)
     return folder
 
 

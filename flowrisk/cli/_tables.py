@@ -52,9 +52,11 @@ def print_summary(manifest: Mapping[str, Any], out: Path, seconds: float | None 
     console.print(typ)
     period = manifest["period"]
     extra = f" in {seconds:.1f} s" if seconds is not None else ""
+    shape = manifest["parameters"].get("shape", "full")
+    shaped = f", {shape} shape" if shape != "full" else ""
     console.print(
         f"Period {period['start']} to {period['end']}, seed {manifest['seed']}, "
-        f"generator {manifest['generator_version']}{extra}."
+        f"generator {manifest['generator_version']}{shaped}{extra}."
     )
 
 

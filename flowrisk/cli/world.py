@@ -31,8 +31,9 @@ from flowrisk.pipeline import (
     generate,
     main_job,
 )
-from flowrisk.schema import TYPOLOGIES
+from flowrisk.schema import SHORT_WINDOW_TYPOLOGIES, TYPOLOGIES
 from flowrisk.synth import WorldParams
+from flowrisk.synth.params import WORLD_SHAPES
 
 __all__ = ["run", "summary", "synth"]
 
@@ -79,10 +80,24 @@ def synth(
     camouflage: Annotated[
         bool, typer.Option(help="Give the guilty an ordinary financial life beside their schemes.")
     ] = True,
+    shape: Annotated[
+        str,
+        typer.Option(
+            help=f"World shape, one of {', '.join(WORLD_SHAPES)}: 'edge-list' keeps only amounts, "
+            "times and counterparties (no cash, crypto, sectors, owners, assets or reports) and "
+            f"injects only the short-window typologies ({', '.join(SHORT_WINDOW_TYPOLOGIES)}).",
+        ),
+    ] = "full",
     json_out: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
-    """Generate a synthetic world (every table of the data model) with injected typologies."""
-    base = WorldParams(entities=entities, months=months, seed=seed, camouflage=camouflage)
+    """Generate a synthetic world (every table of the data model, or a plain edge list with
+    --shape edge-list) with injected typologies."""
+    if shape not in WORLD_SHAPES:
+        raise InvalidParameter(
+            "--shape", f"must be one of {', '.join(WORLD_SHAPES)}, got {shape!r}"
+        )
+    make = WorldParams.edge_list if shape == "edge-list" else WorldParams
+    base = make(entities=entities, months=months, seed=seed, camouflage=camouflage)
     params = base.with_overrides(
         only=[t.strip() for t in typologies.split(",") if t.strip()] if typologies else None,
         prevalence=_pairs(prevalence, "--prevalence"),

@@ -23,6 +23,7 @@ from flowrisk.schema import TYPOLOGIES
 from flowrisk.synth.flows import legit_transactions
 from flowrisk.synth.params import GENERATOR_VERSION, WorldParams
 from flowrisk.synth.population import plan_population
+from flowrisk.synth.shape import as_edge_list, edge_transactions
 from flowrisk.synth.streams import (
     inject_stream,
     legit_stream,
@@ -117,7 +118,8 @@ def _scheme_transactions(
 def iter_transactions(world: World, *, registry: TypologyRegistry = REGISTRY) -> Iterator[Chunk]:
     """Draw the transactions chunk by chunk: ordinary life plus the schemes of the chunk.
 
-    Without camouflage the guilty have no ordinary life: only their schemes' transactions.
+    Without camouflage the guilty have no ordinary life: only their schemes' transactions. An
+    edge-list world keeps only plain transfers between accounts and draws no cash reports.
     ``registry`` must be the one the world was planned with.
     """
     params = world.params
@@ -130,7 +132,15 @@ def iter_transactions(world: World, *, registry: TypologyRegistry = REGISTRY) ->
         txns = Txns.concat([legit, *_scheme_transactions(world, registry, c, lo, hi)])
         txns = txns.take(_active(world, txns))
         txns = txns.take(np.lexsort((txns.dst, txns.src, txns.ts)))
-        yield Chunk(lo, hi, txns, cash_reports(world, txns))
+        if params.shape == "edge-list":
+            yield Chunk(
+                lo,
+                hi,
+                edge_transactions(world, txns),
+                cash_reports(world, txns.take(np.zeros(0, dtype=np.int64))),
+            )
+        else:
+            yield Chunk(lo, hi, txns, cash_reports(world, txns))
 
 
 def _sha256(path: Path) -> str:
@@ -187,6 +197,8 @@ def generate_world(
         "reports": reports_frame(world, all_reports),
         "labels": labels_frame(world),
     }
+    if params.shape == "edge-list":
+        tables = as_edge_list(tables)
     for name, frame in tables.items():
         write_table(frame, out, name)
         rows[name] = frame.height

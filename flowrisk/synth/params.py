@@ -12,13 +12,22 @@ from datetime import date
 from typing import Any
 
 from flowrisk.errors import InvalidParameter
-from flowrisk.schema import TYPOLOGIES
+from flowrisk.schema import SHORT_WINDOW_TYPOLOGIES, TYPOLOGIES
 
-__all__ = ["GENERATOR_VERSION", "TypologyParams", "WorldParams", "default_typologies"]
+__all__ = [
+    "GENERATOR_VERSION",
+    "WORLD_SHAPES",
+    "TypologyParams",
+    "WorldParams",
+    "default_typologies",
+]
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"
 MAX_ENTITIES = 20_000_000
 MAX_MONTHS = 120
+# ``full``: every table of the data model; ``edge-list``: only amounts, times and counterparties
+# (no cash, crypto, sectors, owners, assets or reports), with the short-window typologies only.
+WORLD_SHAPES = ("full", "edge-list")
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,8 @@ class WorldParams:
     """Everything that determines a world; the same params give byte-identical files.
 
     ``chunk_entities`` sets how many entities' flows are held in memory at once; it is part of
-    the world's identity (a different chunk size draws different random streams).
+    the world's identity (a different chunk size draws different random streams). ``shape`` is
+    one of :data:`WORLD_SHAPES`; build an edge-list world with :meth:`edge_list`.
     """
 
     entities: int = 10_000
@@ -58,6 +68,17 @@ class WorldParams:
     camouflage: bool = True
     chunk_entities: int = 25_000
     typologies: Mapping[str, TypologyParams] = field(default_factory=default_typologies)
+    shape: str = "full"
+
+    @classmethod
+    def edge_list(cls, **kwargs: Any) -> WorldParams:
+        """A world reduced to a plain transaction edge list, with each short-window typology at
+        ``SHORT_WINDOW_PREVALENCE`` unless ``typologies`` is given."""
+        from flowrisk.synth.typologies.registry import SHORT_WINDOW_PREVALENCE
+
+        on = TypologyParams(SHORT_WINDOW_PREVALENCE)
+        kwargs.setdefault("typologies", dict.fromkeys(SHORT_WINDOW_TYPOLOGIES, on))
+        return cls(shape="edge-list", **kwargs)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -92,9 +113,25 @@ class WorldParams:
                 raise InvalidParameter(
                     f"intensity[{name}]", f"must be in [0.1, 5], got {tp.intensity}"
                 )
+        self._validate_shape()
         total = sum(tp.prevalence for tp in self.typologies.values())
         if total > 0.2:
             raise InvalidParameter("prevalence", f"sum over typologies must be <= 0.2, got {total}")
+
+    def _validate_shape(self) -> None:
+        """An edge-list world carries only short-window typologies."""
+        if self.shape not in WORLD_SHAPES:
+            raise InvalidParameter(
+                "shape", f"must be one of {', '.join(WORLD_SHAPES)}, got {self.shape!r}"
+            )
+        if self.shape == "edge-list":
+            other = [n for n, tp in self.typologies.items() if n not in SHORT_WINDOW_TYPOLOGIES]
+            if any(self.typologies[n].prevalence > 0 for n in other):
+                raise InvalidParameter(
+                    "typology",
+                    f"an edge-list world carries only short-window typologies "
+                    f"({', '.join(SHORT_WINDOW_TYPOLOGIES)}), not {other[0]!r}",
+                )
 
     def with_overrides(
         self,
@@ -103,8 +140,14 @@ class WorldParams:
         prevalence: Mapping[str, float] | None = None,
         intensity: Mapping[str, float] | None = None,
     ) -> WorldParams:
-        """A copy keeping only the ``only`` typologies and with prevalences/intensities replaced."""
-        chosen = list(only) if only is not None else list(self.typologies)
+        """A copy keeping only the ``only`` typologies and with prevalences/intensities replaced
+        (an edge-list world keeps only its short-window typologies when ``only`` is not given)."""
+        if only is not None:
+            chosen = list(only)
+        elif self.shape == "edge-list":
+            chosen = [n for n in self.typologies if n in SHORT_WINDOW_TYPOLOGIES]
+        else:
+            chosen = list(self.typologies)
         for name in [*chosen, *(prevalence or {}), *(intensity or {})]:
             if name not in TYPOLOGIES:
                 raise InvalidParameter(

@@ -10,7 +10,9 @@ import pytest
 
 from flowrisk.features import Baselines, build_profiles, frames_for_entities
 from flowrisk.models import RiskModel
-from tests.conftest import TRAIN_DATES, TrainedWorld
+from flowrisk.synth import REGISTRY
+from tests.conftest import TRAIN_DATES, TRAINED_WORLD, TrainedWorld
+from tests.model.inject import inject
 
 AS_OF = TRAIN_DATES[-1]
 
@@ -85,6 +87,40 @@ def test_structuring_raises_the_score(
         after = _score(_add(frames, rows), baselines, model, entity)
         raised += after > before
     assert raised >= 0.8 * len(honest), f"only {raised} of {len(honest)} scores went up"
+
+
+def _scores(
+    frames: dict[str, pl.LazyFrame], baselines: Baselines, model: RiskModel, ids: list[str]
+) -> np.ndarray:
+    sub = frames_for_entities(frames, ids, AS_OF)
+    profiles = build_profiles(sub, AS_OF, baselines, entities=ids).collect()
+    order = {e: i for i, e in enumerate(profiles["entity_id"])}
+    return np.asarray(model.predict(profiles))[[order[e] for e in ids]]
+
+
+@pytest.mark.parametrize(
+    "typology", [t.name for t in REGISTRY if TRAINED_WORLD.typologies[t.name].prevalence > 0]
+)
+def test_injecting_each_typology_into_honest_entities_raises_their_score(
+    trained_world: TrainedWorld, typology: str
+) -> None:
+    """The generator's own planner and injector give honest entities of the trained world a
+    scheme that started at least a month before the scoring date: most of their scores rise,
+    and on average they rise. Every typology the trained world carries (a model cannot learn
+    one it never saw labelled)."""
+    t = trained_world
+    before_s = int((AS_OF - timedelta(days=30)).timestamp())
+    injected = inject(TRAINED_WORLD, t.frames, t.labels, typology, k=36, seed=3, before_s=before_s)
+    ids = injected.entities[:20]
+    assert len(ids) >= 5, f"{typology}: only {len(ids)} honest members injected"
+    before = _scores(t.frames, t.baselines, t.model, ids)
+    after = _scores(injected.frames, t.baselines, t.model, ids)
+    rise = after - before
+    print(
+        f"\n{typology}: {int((rise > 0).sum())} of {len(ids)} scores rose, mean "
+        f"{before.mean():.3f} -> {after.mean():.3f}"
+    )
+    assert (rise > 0).mean() >= 0.6 and rise.mean() > 0, dict(zip(ids, rise.round(3), strict=True))
 
 
 def test_renaming_ids_leaves_the_score(

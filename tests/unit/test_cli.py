@@ -59,6 +59,8 @@ def test_synth_json_and_typology_options(tmp_path: Path) -> None:
         (["--prevalence", "mule"], "--prevalence: expected NAME=VALUE"),
         (["--prevalence", "mule=lots"], "--prevalence: 'lots' is not a number"),
         (["--intensity", "mule=99"], "intensity[mule]: must be in"),
+        (["--shape", "graph"], "--shape: must be one of full, edge-list"),
+        (["--shape", "edge-list", "--typologies", "mule"], "typology: an edge-list world"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flowrisk.schema import TYPOLOGIES
+from flowrisk.schema import SHORT_WINDOW_TYPOLOGIES, TYPOLOGIES
 from flowrisk.synth.params import TypologyParams
 from flowrisk.synth.typologies.cash import (
     inject_front_business,
@@ -33,13 +33,26 @@ from flowrisk.synth.typologies.networks import (
     plan_mule,
 )
 from flowrisk.synth.typologies.reports import inject_multi_declarant, plan_multi_declarant
+from flowrisk.synth.typologies.short_window import inject_short_window, plan_short_window
 from flowrisk.synth.typologies.wealth import inject_unexplained_wealth, plan_unexplained_wealth
 from flowrisk.synth.world import AccountBook, SchemePlan, Txns, World
 
-__all__ = ["DEFAULT_TYPOLOGIES", "REGISTRY", "Injector", "Planner", "Typology", "TypologyRegistry"]
+__all__ = [
+    "DEFAULT_TYPOLOGIES",
+    "REGISTRY",
+    "SHORT_WINDOW_PREVALENCE",
+    "Injector",
+    "Planner",
+    "Typology",
+    "TypologyRegistry",
+]
 
 Planner = Callable[[np.random.Generator, World, AccountBook, int, np.ndarray], SchemePlan]
 Injector = Callable[[np.random.Generator, World, SchemePlan, int, int], list[Txns]]
+SHORT_WINDOW_PREVALENCE = 0.0015  # each short-window typology in an edge-list world
+# Off in the full world for now: the motif family that sees them is not in the feature set yet,
+# and a model trained on labels it cannot see learns to distrust ordinary extra income.
+SHORT_WINDOW_DEFAULT = TypologyParams(0.0)
 MAX_STREAM = 127  # ground-truth codes are stored as int8
 
 
@@ -138,6 +151,16 @@ REGISTRY = TypologyRegistry(
             plan_multi_declarant,
             inject_multi_declarant,
             TypologyParams(0.002),
+        ),
+        *(
+            Typology(
+                name,
+                8 + i,
+                plan_short_window(name),
+                inject_short_window(name),
+                SHORT_WINDOW_DEFAULT,
+            )
+            for i, name in enumerate(SHORT_WINDOW_TYPOLOGIES)
         ),
     ]
 )

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowrisk.io import read_manifest
-from flowrisk.schema import TABLES, TYPOLOGIES
+from flowrisk.schema import TABLES
 from flowrisk.synth import REGISTRY, WorldParams, generate_world, iter_transactions, plan_world
 
 
@@ -120,13 +120,16 @@ def test_prevalence_per_typology(world: dict[str, pl.DataFrame], world_params: W
     assert labels.filter(pl.col("label") == 1)["label_date"].null_count() == 0
 
 
-def test_ground_truth_transactions_match_labels(world: dict[str, pl.DataFrame]) -> None:
+def test_ground_truth_transactions_match_labels(
+    world: dict[str, pl.DataFrame], world_params: WorldParams
+) -> None:
     flagged = world["transaction_labels"]
     labels = world["labels"].explode("typologies").drop_nulls("typologies")
     pairs = flagged.select("entity_id", pl.col("typology").alias("typologies")).unique()
     missing = pairs.join(labels, on=["entity_id", "typologies"], how="anti")
     assert missing.height == 0, missing.head()
-    assert set(flagged["typology"].unique().cast(pl.String)) == set(TYPOLOGIES)
+    carried = {name for name, tp in world_params.typologies.items() if tp.prevalence > 0}
+    assert set(flagged["typology"].unique().cast(pl.String)) == carried
 
 
 def test_same_seed_gives_identical_files(tmp_path: Path) -> None:

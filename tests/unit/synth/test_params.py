@@ -53,3 +53,20 @@ def test_to_dict_is_json_ready() -> None:
     d = WorldParams(entities=500).to_dict()
     assert json.loads(json.dumps(d))["entities"] == 500
     assert d["start"] == "2025-01-01"
+
+
+def test_an_edge_list_world_carries_only_short_window_typologies() -> None:
+    from flowrisk.schema import SHORT_WINDOW_TYPOLOGIES
+
+    p = WorldParams.edge_list(entities=500)
+    assert p.shape == "edge-list"
+    assert set(p.typologies) == set(SHORT_WINDOW_TYPOLOGIES)
+    assert set(p.with_overrides(prevalence={"cycle": 0.01}).typologies) == set(p.typologies)
+    with pytest.raises(InvalidParameter, match="short-window") as info:
+        WorldParams(shape="edge-list")
+    assert info.value.name == "typology"
+    with pytest.raises(InvalidParameter, match="short-window"):
+        p.with_overrides(only=["structuring"])
+    with pytest.raises(InvalidParameter) as info:
+        WorldParams(shape="graph")
+    assert info.value.name == "shape"

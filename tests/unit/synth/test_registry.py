@@ -34,6 +34,14 @@ PINNED = {
     "high_risk_jurisdiction": 5,
     "layering": 6,
     "multi_declarant": 7,
+    "fan_in": 8,
+    "fan_out": 9,
+    "cycle": 10,
+    "scatter_gather": 11,
+    "gather_scatter": 12,
+    "bipartite": 13,
+    "stacked_bipartite": 14,
+    "random_walk": 15,
 }
 # The typologies of the pinned world, spelled out so that a new typology (or new defaults)
 # leaves it unchanged.
