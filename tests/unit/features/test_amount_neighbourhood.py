@@ -13,7 +13,7 @@ import pytest
 from flowrisk.features import build_profiles, reference_baselines
 from flowrisk.schema import INPUT_TABLES, TABLES
 
-from .tiny import AS_OF, ago
+from .tiny import AS_OF, ago, assert_value, cases
 
 PEOPLE = ("M", "B", "C")
 _T: list[tuple[str, str, float, float]] = [
@@ -134,16 +134,9 @@ def profiles() -> pl.DataFrame:
     return build_profiles(frames(), AS_OF, reference_baselines()).collect()
 
 
-@pytest.mark.parametrize(
-    ("entity", "feature"), [(e, f) for e, feats in EXPECTED.items() for f in feats]
-)
+@pytest.mark.parametrize(("entity", "feature"), cases(EXPECTED))
 def test_feature_value(profiles: pl.DataFrame, entity: str, feature: str) -> None:
-    value = profiles.filter(pl.col("entity_id") == entity)[feature].item()
-    expected = EXPECTED[entity][feature]
-    if expected is None:
-        assert value is None
-    else:
-        assert value == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert_value(profiles, entity, feature, EXPECTED[entity][feature])
 
 
 def test_row_order_does_not_change_a_value() -> None:

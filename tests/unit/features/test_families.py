@@ -11,7 +11,7 @@ from flowrisk.features import build_profiles, catalog, feature_names, reference_
 
 from .test_amount_neighbourhood import EXPECTED as EXPECTED_AMOUNTS
 from .test_timing import EXPECTED as EXPECTED_TIMING
-from .tiny import AS_OF, tiny_frames
+from .tiny import AS_OF, assert_value, cases, tiny_frames
 
 LOG = math.log
 EXPECTED: dict[str, dict[str, float | None]] = {
@@ -99,16 +99,9 @@ def profiles() -> pl.DataFrame:
     return build_profiles(tiny_frames(), AS_OF, reference_baselines()).collect()
 
 
-@pytest.mark.parametrize(
-    ("entity", "feature"), [(e, f) for e, feats in EXPECTED.items() for f in feats]
-)
+@pytest.mark.parametrize(("entity", "feature"), cases(EXPECTED))
 def test_feature_value(profiles: pl.DataFrame, entity: str, feature: str) -> None:
-    value = profiles.filter(pl.col("entity_id") == entity)[feature].item()
-    expected = EXPECTED[entity][feature]
-    if expected is None:
-        assert value is None
-    else:
-        assert value == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert_value(profiles, entity, feature, EXPECTED[entity][feature])
 
 
 def test_every_feature_has_a_hand_checked_value() -> None:

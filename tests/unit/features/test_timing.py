@@ -23,7 +23,7 @@ from flowrisk.features.families import timing
 from flowrisk.reference import thresholds
 from flowrisk.schema import INPUT_TABLES, TABLES
 
-from .tiny import AS_OF
+from .tiny import AS_OF, assert_value, cases
 
 PEOPLE = ("T", "R", "Q", "D", "S")
 PRIOR = thresholds().surge_prior_events
@@ -164,16 +164,9 @@ def profiles() -> pl.DataFrame:
     return build_profiles(frames(), AS_OF, reference_baselines()).collect()
 
 
-@pytest.mark.parametrize(
-    ("entity", "feature"), [(e, f) for e, feats in EXPECTED.items() for f in feats]
-)
+@pytest.mark.parametrize(("entity", "feature"), cases(EXPECTED))
 def test_feature_value(profiles: pl.DataFrame, entity: str, feature: str) -> None:
-    value = profiles.filter(pl.col("entity_id") == entity)[feature].item()
-    expected = EXPECTED[entity][feature]
-    if expected is None:
-        assert value is None
-    else:
-        assert value == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert_value(profiles, entity, feature, EXPECTED[entity][feature])
 
 
 def test_every_timing_feature_is_checked_on_t() -> None:

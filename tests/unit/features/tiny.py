@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
+import pytest
 
 from flowrisk.schema import INPUT_TABLES, TABLES
 
@@ -291,3 +292,17 @@ def tiny_frames() -> dict[str, pl.LazyFrame]:
         "reports": REPORTS,
     }
     return {t: pl.DataFrame(rows[t], schema=TABLES[t].schema).lazy() for t in INPUT_TABLES}
+
+
+def cases(expected: dict[str, dict[str, float | None]]) -> list[tuple[str, str]]:
+    """(entity, feature) of every hand-worked value, for ``pytest.mark.parametrize``."""
+    return [(e, f) for e, feats in expected.items() for f in feats]
+
+
+def assert_value(profiles: pl.DataFrame, entity: str, feature: str, expected: float | None) -> None:
+    """The profile value of ``entity`` is the hand-worked ``expected`` (None: no value)."""
+    value = profiles.filter(pl.col("entity_id") == entity)[feature].item()
+    if expected is None:
+        assert value is None
+    else:
+        assert value == pytest.approx(expected, rel=1e-9, abs=1e-9)
