@@ -14,6 +14,7 @@ os.environ.setdefault(
 )
 
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -149,3 +150,17 @@ def trained_world(trained_world_dir: Path) -> TrainedWorld:
     split = split_snapshots(snapshots(frames, labels, TRAIN_DATES, baselines), seed=1)
     model, _ = fit_model(split, seed=2)
     return TrainedWorld(folder, frames, labels, baselines, model, split, TRAIN_DATES[-1])
+
+
+def run_flowrisk(
+    env: dict[str, str], *args: str, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """The ``flowrisk`` command in a subprocess with ``env``, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "flowrisk", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from flowrisk.cli import app
 from flowrisk.pipeline.main_job import RUN_PURPOSE
+from tests.conftest import run_flowrisk
 
 runner = CliRunner()
 
@@ -116,14 +117,7 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     import polars as pl
 
     def flowrisk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "flowrisk", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        return run_flowrisk(env, *args, timeout=300)
 
     data = str(tmp_path / "home" / "data" / "validated" / "accepted")
     out = tmp_path / "all"

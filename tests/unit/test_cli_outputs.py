@@ -20,7 +20,7 @@ import flowrisk.cli.scoring as scoring_cli
 from flowrisk.cli import app
 from flowrisk.io import ParquetSink
 from flowrisk.models.bundle import Bundle
-from tests.conftest import TrainedWorld
+from tests.conftest import TrainedWorld, run_flowrisk
 
 runner = CliRunner()
 
@@ -59,15 +59,7 @@ def home(small_world_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     return env
 
 
-def _flowrisk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flowrisk", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+_flowrisk = run_flowrisk
 
 
 def _score_args(dataset: Path, out: Path) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 
 from flowrisk.cli import app
 from flowrisk.models.tune import SEARCH_SPACE
+from tests.conftest import run_flowrisk
 
 runner = CliRunner()
 
@@ -59,14 +59,7 @@ def test_tune_then_train_with_its_best_params(small_world_dir: Path, tmp_path: P
     best = tmp_path / "best-params.json"
 
     def flowrisk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "flowrisk", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
+        return run_flowrisk(env, *args, timeout=900)
 
     tuned = flowrisk(
         "tune", str(small_world_dir), "--trials", "2", "--seed", "3", "--out", str(best)
