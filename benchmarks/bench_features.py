@@ -140,7 +140,7 @@ def earlier_profiles(folder: str) -> int:
     import flowrisk.features.build as build
     from flowrisk.features.families import FAMILIES
 
-    kept = tuple(f for f in FAMILIES if f.__name__.rsplit(".", 1)[-1] not in BEHAVIOURAL)
+    kept = tuple(f for f in FAMILIES if not {x.family for x in f.FEATURES} & set(BEHAVIOURAL))
     features = [feature for family in kept for feature in family.FEATURES]
     build.FAMILIES = kept
     build.catalog = lambda: features
