@@ -17,6 +17,19 @@ from flowrisk.api.logs import JsonFormatter, log_config
 from tests.unit.api.conftest import Service
 
 
+@pytest.fixture(autouse=True)
+def _request_logger_reaches_root() -> Iterator[None]:
+    """The request logger enabled and propagating to the root logger (where ``caplog``
+    listens) whatever an earlier test of the process configured, then as it was."""
+    loggers = [logging.getLogger(n) for n in ("flowrisk", "flowrisk.api", "flowrisk.api.requests")]
+    saved = [(lg, lg.disabled, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.disabled, lg.propagate = False, True
+    yield
+    for lg, disabled, propagate in saved:
+        lg.disabled, lg.propagate = disabled, propagate
+
+
 def _lines(caplog: pytest.LogCaptureFixture) -> list[dict]:
     formatter = JsonFormatter()
     return [

@@ -91,7 +91,8 @@ def _sample(labels: pl.DataFrame, entities: pl.DataFrame) -> list[str]:
         ids = labels.filter(pl.col("typologies").cast(pl.List(pl.String)).list.contains(typology))[
             "entity_id"
         ].to_list()
-        picks += list(rng.choice(ids, 2, replace=False))
+        if ids:  # a typology off in this world has no member to pick
+            picks += list(rng.choice(ids, 2, replace=False))
     for kind in ("person", "company"):
         ids = entities.filter(pl.col("entity_type") == kind)["entity_id"].to_list()
         picks += list(rng.choice(ids, 3, replace=False))
@@ -187,30 +188,6 @@ def test_each_typology_is_visible_in_its_own_features(world_dir: Path, batch: pl
     assert set(TYPOLOGIES) - set(SHORT_WINDOW_TYPOLOGIES) <= evidenced
     assert (best["auc"] >= 0.85).all(), best
     assert signal["auc"].median() >= 0.8
-
-
-@pytest.mark.parametrize("typology", SHORT_WINDOW_TYPOLOGIES)
-def test_each_short_window_typology_is_visible_in_motif_features(
-    world_dir: Path, batch: pl.DataFrame, typology: str
-) -> None:
-    """Short-window typologies carry nothing but amounts, times and counterparties: the best
-    ``motif_*`` feature separates their members from the honest (AUC >= 0.85). Skipped while the
-    catalog has no motif feature; the best current feature is printed either way (``-s``)."""
-    labels = pl.read_parquet(world_dir / "labels.parquet")
-    data = batch.join(labels.select("entity_id", "label", "typologies"), on="entity_id")
-    guilty = data["typologies"].cast(pl.List(pl.String)).list.contains(typology)
-    keep = guilty | (data["label"] == 0)
-    aucs = {}
-    for f in catalog():
-        value = auc(data[f.name].filter(keep), guilty.filter(keep))
-        if value is not None:
-            aucs[f.name] = 1 - value if f.direction < 0 else value
-    name = max(aucs, key=aucs.__getitem__)
-    print(f"\n{typology}: best current feature {name} AUC {aucs[name]:.3f}")
-    motif = {n: a for n, a in aucs.items() if n.startswith("motif_")}
-    if not motif:
-        pytest.skip(f"no motif_* feature in the catalog yet (best now: {name} {aucs[name]:.3f})")
-    assert max(motif.values()) >= 0.85, sorted(motif.items(), key=lambda x: -x[1])[:3]
 
 
 def test_profiles_cover_every_entity(frames: dict[str, pl.LazyFrame], batch: pl.DataFrame) -> None:
