@@ -7,47 +7,57 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
 
-from flowrisk.api.logs import JsonFormatter, log_config
+from flowrisk.api.logs import REQUESTS, JsonFormatter, log_config
 from tests.unit.api.conftest import Service
 
 
-@pytest.fixture(autouse=True)
-def _request_logger_reaches_root() -> Iterator[None]:
-    """The request logger enabled and propagating to the root logger (where ``caplog``
-    listens) whatever an earlier test of the process configured, then as it was."""
-    loggers = [logging.getLogger(n) for n in ("flowrisk", "flowrisk.api", "flowrisk.api.requests")]
-    saved = [(lg, lg.disabled, lg.propagate) for lg in loggers]
-    for lg in loggers:
-        lg.disabled, lg.propagate = False, True
-    yield
-    for lg, disabled, propagate in saved:
-        lg.disabled, lg.propagate = disabled, propagate
+@pytest.fixture
+def requests_caught(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """``caplog`` listening on the request logger itself (enabled, at INFO, not propagating),
+    so that what an earlier test of the process did to its parents or to the root logger
+    cannot hide a line; the logger as it was afterwards."""
+    logger = logging.getLogger(REQUESTS)
+    saved = logger.disabled, logger.propagate
+    logger.disabled, logger.propagate = False, False
+    logger.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO, logger=REQUESTS)
+    try:
+        yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.disabled, logger.propagate = saved
 
 
-def _lines(caplog: pytest.LogCaptureFixture) -> list[dict]:
+def _lines(caplog: pytest.LogCaptureFixture, want: int) -> list[dict]:
+    """The request lines captured, once ``want`` of them are there (at most 5 s): a request's
+    line is written when the app returns, which can be after the client has its response."""
     formatter = JsonFormatter()
-    return [
-        json.loads(formatter.format(r)) for r in caplog.records if r.name == "flowrisk.api.requests"
-    ]
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [json.loads(formatter.format(r)) for r in caplog.records if r.name == REQUESTS]
+        if len(lines) >= want or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.01)
 
 
 def test_a_request_line_names_the_request_and_no_secret(
-    service: Service, caplog: pytest.LogCaptureFixture
+    service: Service, requests_caught: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="flowrisk.api.requests")
+    caplog = requests_caught
     purpose = "case LOG-77 secret purpose"
     entity = "E00000003"
     r = service.client.get(
         f"/v1/entities/{entity}/score?explain=false", headers=service.headers(purpose=purpose)
     )
     assert r.status_code == 200
-    lines = _lines(caplog)
+    lines = _lines(caplog, want=1)
     assert len(lines) == 1
     line = lines[0]
     assert line["request_id"] == r.headers["x-request-id"]
@@ -63,13 +73,13 @@ def test_a_request_line_names_the_request_and_no_secret(
 
 
 def test_refused_and_unmatched_requests_are_logged_without_the_secret(
-    service: Service, caplog: pytest.LogCaptureFixture
+    service: Service, requests_caught: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="flowrisk.api.requests")
+    caplog = requests_caught
     wrong = "frk_00c0ffee_this-is-the-guessed-secret"
     assert service.client.get("/v1/model", headers={"X-API-Key": wrong}).status_code == 401
     assert service.client.get("/no/such/path").status_code == 404
-    refused, missing = _lines(caplog)
+    refused, missing = _lines(caplog, want=2)
     assert refused["status"] == 401 and refused["key_id"] is None
     assert refused["refused"] == "key:00c0ffee"
     assert "guessed-secret" not in json.dumps(refused)
