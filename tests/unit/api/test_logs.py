@@ -14,50 +14,60 @@ from datetime import datetime
 
 import pytest
 
+from flowrisk.api import logs
 from flowrisk.api.logs import REQUESTS, JsonFormatter, log_config
 from tests.unit.api.conftest import Service
 
 
+class _Caught(logging.Handler):
+    """Keeps every record it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
-def requests_caught(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """``caplog`` listening on the request logger itself (enabled, at INFO, not propagating),
-    so that what an earlier test of the process did to its parents or to the root logger
-    cannot hide a line; the logger as it was afterwards."""
-    logger = logging.getLogger(REQUESTS)
-    saved = logger.disabled, logger.propagate
-    logger.disabled, logger.propagate = False, False
-    logger.addHandler(caplog.handler)
-    caplog.set_level(logging.INFO, logger=REQUESTS)
+def requests_caught(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Caught]:
+    """The request middleware's logger replaced by a private one at INFO that keeps its
+    records, so that no logging configuration an earlier test of the process left behind
+    (levels, propagation, ``logging.disable``) can hide a line; all restored afterwards."""
+    caught = _Caught()
+    private = logging.Logger(REQUESTS, logging.INFO)
+    private.propagate = False
+    private.addHandler(caught)
+    monkeypatch.setattr(logs, "log", private)
+    disabled = logging.root.manager.disable
+    logging.disable(logging.NOTSET)
     try:
-        yield caplog
+        yield caught
     finally:
-        logger.removeHandler(caplog.handler)
-        logger.disabled, logger.propagate = saved
+        logging.disable(disabled)
 
 
-def _lines(caplog: pytest.LogCaptureFixture, want: int) -> list[dict]:
-    """The request lines captured, once ``want`` of them are there (at most 5 s): a request's
-    line is written when the app returns, which can be after the client has its response."""
+def _lines(caught: _Caught, want: int) -> list[dict]:
+    """The request lines kept, once ``want`` of them are there (at most 5 s)."""
     formatter = JsonFormatter()
     deadline = time.monotonic() + 5
-    while True:
-        lines = [json.loads(formatter.format(r)) for r in caplog.records if r.name == REQUESTS]
-        if len(lines) >= want or time.monotonic() > deadline:
-            return lines
+    while len(caught.records) < want and time.monotonic() < deadline:
         time.sleep(0.01)
+    return [json.loads(formatter.format(r)) for r in caught.records]
 
 
 def test_a_request_line_names_the_request_and_no_secret(
-    service: Service, requests_caught: pytest.LogCaptureFixture
+    service: Service, requests_caught: _Caught
 ) -> None:
-    caplog = requests_caught
+    caught = requests_caught
     purpose = "case LOG-77 secret purpose"
     entity = "E00000003"
     r = service.client.get(
         f"/v1/entities/{entity}/score?explain=false", headers=service.headers(purpose=purpose)
     )
     assert r.status_code == 200
-    lines = _lines(caplog, want=1)
+    lines = _lines(caught, want=1)
     assert len(lines) == 1
     line = lines[0]
     assert line["request_id"] == r.headers["x-request-id"]
@@ -73,13 +83,13 @@ def test_a_request_line_names_the_request_and_no_secret(
 
 
 def test_refused_and_unmatched_requests_are_logged_without_the_secret(
-    service: Service, requests_caught: pytest.LogCaptureFixture
+    service: Service, requests_caught: _Caught
 ) -> None:
-    caplog = requests_caught
+    caught = requests_caught
     wrong = "frk_00c0ffee_this-is-the-guessed-secret"
     assert service.client.get("/v1/model", headers={"X-API-Key": wrong}).status_code == 401
     assert service.client.get("/no/such/path").status_code == 404
-    refused, missing = _lines(caplog, want=2)
+    refused, missing = _lines(caught, want=2)
     assert refused["status"] == 401 and refused["key_id"] is None
     assert refused["refused"] == "key:00c0ffee"
     assert "guessed-secret" not in json.dumps(refused)
