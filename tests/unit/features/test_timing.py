@@ -53,6 +53,20 @@ def ts(days: int, hour: int) -> datetime:
     return AS_OF - timedelta(days=days) + timedelta(hours=hour)
 
 
+def _wire(txn_id: int, src: str, dst: str, amount: float, moment: datetime) -> dict[str, Any]:
+    """One euro wire transfer row of the transactions table."""
+    return {
+        "txn_id": txn_id,
+        "ts": moment,
+        "src_account_id": src,
+        "dst_account_id": dst,
+        "amount": amount,
+        "channel": "wire",
+        "currency_original": "EUR",
+        "branch_id": None,
+    }
+
+
 def frames(shift: timedelta = timedelta(0)) -> dict[str, pl.LazyFrame]:
     """The world, every time moved by ``shift``."""
     owners = {"AT": "T", "AT2": "T", "AR": "R", "AQ": "Q", "AD": "D", "AS": "S", "AS2": "S"}
@@ -74,16 +88,7 @@ def frames(shift: timedelta = timedelta(0)) -> dict[str, pl.LazyFrame]:
         ],
         "accounts": accounts,
         "transactions": [
-            {
-                "txn_id": i + 1,
-                "ts": ts(days, hour) + shift,
-                "src_account_id": src,
-                "dst_account_id": dst,
-                "amount": amount,
-                "channel": "wire",
-                "currency_original": "EUR",
-                "branch_id": None,
-            }
+            _wire(i + 1, src, dst, amount, ts(days, hour) + shift)
             for i, (src, dst, amount, days, hour) in enumerate(_T)
         ],
     }
@@ -236,16 +241,7 @@ def test_values_stay_in_range_and_burstiness_is_goh_barabasi(
     f = frames()
     tx = pl.DataFrame(
         [
-            {
-                "txn_id": i + 1,
-                "ts": moment,
-                "src_account_id": src,
-                "dst_account_id": dst,
-                "amount": amount,
-                "channel": "wire",
-                "currency_original": "EUR",
-                "branch_id": None,
-            }
+            _wire(i + 1, src, dst, amount, moment)
             for i, (src, dst, amount, moment) in enumerate(rows)
         ],
         schema=TABLES["transactions"].schema,
