@@ -5,6 +5,7 @@ each family raises. Models record the feature set's name and version."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -43,12 +44,16 @@ FAMILY_TYPOLOGY = {
 }
 
 
+_NUMBER = re.compile(r"\[([^\[\]|]*)\|([^\[\]|]*)\]")  # [singular|plural] in a template
+
+
 @dataclass(frozen=True)
 class Feature:
     """One column of an entity profile.
 
     ``direction`` is +1 when a higher value is riskier, -1 when lower is riskier, 0 when neither.
-    ``template`` is formatted with ``value`` (and ``baseline`` when the feature has one).
+    ``template`` is formatted with ``value`` (and ``baseline`` when the feature has one);
+    ``[one|many]`` in it agrees with the value (``[s]`` is short for ``[|s]``), see ``render``.
     ``red_flag`` names the red flag whose evidence ids back a reason on this feature.
     """
 
@@ -65,6 +70,14 @@ class Feature:
     @property
     def typology(self) -> str:
         return FAMILY_TYPOLOGY[self.family]
+
+    def render(self, value: float, baseline: float | None = None) -> str:
+        """The template with ``value`` (and ``baseline``), its nouns agreeing with the value:
+        singular when the value reads as 1, e.g. '1 cash deposit', '3 cash deposits'."""
+        one = f"{value:.0f}" in ("1", "-1")
+        text = _NUMBER.sub(lambda m: m.group(1) if one else m.group(2), self.template)
+        text = text.replace("[s]", "" if one else "s")
+        return text.format(value=value, baseline=baseline)
 
 
 @dataclass(frozen=True)

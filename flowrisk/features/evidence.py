@@ -7,7 +7,7 @@ import polars as pl
 
 from flowrisk.features.catalog import RedFlag
 
-__all__ = ["FLAG_SCHEMA", "MAX_EVIDENCE", "eur", "flag_rows", "txn_ids"]
+__all__ = ["FLAG_SCHEMA", "MAX_EVIDENCE", "counted", "eur", "flag_rows", "txn_ids"]
 
 MAX_EVIDENCE = 50  # ids kept per flag, largest amounts first
 FLAG_SCHEMA = pl.Schema(
@@ -30,6 +30,13 @@ def eur(col: str) -> pl.Expr:
         .cast(pl.Int64)
         .map_elements(lambda v: f"{v:,}", return_dtype=pl.String),
     )
+
+
+def counted(col: str, one: str, many: str) -> pl.Expr:
+    """A count column with its noun agreeing: '1 transfer', '3 transfers'."""
+    n = pl.col(col)
+    noun = pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many))
+    return pl.format("{} {}", n, noun)
 
 
 def txn_ids(mask: pl.Expr | None = None) -> pl.Expr:

@@ -10,6 +10,13 @@ model's contributions alone would tag almost every launderer a mule: correlated 
 the trees reach a risky entity through whichever family splits first). Evidence (transaction,
 asset and report ids) comes from the red flags of the same family. Pure: the inputs are frames
 already in memory.
+
+A reason never contradicts its baseline: a feature that raises the score while its value sits on
+the honest side of the baseline (its catalog ``direction`` against the honest peers' median, or
+0 for a z-score against the sector), or lowers it from the risky side, is left out for the next
+reason (``flowrisk.models.reasons``). Reasons backed by the same red flag
+are merged into one, no evidence id is cited twice, and numbers are stored rounded to
+``DECIMALS`` places so that no JSON shows them in scientific notation.
 """
 
 from __future__ import annotations
@@ -28,10 +35,12 @@ from flowrisk.features import (
     catalog,
     evidence_links,
 )
+from flowrisk.models.reasons import Choice, choose, evidence_of, references, risky_gap
 from flowrisk.models.scorer import RiskModel
 from flowrisk.schema import BANDS
 
 __all__ = [
+    "DECIMALS",
     "EXPLANATION_SCHEMA",
     "REASON",
     "contributions",
@@ -41,13 +50,13 @@ __all__ = [
 ]
 
 # A reason whose feature names a red flag (the catalog's ``evidence_links``) carries that flag's
-# evidence;
-# other reasons take their family's evidence, on the family's strongest reason only, so that an
-# analyst does not read the same ids five times.
+# evidence; other reasons take their family's remaining evidence, on the family's strongest
+# reason only, so that an analyst does not read the same ids twice (``reasons.evidence_of``).
 TOP_UP = 5  # reasons that raised the score
 TOP_DOWN = 3  # strongest reasons that lowered it
 MAX_TAGS = 3
 FLAG_WEIGHT = 0.5  # a red flag counts as half a family's features standing out
+DECIMALS = 4  # contributions, values and baselines: 0.0001 or 0, never 1e-05 in JSON
 
 REASON = pl.Struct(
     {
@@ -61,6 +70,7 @@ REASON = pl.Struct(
         "baseline_kind": pl.String,  # "sector median" or "peer median"
         "text": pl.String,
         "evidence": pl.List(pl.String),
+        "merged": pl.List(pl.String),  # features of reasons with the same evidence, merged in
     }
 )
 RED_FLAG = pl.Struct({k: v for k, v in FLAG_SCHEMA.items() if k != "entity_id"})
@@ -108,6 +118,16 @@ def contributions(model: RiskModel, profiles: pl.DataFrame) -> np.ndarray:
     return np.asarray(model.booster.predict(x, pred_contrib=True, num_threads=1))
 
 
+def _statement(feature: Feature, value: float, sector: float | None) -> str:
+    """What one value says, without the peers' baseline: the template (with the sector median
+    when the feature has one and it is known)."""
+    if feature.baseline and sector is not None and np.isfinite(sector):
+        return feature.render(value, sector)
+    if feature.baseline:  # sector unknown: say what the value is without the sector wording
+        return f"{feature.description}: {format_value(value, feature.unit)}"
+    return feature.render(value)
+
+
 def _render(
     feature: Feature,
     value: float,
@@ -116,12 +136,9 @@ def _render(
     sector: float | None,
 ) -> tuple[str, float | None, str | None]:
     """Text, baseline and its kind for one feature value."""
+    text = _statement(feature, value, sector)
     if feature.baseline and sector is not None and np.isfinite(sector):
-        return feature.template.format(value=value, baseline=sector), sector, "sector median"
-    if feature.baseline:  # sector unknown: say what the value is without the sector wording
-        text = f"{feature.description}: {format_value(value, feature.unit)}"
-    else:
-        text = feature.template.format(value=value)
+        return text, round(sector, DECIMALS), "sector median"
     if peers is None:
         return f"{text} (no peer baseline in this model)", None, None
     median, p90 = peers
@@ -129,9 +146,17 @@ def _render(
     return (
         f"{text}; honest {peer}: median {format_value(median, feature.unit)}, 90th percentile "
         f"{format_value(p90, feature.unit)}",
-        median,
+        round(median, DECIMALS),
         "peer median",
     )
+
+
+def _lower(text: str) -> str:
+    """A sentence continued after a semicolon: its first letter in lower case (not an
+    acronym's)."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
 
 
 def _stand_out(
@@ -153,25 +178,9 @@ def _stand_out(
     return out
 
 
-def _evidence(
-    feature: Feature,
-    raises: bool,
-    flag: str | None,
-    by_flag: Mapping[str, list[str]],
-    by_family: Mapping[str, list[str]],
-    cited: set[str],
-) -> list[str]:
-    """Evidence ids for one reason: those of the red flag backing its feature (``flag``), else
-    its family's on the family's first reason (``cited`` remembers which families have had
-    theirs)."""
-    if not raises:
-        return []
-    if flag is not None and flag in by_flag:
-        return list(by_flag[flag])
-    if feature.family in cited:
-        return []
-    cited.add(feature.family)
-    return list(by_family.get(feature.family, []))
+def _finite(value: Any) -> bool:
+    """True for a number that is not NaN or infinite (a sector value that is known)."""
+    return isinstance(value, int | float) and bool(np.isfinite(value))
 
 
 def _flags_of(red_flags: pl.DataFrame | None) -> dict[str, list[Flag]]:
@@ -234,59 +243,55 @@ def _tags(family_names: Sequence[str], scores: np.ndarray) -> list[str]:
     ]
 
 
-def _chosen(
-    c: np.ndarray, known: np.ndarray, family_rank: Sequence[int], top_up: int, top_down: int
-) -> list[int]:
-    """Feature indices to explain: the strongest that raised the score, grouped by family
-    (strongest family first), then the strongest that lowered it."""
-    up = [j for j in np.argsort(-c, kind="stable") if c[j] > 0 and known[j]][:top_up]
-    up.sort(key=lambda j: (family_rank[j], -c[j]))  # family first
-    down = [j for j in np.argsort(c, kind="stable") if c[j] < 0 and known[j]][:top_down]
-    return up + down
-
-
 def _reasons(
     model: RiskModel,
     features: Sequence[Feature],
-    chosen: Sequence[int],
+    choice: Choice,
+    evidence: Mapping[int, list[str]],
     c: np.ndarray,
     values: np.ndarray,
     kind: str,
     sector: Mapping[str, Any],
-    flags: Sequence[Flag],
-    links: Mapping[str, str],
 ) -> list[dict[str, Any]]:
-    """One entity's reasons (``REASON`` rows) for the chosen features; ``links`` maps a
-    feature to the red flag backing it."""
-    by_family: dict[str, list[str]] = {}
-    for flag in flags:
-        by_family.setdefault(flag["family"], []).extend(flag["evidence"])
-    by_flag = {flag["flag"]: flag["evidence"] for flag in flags}
-    cited: set[str] = set()
+    """One entity's reasons (``REASON`` rows) for the chosen features, merged raises joined
+    into one sentence."""
+    peers = model.peers.get(kind, {})
+
+    def sector_of(feature: Feature) -> float | None:
+        return sector.get(feature.baseline) if feature.baseline else None
+
     reasons = []
-    for j in chosen:
+    for j in choice.shown:
         feature = features[j]
+        value = round(float(values[j]), DECIMALS)
         text, baseline, baseline_kind = _render(
-            feature,
-            float(values[j]),
-            kind,
-            model.peers.get(kind, {}).get(feature.name),
-            sector.get(feature.baseline) if feature.baseline else None,
+            feature, value, kind, peers.get(feature.name), sector_of(feature)
         )
+        merged = choice.merged.get(j, [])
+        for m in merged:
+            other = features[m]
+            also, _, _ = _render(
+                other,
+                round(float(values[m]), DECIMALS),
+                kind,
+                peers.get(other.name),
+                sector_of(other),
+            )
+            text += f"; also {_lower(also)}"
+        contribution = float(c[j]) + sum(float(c[m]) for m in merged)
         reasons.append(
             {
                 "family": feature.family,
                 "typology": feature.typology,
                 "feature": feature.name,
                 "direction": "raises" if c[j] > 0 else "lowers",
-                "contribution": float(c[j]),
-                "value": float(values[j]),
+                "contribution": round(contribution, DECIMALS),
+                "value": value,
                 "baseline": baseline,
                 "baseline_kind": baseline_kind,
                 "text": text,
-                "evidence": _evidence(
-                    feature, c[j] > 0, links.get(feature.name), by_flag, by_family, cited
-                ),
+                "evidence": evidence.get(j, []),
+                "merged": [features[m].name for m in merged],
             }
         )
     return reasons
@@ -324,15 +329,38 @@ def explain(
     family_names, family_sum, tag_score = _family_scores(
         model, contrib, values, kinds, features, flags
     )
+    sectors_of = [sector_values.get(sector_of.get(e, ""), {}) for e in ids]
+    sector_known = np.array(
+        [
+            [f.baseline is not None and _finite(mine.get(f.baseline)) for f in features]
+            for mine in sectors_of
+        ],
+        dtype=bool,
+    ).reshape(values.shape)
+    reference = references(model, features, kinds, sector_known)
+    gap = risky_gap(features, values, reference)
+    known = np.isfinite(values)
     rows = []
     for i, entity in enumerate(ids):
         order = np.argsort(-family_sum[i], kind="stable")
         rank = {family_names[j]: r for r, j in enumerate(order)}
-        c = contrib[i, :-1]
-        chosen = _chosen(
-            c, np.isfinite(values[i]), [rank[f.family] for f in features], top_up, top_down
+        c = np.where(known[i], contrib[i, :-1], np.nan)
+        raised = {flag["flag"] for flag in flags[i]}
+        flag_of = {
+            j: links[f.name]
+            for j, f in enumerate(features)
+            if f.name in links and links[f.name] in raised
+        }
+        choice = choose(
+            c,
+            gap[i],
+            flag_of,
+            [rank[f.family] for f in features],
+            top_up,
+            top_down,
+            DECIMALS,
         )
-        sector = sector_values.get(sector_of.get(entity, ""), {})
+        evidence = evidence_of(choice, features, flag_of, flags[i])
         rows.append(
             {
                 "entity_id": entity,
@@ -343,7 +371,7 @@ def explain(
                 "bias": float(contrib[i, -1]),
                 "tags": _tags(family_names, tag_score[i]),
                 "reasons": _reasons(
-                    model, features, chosen, c, values[i], kinds[i], sector, flags[i], links
+                    model, features, choice, evidence, c, values[i], kinds[i], sectors_of[i]
                 ),
                 "red_flags": flags[i],
             }

@@ -46,7 +46,7 @@ def _side_features(side: str, verb: str) -> list[Feature]:
             "count",
             w,
             0,
-            f"{{value:,.0f}} payments {verb} in 90 days",
+            f"{{value:,.0f}} payment[s] {verb} in 90 days",
         ),
         *(
             Feature(

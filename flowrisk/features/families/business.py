@@ -27,7 +27,7 @@ FEATURES = register(
         "z",
         "365d",
         1,
-        "Cash share of takings is {value:.1f} standard deviations above the sector median "
+        "Cash share of takings is {value:+.1f} standard deviations from the sector median "
         "({baseline:.0%})",
         baseline="cash_share_median",
     ),
@@ -38,7 +38,7 @@ FEATURES = register(
         "z",
         "365d",
         1,
-        "Takings per employee are {value:.1f} standard deviations above the sector "
+        "Takings per employee are {value:+.1f} standard deviations from the sector "
         "(sector median {baseline:,.0f} EUR)",
         baseline="inflow_per_employee_median",
     ),
@@ -49,7 +49,7 @@ FEATURES = register(
         "z",
         "as_of",
         1,
-        "Declared revenue per employee is {value:.1f} standard deviations above the sector "
+        "Declared revenue per employee is {value:+.1f} standard deviations from the sector "
         "(sector median {baseline:,.0f} EUR)",
         baseline="revenue_per_employee_median",
     ),
@@ -61,7 +61,7 @@ FEATURES = register(
         "z",
         "365d",
         -1,
-        "Supplier spending is {value:.1f} standard deviations from the sector median "
+        "Supplier spending is {value:+.1f} standard deviations from the sector median "
         "({baseline:.0%} of takings)",
         baseline="supplier_ratio_median",
     ),

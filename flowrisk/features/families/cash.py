@@ -10,7 +10,7 @@ import polars as pl
 
 from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
 from flowrisk.features.context import Context, near, ratio, total, window
-from flowrisk.features.evidence import MAX_EVIDENCE, flag_rows, txn_ids
+from flowrisk.features.evidence import MAX_EVIDENCE, counted, flag_rows, txn_ids
 from flowrisk.features.legs import CASH_DEPOSIT, CASH_WITHDRAWAL, INFLOW
 from flowrisk.reference import thresholds
 
@@ -63,7 +63,7 @@ FEATURES = register(
         "count",
         "90d",
         1,
-        "{value:.0f} cash deposits in 90 days",
+        "{value:.0f} cash deposit[s] in 90 days",
     ),
     Feature(
         "cash_withdrawal_sum_90d",
@@ -100,7 +100,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        f"{{value:.0f}} months with cash deposits just under {COSI:,.0f} EUR",
+        f"{{value:.0f}} month[s] with cash deposits just under {COSI:,.0f} EUR",
         red_flag=COSI_MONTHS.name,
     ),
     Feature(
@@ -111,7 +111,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        f"{{value:.0f}} cash deposits just under {LIMIT:,.0f} EUR in a year",
+        f"{{value:.0f}} cash deposit[s] just under {LIMIT:,.0f} EUR in a year",
         red_flag=SMALL_DEPOSITS.name,
     ),
     Feature(
@@ -121,7 +121,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        f"{{value:.0f}} remittances just under {LIMIT:,.0f} EUR in a year",
+        f"{{value:.0f}} remittance[s] just under {LIMIT:,.0f} EUR in a year",
     ),
     Feature(
         "cash_round_deposit_share_365d",
@@ -139,7 +139,7 @@ FEATURES = register(
         "count",
         "90d",
         1,
-        "Cash handled at {value:.0f} different branches in 90 days",
+        "Cash handled at {value:.0f} [branch|different branches] in 90 days",
     ),
     Feature(
         "cash_distinct_accounts_90d",
@@ -148,7 +148,7 @@ FEATURES = register(
         "count",
         "90d",
         1,
-        "Cash deposited into {value:.0f} different accounts in 90 days",
+        "Cash deposited into {value:.0f} [account|different accounts] in 90 days",
     ),
 )
 
@@ -239,10 +239,10 @@ def _cosi_months_flag(ctx: Context) -> pl.LazyFrame:
         )
     )
     text = pl.format(
-        "{} cash deposits in {} month(s) ({}) each totalling between {} and {} EUR, "
+        "{} in {} ({}) each totalling between {} and {} EUR, "
         f"just under the {COSI:,.0f} EUR monthly cash report",
-        "n",
-        "months",
+        counted("n", "cash deposit", "cash deposits"),
+        counted("months", "month", "months"),
         "which",
         pl.lit(f"{thresholds().near_low(COSI):,.0f}"),
         pl.lit(f"{COSI - 1:,.0f}"),
@@ -258,8 +258,8 @@ def _small_deposits_flag(ctx: Context) -> pl.LazyFrame:
         .filter(pl.col("n") >= thresholds().near_limit_min_deposits)
     )
     text = pl.format(
-        "{} cash deposits between {} and {} EUR in a year",
-        "n",
+        "{} between {} and {} EUR in a year",
+        counted("n", "cash deposit", "cash deposits"),
         pl.lit(f"{thresholds().near_low(LIMIT):,.0f}"),
         pl.lit(f"{LIMIT - 1:,.0f}"),
     )

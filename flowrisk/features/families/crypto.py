@@ -10,7 +10,7 @@ import polars as pl
 
 from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
 from flowrisk.features.context import Context, ratio, total
-from flowrisk.features.evidence import eur, flag_rows, txn_ids
+from flowrisk.features.evidence import counted, eur, flag_rows, txn_ids
 from flowrisk.features.legs import CASH_DEPOSIT
 from flowrisk.reference import thresholds
 
@@ -50,7 +50,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "{value:.0f} transfers with mixer, darknet or sanctioned wallets",
+        "{value:.0f} transfer[s] with mixer, darknet or sanctioned wallets",
         red_flag=RISKY_WALLETS.name,
     ),
     Feature(
@@ -61,7 +61,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "{value:.0f} transfers one step away from mixer, darknet or sanctioned wallets",
+        "{value:.0f} transfer[s] one step away from mixer, darknet or sanctioned wallets",
     ),
     Feature(
         "crypto_gambling_hops_365d",
@@ -70,7 +70,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "{value:.0f} transfers with gambling wallets or offshore exchanges",
+        "{value:.0f} transfer[s] with gambling wallets or offshore exchanges",
     ),
     Feature(
         "crypto_stablecoin_share_365d",
@@ -88,7 +88,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "{value:.0f} times cash went into crypto within 3 days",
+        "{value:.0f} time[s] cash went into crypto within 3 days",
     ),
 )
 
@@ -193,7 +193,9 @@ def red_flags(ctx: Context) -> list[pl.LazyFrame]:
         .agg(pl.len().alias("n"), total().alias("total"), txn_ids().alias("evidence"))
     )
     text = pl.format(
-        "{} transfers ({}) with mixer, darknet or sanctioned wallets", "n", eur("total")
+        "{} ({}) with mixer, darknet or sanctioned wallets",
+        counted("n", "transfer", "transfers"),
+        eur("total"),
     )
     return [flag_rows(crypto, RISKY_WALLETS, text)]
 

@@ -9,7 +9,7 @@ import polars as pl
 
 from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
 from flowrisk.features.context import Context, ratio, total, window
-from flowrisk.features.evidence import eur, flag_rows, txn_ids
+from flowrisk.features.evidence import counted, eur, flag_rows, txn_ids
 from flowrisk.features.legs import INFLOW, OUTFLOW, WITH_OTHERS
 from flowrisk.reference import thresholds
 
@@ -59,7 +59,7 @@ FEATURES = register(
         "count",
         "90d",
         1,
-        "{value:.0f} different payers in 90 days (fan-in)",
+        "{value:.0f} [payer|different payers] in 90 days (fan-in)",
         red_flag=PASS_THROUGH.name,
     ),
     Feature(
@@ -69,7 +69,7 @@ FEATURES = register(
         "count",
         "90d",
         1,
-        "{value:.0f} different payees in 90 days (fan-out)",
+        "{value:.0f} [payee|different payees] in 90 days (fan-out)",
     ),
     Feature(
         "flow_new_payer_share_90d",
@@ -87,7 +87,7 @@ FEATURES = register(
         "hours",
         "90d",
         -1,
-        "Money leaves a median {value:.0f} hours after it arrives",
+        "Money leaves a median {value:.0f} hour[s] after it arrives",
     ),
     Feature(
         "flow_txn_count_30d",
@@ -96,7 +96,7 @@ FEATURES = register(
         "count",
         "30d",
         1,
-        "{value:.0f} transactions in 30 days",
+        "{value:.0f} transaction[s] in 30 days",
     ),
 )
 
@@ -195,10 +195,10 @@ def red_flags(ctx: Context) -> list[pl.LazyFrame]:
     )
     low, high = t.pass_through_ratio_low, t.pass_through_ratio_high
     text = pl.format(
-        f"{{}} received from {{}} payers in 90 days and {{}} sent on "
+        f"{{}} received from {{}} in 90 days and {{}} sent on "
         f"({low * 100:.0f}-{high * 100:.0f} %)",
         eur("in"),
-        "payers",
+        counted("payers", "payer", "payers"),
         eur("out"),
     )
     return [flag_rows(through, PASS_THROUGH, text)]

@@ -9,7 +9,7 @@ import polars as pl
 
 from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
 from flowrisk.features.context import Context, ratio, total
-from flowrisk.features.evidence import eur, flag_rows, txn_ids
+from flowrisk.features.evidence import counted, eur, flag_rows, txn_ids
 from flowrisk.features.legs import WITH_OTHERS
 from flowrisk.reference import thresholds
 
@@ -51,7 +51,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "{value:.0f} transactions with listed high-risk countries",
+        "{value:.0f} transaction[s] with listed high-risk countries",
         red_flag=HIGH_RISK.name,
     ),
     Feature(
@@ -61,7 +61,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "Money moved with {value:.0f} different countries",
+        "Money moved with {value:.0f} [country|different countries]",
     ),
 )
 
@@ -94,7 +94,10 @@ def red_flags(ctx: Context) -> list[pl.LazyFrame]:
         )
     )
     text = pl.format(
-        "{} transfers ({}) with high-risk jurisdictions: {}", "n", eur("total"), "countries"
+        "{} ({}) with high-risk jurisdictions: {}",
+        counted("n", "transfer", "transfers"),
+        eur("total"),
+        "countries",
     )
     return [flag_rows(geo, HIGH_RISK, text)]
 

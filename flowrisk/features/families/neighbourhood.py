@@ -54,7 +54,7 @@ FEATURES = register(
         "count",
         "90d",
         0,
-        "Reaches {value:,.0f} accounts in two hops (90 days)",
+        "Reaches {value:,.0f} account[s] in two hops (90 days)",
     ),
 )
 

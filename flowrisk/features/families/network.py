@@ -8,7 +8,7 @@ import polars as pl
 
 from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
 from flowrisk.features.context import Context, instant, total
-from flowrisk.features.evidence import eur, flag_rows, txn_ids
+from flowrisk.features.evidence import counted, eur, flag_rows, txn_ids
 from flowrisk.features.legs import WITH_OTHERS
 from flowrisk.reference import thresholds
 
@@ -30,7 +30,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "Deals with {value:.0f} different accounts",
+        "Deals with {value:.0f} [account|different accounts]",
     ),
     Feature(
         "net_cycles_365d",
@@ -40,7 +40,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "Money went round through other entities {value:.0f} times",
+        "Money went round through other entities {value:.0f} time[s]",
         red_flag=ROUND_TRIPS.name,
     ),
     Feature(
@@ -50,7 +50,7 @@ FEATURES = register(
         "count",
         "as_of",
         1,
-        "Owns or controls {value:.0f} companies",
+        "Owns or controls {value:.0f} [company|companies]",
     ),
     Feature(
         "net_owners",
@@ -59,7 +59,7 @@ FEATURES = register(
         "count",
         "as_of",
         0,
-        "{value:.0f} owners or directors",
+        "{value:.0f} [owner or director|owners or directors]",
     ),
     Feature(
         "net_shared_owner_companies",
@@ -68,7 +68,7 @@ FEATURES = register(
         "count",
         "as_of",
         1,
-        "Shares owners with {value:.0f} other companies",
+        "Shares owners with {value:.0f} [other company|other companies]",
     ),
     Feature(
         "net_reported_counterparties_365d",
@@ -77,7 +77,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "{value:.0f} counterparties have been reported",
+        "{value:.0f} [counterparty has|counterparties have] been reported",
     ),
     Feature(
         "net_reported_links",
@@ -86,7 +86,7 @@ FEATURES = register(
         "count",
         "as_of",
         1,
-        "{value:.0f} linked entities have been reported",
+        "{value:.0f} [linked entity has|linked entities have] been reported",
     ),
 )
 
@@ -218,8 +218,8 @@ def red_flags(ctx: Context) -> list[pl.LazyFrame]:
         )
     )
     text = pl.format(
-        "money went to and came back from {} counterparties ({} sent out to them)",
-        "k",
+        "money went to and came back from {} ({} sent out to them)",
+        counted("k", "counterparty", "counterparties"),
         eur("out"),
     )
     return [flag_rows(rounds, ROUND_TRIPS, text)]

@@ -9,7 +9,7 @@ import polars as pl
 
 from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
 from flowrisk.features.context import Context, instant
-from flowrisk.features.evidence import MAX_EVIDENCE, flag_rows
+from flowrisk.features.evidence import MAX_EVIDENCE, counted, flag_rows
 from flowrisk.reference import thresholds
 
 __all__ = ["DECLARANTS", "FEATURES", "compute", "red_flags", "rules"]
@@ -30,7 +30,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "{value:.0f} reports received in a year",
+        "{value:.0f} report[s] received in a year",
     ),
     Feature(
         "reports_declarants_365d",
@@ -39,7 +39,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "Reported by {value:.0f} different institutions in a year",
+        "Reported by {value:.0f} [institution|different institutions] in a year",
         red_flag=DECLARANTS.name,
     ),
     Feature(
@@ -49,7 +49,7 @@ FEATURES = register(
         "count",
         "365d",
         1,
-        "{value:.0f} suspicious-activity reports in a year",
+        "{value:.0f} suspicious-activity report[s] in a year",
     ),
     Feature(
         "reports_declarants_total",
@@ -58,7 +58,7 @@ FEATURES = register(
         "count",
         "all",
         1,
-        "Reported by {value:.0f} different institutions so far",
+        "Reported by {value:.0f} [institution|different institutions] so far",
         red_flag=DECLARANTS.name,
     ),
 )
@@ -104,7 +104,11 @@ def red_flags(ctx: Context) -> list[pl.LazyFrame]:
         )
         .filter(pl.col("k") >= thresholds().min_declarants)
     )
-    text = pl.format("{} reports from {} different declarants in a year", "n", "k")
+    text = pl.format(
+        "{} from {} in a year",
+        counted("n", "report", "reports"),
+        counted("k", "declarant", "different declarants"),
+    )
     return [flag_rows(several, DECLARANTS, text)]
 
 

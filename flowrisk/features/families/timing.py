@@ -88,7 +88,7 @@ FEATURES = register(
         "days",
         "365d",
         0,
-        "Longest spell without a transaction: {value:,.0f} days (365 days)",
+        "Longest spell without a transaction: {value:,.0f} day[s] (365 days)",
     ),
     Feature(
         "timing_after_dormancy_sum_365d",

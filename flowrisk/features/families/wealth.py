@@ -10,7 +10,7 @@ import polars as pl
 
 from flowrisk.features.catalog import Feature, RedFlag, register, register_flags
 from flowrisk.features.context import Context, ratio, total
-from flowrisk.features.evidence import MAX_EVIDENCE, eur, flag_rows
+from flowrisk.features.evidence import MAX_EVIDENCE, counted, eur, flag_rows
 from flowrisk.features.legs import CASH_DEPOSIT, INFLOW
 from flowrisk.reference import thresholds
 
@@ -207,9 +207,9 @@ def red_flags(ctx: Context) -> list[pl.LazyFrame]:
         .filter(pl.col("total") > thresholds().assets_to_income * pl.col("declared_income"))
     )
     text = pl.format(
-        f"{{}} assets worth {{}} bought in {ASSET_YEARS} years against a declared income of {{}} "
+        f"{{}} worth {{}} bought in {ASSET_YEARS} years against a declared income of {{}} "
         "a year",
-        "n",
+        counted("n", "asset", "assets"),
         eur("total"),
         eur("declared_income"),
     )

@@ -1,0 +1,144 @@
+"""Which reasons an explanation shows, and the evidence each carries, so that none contradicts
+its own baseline and no evidence is cited twice.
+
+A value sits on the *risky side* of its reference when it is beyond it in the direction the
+catalog calls riskier (``Feature.direction``); the reference is the honest peers' median of the
+entity's type (``RiskModel.peers``), or 0 for a z-score against the entity's sector. A feature
+that raises the score from the honest side, or lowers it from the risky side, is left out for the
+next reason: on generated worlds such pushes are not interactions one can name (setting every
+risky-side value of the entity to its honest reference takes away none of them, 0 % at the
+median), so "in combination with ..." would not read true either. Raises backed by the same red
+flag are merged into the strongest. Pure numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from flowrisk.features import Feature
+from flowrisk.models.scorer import RiskModel
+
+__all__ = [
+    "Choice",
+    "choose",
+    "evidence_of",
+    "references",
+    "risky_gap",
+]
+
+Flag = Mapping[str, Any]  # one red flag of an entity: flag, family, text, evidence
+
+
+def references(
+    model: RiskModel,
+    features: Sequence[Feature],
+    kinds: Sequence[str],
+    sector_known: np.ndarray,
+) -> np.ndarray:
+    """Entities x features: the number each value is compared with (NaN when none is known).
+
+    ``sector_known[i, j]`` is true where entity ``i`` has a sector value for feature ``j``'s
+    baseline; a sector z-score is then compared with 0 (the sector), as its reason says."""
+    out = np.full(sector_known.shape, np.nan)
+    for kind in set(kinds):
+        rows = np.array([k == kind for k in kinds])
+        peers = model.peers.get(kind, {})
+        medians = [peers[f.name][0] if f.name in peers else np.nan for f in features]
+        out[rows] = np.asarray(medians, dtype=np.float64)
+    z_sector = np.array([f.baseline is not None and f.unit == "z" for f in features])
+    out[sector_known & z_sector] = 0.0
+    return out
+
+
+def risky_gap(features: Sequence[Feature], values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """How far each value sits beyond its reference on the risky side (> 0), or on the honest
+    side (<= 0); NaN where the feature has no direction or no reference is known."""
+    direction = np.array([f.direction for f in features], dtype=np.float64)
+    direction[direction == 0] = np.nan
+    return direction * (values - reference)
+
+
+@dataclass
+class Choice:
+    """One entity's reasons: raises (grouped by family) then lowers, feature indices; and the
+    raises merged into each shown raise."""
+
+    shown: list[int]
+    merged: dict[int, list[int]] = field(default_factory=dict)
+
+
+def choose(
+    c: np.ndarray,
+    gap: np.ndarray,
+    flag_of: Mapping[int, str],
+    family_rank: Sequence[int],
+    top_up: int,
+    top_down: int,
+    decimals: int,
+) -> Choice:
+    """The features to explain for one entity (contributions ``c``, NaN where the value is
+    unknown): the ``top_up`` strongest raises that read true, those backed by the same red flag
+    (``flag_of``) merged into the first, then the ``top_down`` strongest lowers that are not on
+    the risky side. Contributions that round to 0 at ``decimals`` places are no reason."""
+    up: list[int] = []
+    choice = Choice(up)
+    first_of: dict[str, int] = {}
+    for j in np.argsort(-np.nan_to_num(c, nan=0.0), kind="stable"):
+        if len(up) == top_up or not round(float(c[j]), decimals) > 0:
+            break
+        if gap[j] <= 0:
+            continue  # raises from the honest side: the next one
+        key = flag_of.get(j)
+        if key is not None and key in first_of:
+            choice.merged[first_of[key]].append(j)
+            continue
+        if key is not None:
+            first_of[key] = j
+        up.append(j)
+        choice.merged[j] = []
+    up.sort(key=lambda j: (family_rank[j], -c[j]))  # family first
+    down = [
+        j
+        for j in np.argsort(np.nan_to_num(c, nan=0.0), kind="stable")
+        if round(float(c[j]), decimals) < 0 and not gap[j] > 0
+    ][:top_down]
+    choice.shown = up + down
+    return choice
+
+
+def evidence_of(
+    choice: Choice,
+    features: Sequence[Feature],
+    flag_of: Mapping[int, str],
+    flags: Sequence[Flag],
+) -> dict[int, list[str]]:
+    """Evidence ids of each shown raise, each id cited once: a raise backed by a red flag
+    carries the flag's; the first other raise of a family carries the family's remaining flags'."""
+    by_flag = {f["flag"]: list(f["evidence"]) for f in flags}
+    up = [j for j in choice.shown if j in choice.merged]
+    claimed = {flag_of[j] for j in up if j in flag_of}
+    used: set[str] = set()
+    out: dict[int, list[str]] = {}
+
+    def fresh(ids: Sequence[str]) -> list[str]:
+        kept = [e for e in dict.fromkeys(ids) if e not in used]
+        used.update(kept)
+        return kept
+
+    for j in up:
+        if j in flag_of:
+            out[j] = fresh(by_flag[flag_of[j]])
+    cited: set[str] = set()
+    for j in up:
+        family = features[j].family
+        if j in out or family in cited:
+            out.setdefault(j, [])
+            continue
+        cited.add(family)
+        rest = [f for f in flags if f["family"] == family and f["flag"] not in claimed]
+        out[j] = fresh([e for f in rest for e in by_flag[f["flag"]]])
+    return out
