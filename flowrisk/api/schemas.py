@@ -327,6 +327,10 @@ class Reason(BaseModel):
     baseline_kind: str | None
     text: str
     evidence: list[str]
+    merged: list[str] = Field(
+        default_factory=list,
+        description="features of reasons backed by the same red flag, merged into this one",
+    )
 
 
 class RedFlag(BaseModel):

@@ -27,10 +27,10 @@ PINS = {
     "baselines": "5ce58118f65ad208",
     "profiles": "80fb1f76c6680259",
     "scores": "f13ca163a4d6da2c",
-    "explanations": "406505ca20e1f171",
+    "explanations": "9beabb51161f565f",
     "rules": "f9ea42d644fb0484",
-    "report": "c3351a815e665892",
-    "reason_lines": "ee1db7cd4cb94449",
+    "report": "5e289b91236e5efd",
+    "reason_lines": "15980cb98e294cb9",
 }
 
 

@@ -26,7 +26,7 @@ def test_red_flags_by_hand() -> None:
     assert got[("N1", "round_trips")]["evidence"] == ["txn:25", "txn:28"]
     assert "(5,000 EUR sent out to them)" in got[("N1", "round_trips")]["text"]
     assert got[("P1", "high_risk_jurisdictions")]["text"] == (
-        "1 transfers (950 EUR) with high-risk jurisdictions: IR"
+        "1 transfer (950 EUR) with high-risk jurisdictions: IR"
     )
     assert got[("P2", "risky_wallets")]["evidence"] == ["txn:12", "txn:15"]  # largest first
     assert got[("P4", "assets_over_income")]["evidence"] == ["asset:AS2"]
@@ -71,7 +71,7 @@ def test_structuring_months_and_small_deposits() -> None:
     frames = {**frames, "transactions": pl.concat([tx, extra]).lazy()}
     flags = red_flags(frames, AS_OF, ["P3"]).filter(pl.col("family") == "cash")
     got = {r["flag"]: r for r in flags.iter_rows(named=True)}
-    assert got["cash_just_under_cosi"]["text"].startswith("5 cash deposits in 2 month(s)")
+    assert got["cash_just_under_cosi"]["text"].startswith("5 cash deposits in 2 months")
     assert sorted(got["cash_just_under_cosi"]["evidence"]) == sorted(
         f"txn:{1000 + i}" for i in range(5)
     )
