@@ -81,9 +81,11 @@ def print_validation(report: ValidationReport) -> None:
 
 
 def print_metrics(metrics: Mapping[str, Mapping[str, Any]], title: str) -> None:
-    """Headline metrics, one row per model, then recall per typology, one column per model."""
+    """Headline metrics, one row per model, and the recall a perfect ranking would reach at each
+    budget (the same held-out rows for every model); then recall per typology, one column per
+    model."""
     from flowrisk.models.card import typology_recall
-    from flowrisk.models.evaluate import HEADLINE
+    from flowrisk.models.evaluate import CEILINGS, HEADLINE
 
     table = Table(title=title, title_justify="left")
     table.add_column("model")
@@ -91,6 +93,12 @@ def print_metrics(metrics: Mapping[str, Mapping[str, Any]], title: str) -> None:
         table.add_column(label, justify="right")
     for name, values in metrics.items():
         table.add_row(name, *(f"{values[c]:.3f}" for c in HEADLINE))
+    first = next(iter(metrics.values()))
+    if all(ceiling in first for ceiling in CEILINGS.values()):
+        table.add_row(
+            "[dim]ceiling (prevalence)[/]",
+            *(f"[dim]{first[CEILINGS[c]]:.3f}[/]" if c in CEILINGS else "" for c in HEADLINE),
+        )
     console.print(table)
     first = next(iter(metrics.values()))["recall_per_typology"]
     if not first:
