@@ -219,22 +219,21 @@ def models_promote(
 
 
 def _differences_table(result: Comparison, a: str, b: str) -> Table:
-    """B minus A per compared metric, with its paired interval and what it says."""
+    """B minus A per compared metric, with its paired interval and what it says (``better``,
+    ``worse`` or ``inside the noise``)."""
     first = next(iter(result["differences"].values()))
     table = Table(
         title=f"Version {b} minus version {a} on the same held-out entities "
         f"(paired bootstrap, {first['resamples'] + first['skipped']:,} resamples)",
         title_justify="left",
     )
-    for col in ("metric", f"version {a}", f"version {b}", "difference", f"{first['level']:.0%} CI"):
-        table.add_column(col, justify="left" if col == "metric" else "right")
-    table.add_column("verdict")
+    # the values are in the metrics table above; no column wraps at 80 characters
+    for col in ("metric", "difference", f"{first['level']:.0%} CI", "verdict"):
+        table.add_column(col, justify="right" if col == "difference" else "left", no_wrap=True)
     colour = {"better": "green", "worse": "red", "inside the noise": "yellow"}
     for metric, d in result["differences"].items():
         table.add_row(
             HEADLINE.get(metric, metric),
-            f"{result['metrics'][a][metric]:.4f}",
-            f"{result['metrics'][b][metric]:.4f}",
             f"{d['difference']:+.4f}",
             f"[{d['low']:+.4f}, {d['high']:+.4f}]",
             f"[{colour[d['verdict']]}]{d['verdict']}[/]",

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
+import numpy as np
 import polars as pl
 
 from flowrisk.errors import InvalidParameter, ModelNotFound
@@ -392,10 +393,12 @@ class Registry:
     def log_model(self, model: RiskModel, baselines: Baselines, input_example: pd.DataFrame) -> str:
         """Log the model as a pyfunc in the run of :meth:`start_run` and register it; returns
         the new version number. ``input_example`` holds held-out profiles (the test split):
-        its first rows are the signature's example, and a few of them (``heldout_sample``) go
-        into the bundle for the service's canary. The version ships the flowrisk package and
-        pins its scoring libraries (:mod:`flowrisk.models.bundle`), so it loads with
-        ``mlflow.pyfunc.load_model`` wherever its ``requirements.txt`` is installed."""
+        five of them, from the least to the most risky, are the logged input example (so that it
+        shows the range of scores, not five entities at the floor), and a few of them
+        (``heldout_sample``) go into the bundle for the service's canary. The version ships
+        the flowrisk package and pins its scoring libraries (:mod:`flowrisk.models.bundle`),
+        so it loads with ``mlflow.pyfunc.load_model`` wherever its ``requirements.txt`` is
+        installed."""
         import mlflow
         from mlflow.models import infer_signature
 
@@ -406,14 +409,17 @@ class Registry:
             sample = heldout_sample(pl.from_pandas(input_example[kept]), model.features)
             bundle = write_bundle(model, baselines, Path(tmp) / "bundle", sample)
             example = input_example[model.features]
-            signature = infer_signature(example, model.predict(pl.from_pandas(example)))
+            scores = model.predict(pl.from_pandas(example))
+            signature = infer_signature(example, scores)
+            ranked = np.argsort(scores, kind="stable")
+            spread = sorted(set(ranked[np.linspace(0, len(ranked) - 1, 5).round().astype(int)]))
             with silenced_stderr():  # MLflow prints "Successfully registered model ..." itself
                 info = mlflow.pyfunc.log_model(
                     name="model",
                     python_model=pyfunc_model(),
                     artifacts={"bundle": str(bundle)},
                     signature=signature,
-                    input_example=example.head(5),
+                    input_example=example.iloc[spread],
                     pip_requirements=pip_requirements(),
                     code_paths=[str(package_code(Path(tmp) / "code"))],
                     registered_model_name=MODEL_NAME,

@@ -94,6 +94,7 @@ def test_the_registered_model_loads_and_scores_in_a_fresh_venv(
     assert not list((local / "code").rglob("__pycache__"))
     example = Model.load(str(local)).load_input_example(str(local))
     expected = trained_world.model.predict(pl.from_pandas(example))
+    assert len(example) == 5 and len(set(expected)) > 1  # from the least to the most risky
 
     venv = tmp_path / "venv"
     env = _clean_env(registry.tracking_uri)
