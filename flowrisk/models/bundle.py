@@ -37,6 +37,7 @@ __all__ = [
     "pyfunc_model",
     "read_bundle",
     "read_model",
+    "score_range",
     "write_bundle",
 ]
 
@@ -140,6 +141,15 @@ def read_bundle(folder: Path, *, uri: str, version: str | None) -> Bundle:
         uri=uri,
         version=version,
         sample=pl.read_parquet(sample) if sample.is_file() else None,
+    )
+
+
+def score_range(scores: np.ndarray, rows: int = 5) -> list[int]:
+    """Positions of ``rows`` rows from the lowest to the highest score, evenly spaced in rank:
+    an input example that shows what the model does, not five entities at the floor."""
+    ranked = np.argsort(scores, kind="stable")
+    return sorted(
+        {int(i) for i in ranked[np.linspace(0, len(ranked) - 1, rows).round().astype(int)]}
     )
 
 

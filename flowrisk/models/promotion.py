@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -21,10 +21,14 @@ from flowrisk.models.evaluate import BUDGETS, HEADLINE, budget_tag, recall_at_bu
 __all__ = [
     "COMPARED",
     "DECISIVE",
+    "Comparison",
     "Decision",
+    "Promotion",
     "Verdict",
     "decide",
+    "differences",
     "paired_differences",
+    "refusal",
     "verdict",
 ]
 
@@ -59,6 +63,17 @@ def paired_differences(
             y, challenger, champion, metric, resamples=resamples, level=level, seed=seed
         )
         for name, metric in _metric_functions().items()
+    }
+
+
+def differences(
+    y: np.ndarray, a: np.ndarray, b: np.ndarray, *, resamples: int = RESAMPLES
+) -> dict[str, dict[str, Any]]:
+    """:func:`paired_differences` of B against A, as plain values with their verdicts (what
+    ``models compare --json`` prints)."""
+    return {
+        name: {**ci.to_dict(), "verdict": verdict(ci)}
+        for name, ci in paired_differences(y, a, b, resamples=resamples).items()
     }
 
 
@@ -122,4 +137,39 @@ def decide(
         worse=said["worse"],
         noise=said["inside the noise"],
         better=said["better"],
+    )
+
+
+class Comparison(TypedDict):
+    """What ``Registry.compare`` returns: both versions' metrics on the same held-out
+    profiles, and ``differences``: per compared metric, B's value minus A's with its paired
+    bootstrap interval and verdict (``better``, ``worse`` or ``inside the noise``)."""
+
+    versions: list[str]  # A's and B's numbers
+    heldout_of: str
+    rows: int
+    positives: int
+    metrics: dict[str, dict[str, Any]]
+    differences: dict[str, dict[str, Any]]
+    warning: str | None
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What ``Registry.promote`` returns: the new champion, the one it replaced (None when
+    there was none) and, when the two were compared, the rule's reading of their
+    differences."""
+
+    version: str
+    previous: str | None
+    decision: Decision | None = None
+
+
+def refusal(decision: Decision, compared: Comparison) -> str:
+    """Why a challenger (``compared``'s B) is refused against the champion (its A)."""
+    champion, challenger = compared["versions"]
+    return (
+        f"{challenger} is significantly worse than the champion (version {champion}) on "
+        f"{compared['positives']:,} positives of version {compared['heldout_of']}'s held-out "
+        f"data: {decision.summary()}; use --force to promote anyway"
     )

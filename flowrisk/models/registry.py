@@ -12,12 +12,11 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-import numpy as np
 import polars as pl
 
 from flowrisk.errors import InvalidParameter, ModelNotFound
@@ -31,9 +30,10 @@ from flowrisk.models.bundle import (
     pyfunc_model,
     read_bundle,
     read_model,
+    score_range,
     write_bundle,
 )
-from flowrisk.models.promotion import Decision, decide, paired_differences, verdict
+from flowrisk.models.promotion import Comparison, Promotion, decide, differences, refusal
 from flowrisk.models.registry_names import (
     CHAMPION,
     MODEL_NAME,
@@ -87,30 +87,6 @@ class VersionRow(TypedDict):
     pr_auc: float | None
     recall_at_1pct: float | None
     created: str
-
-
-class Comparison(TypedDict):
-    """:meth:`Registry.compare`: both versions' metrics on the same held-out profiles, and
-    ``differences``: per compared metric, B's value minus A's with its paired bootstrap
-    interval and verdict (``better``, ``worse`` or ``inside the noise``)."""
-
-    versions: list[str]  # A's and B's numbers
-    heldout_of: str
-    rows: int
-    positives: int
-    metrics: dict[str, dict[str, Any]]
-    differences: dict[str, dict[str, Any]]
-    warning: str | None
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """:meth:`Registry.promote`: the new champion, the one it replaced (None when there was
-    none) and, when the two were compared, the rule's reading of their differences."""
-
-    version: str
-    previous: str | None
-    decision: Decision | None = None
 
 
 class Registry:
@@ -286,10 +262,6 @@ class Registry:
         metrics = {
             str(v.version): evaluate_scores(s, data) for v, s in zip(versions, scores, strict=True)
         }
-        differences = {
-            name: {**ci.to_dict(), "verdict": verdict(ci)}
-            for name, ci in paired_differences(y, *scores, resamples=resamples).items()
-        }
         digests = {
             self.client.get_run(v.run_id).data.params.get("dataset_digest") if v.run_id else None
             for v in versions
@@ -301,7 +273,7 @@ class Registry:
             "rows": data.height,
             "positives": int(y.sum()),
             "metrics": metrics,
-            "differences": differences,
+            "differences": differences(y, *scores, resamples=resamples),
             "warning": None
             if same
             else "the versions were trained on different datasets (or one predates dataset "
@@ -353,13 +325,7 @@ class Registry:
             metrics = result["metrics"]
             decision = decide(result["differences"], metrics[champion], metrics[challenger])
             if decision.refused:
-                raise InvalidParameter(
-                    "version",
-                    f"{challenger} is significantly worse than the champion (version "
-                    f"{champion}) on {result['positives']:,} positives of "
-                    f"{challenger}'s held-out data: {decision.summary()}; "
-                    "use --force to promote anyway",
-                )
+                raise InvalidParameter("version", refusal(decision, result))
         self.client.set_registered_model_alias(MODEL_NAME, name, challenger)
         return Promotion(challenger, champion, decision)
 
@@ -411,15 +377,13 @@ class Registry:
             example = input_example[model.features]
             scores = model.predict(pl.from_pandas(example))
             signature = infer_signature(example, scores)
-            ranked = np.argsort(scores, kind="stable")
-            spread = sorted(set(ranked[np.linspace(0, len(ranked) - 1, 5).round().astype(int)]))
             with silenced_stderr():  # MLflow prints "Successfully registered model ..." itself
                 info = mlflow.pyfunc.log_model(
                     name="model",
                     python_model=pyfunc_model(),
                     artifacts={"bundle": str(bundle)},
                     signature=signature,
-                    input_example=example.iloc[spread],
+                    input_example=example.iloc[score_range(scores)],
                     pip_requirements=pip_requirements(),
                     code_paths=[str(package_code(Path(tmp) / "code"))],
                     registered_model_name=MODEL_NAME,

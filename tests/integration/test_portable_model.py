@@ -17,6 +17,7 @@ import pytest
 
 from flowrisk.models.registry import Registry
 from tests.conftest import ROOT, TrainedWorld
+from tests.servers import tracking_uri
 
 pytestmark = pytest.mark.slow
 INSTALL_SECONDS = 1_200
@@ -78,14 +79,10 @@ def test_the_registered_model_loads_and_scores_in_a_fresh_venv(
             trained_world.model, trained_world.baselines, trained_world.split.test.to_pandas()
         )
     uri = f"models:/flowrisk/{version}"
-    local = Path(
-        mlflow.artifacts.download_artifacts(
-            artifact_uri=uri,
-            dst_path=str(tmp_path / "downloaded"),
-            tracking_uri=registry.tracking_uri,
-            registry_uri=registry.tracking_uri,
+    with tracking_uri(registry.tracking_uri):  # a models:/ URI resolves in the default store
+        local = Path(
+            mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp_path / "got"))
         )
-    )
     requirements = (local / "requirements.txt").read_text(encoding="utf-8").split()
     pinned = {line.split("==")[0]: line.split("==")[1] for line in requirements if "==" in line}
     assert {"mlflow", "lightgbm", "numpy", "pandas", "polars", "pyarrow"} <= set(pinned)
