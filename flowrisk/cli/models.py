@@ -223,8 +223,8 @@ def _differences_table(result: Comparison, a: str, b: str) -> Table:
     ``worse`` or ``inside the noise``)."""
     first = next(iter(result["differences"].values()))
     table = Table(
-        title=f"Version {b} minus version {a} on the same held-out entities "
-        f"(paired bootstrap, {first['resamples'] + first['skipped']:,} resamples)",
+        title=f"Version {b} minus version {a} (paired bootstrap, "
+        f"{first['resamples'] + first['skipped']:,} resamples)",
         title_justify="left",
     )
     # the values are in the metrics table above; no column wraps at 80 characters
