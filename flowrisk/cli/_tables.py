@@ -81,16 +81,33 @@ def print_validation(report: ValidationReport) -> None:
 
 
 def print_metrics(metrics: Mapping[str, Mapping[str, Any]], title: str) -> None:
-    """Headline metrics, one row per model, then recall per typology, one column per model."""
+    """Headline metrics, one row per model, and the recall a perfect ranking would reach at each
+    budget (the same held-out rows for every model); then recall per typology, one column per
+    model."""
     from flowrisk.models.card import typology_recall
-    from flowrisk.models.evaluate import HEADLINE
+    from flowrisk.models.evaluate import CEILINGS, HEADLINE
 
-    table = Table(title=title, title_justify="left")
+    first = next(iter(metrics.values()))
+    ceilings = all(ceiling in first for ceiling in CEILINGS.values())
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption="ceiling: the recall a perfect ranking reaches at each budget, given how many "
+        "entities are positive"
+        if ceilings
+        else None,
+        caption_justify="left",
+    )
     table.add_column("model")
     for label in HEADLINE.values():
         table.add_column(label, justify="right")
     for name, values in metrics.items():
         table.add_row(name, *(f"{values[c]:.3f}" for c in HEADLINE))
+    if ceilings:
+        table.add_row(
+            "[dim]ceiling[/]",
+            *(f"[dim]{first[CEILINGS[c]]:.3f}[/]" if c in CEILINGS else "" for c in HEADLINE),
+        )
     console.print(table)
     first = next(iter(metrics.values()))["recall_per_typology"]
     if not first:

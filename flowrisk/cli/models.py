@@ -25,7 +25,8 @@ from flowrisk.cli._tables import print_metrics, show_training
 from flowrisk.config import get_settings
 from flowrisk.errors import InvalidParameter
 from flowrisk.models.bootstrap import RESAMPLES
-from flowrisk.models.registry import MODEL_NAME, Registry
+from flowrisk.models.evaluate import HEADLINE
+from flowrisk.models.registry import MODEL_NAME, Comparison, Registry
 from flowrisk.models.training_run import train_and_register
 from flowrisk.models.tune import SEARCH_SPACE, TuneResult, tune_dataset
 from flowrisk.pipeline import reading_dataset, run_benchmark
@@ -192,19 +193,52 @@ def models_list() -> None:
     console.print(table)
 
 
+ResamplesOption = Annotated[
+    int, typer.Option(help="Paired bootstrap resamples of the held-out entities.")
+]
+
+
 @models_app.command("promote")
 @exits
 def models_promote(
     version: Annotated[str, typer.Argument(help="Version to make champion.")],
-    force: Annotated[bool, typer.Option(help="Promote even if worse than the champion.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Promote even if significantly worse than the champion.")
+    ] = False,
+    resamples: ResamplesOption = RESAMPLES,
 ) -> None:
-    """Point the champion alias at VERSION, unless it is worse than the current champion on
-    the same held-out data (VERSION's own; then --force is needed)."""
-    previous = Registry.from_settings(get_settings()).promote(version, force=force)
-    console.print(
-        f"{MODEL_NAME}@champion -> version {version}" + (f" (was {previous})" if previous else ""),
-        highlight=False,
+    """Point the champion alias at VERSION, unless it is significantly worse than the current
+    champion on the same held-out data (VERSION's own): the paired bootstrap interval of its
+    PR-AUC or recall at 1 % difference lies below zero (then --force is needed). A difference
+    inside the noise is said to be one."""
+    done = Registry.from_settings(get_settings()).promote(version, force=force, resamples=resamples)
+    was = f" (was {done.previous})" if done.previous else ""
+    console.print(f"{MODEL_NAME}@champion -> version {done.version}{was}", highlight=False)
+    if done.decision is not None:
+        console.print(done.decision.summary(), highlight=False)
+
+
+def _differences_table(result: Comparison, a: str, b: str) -> Table:
+    """B minus A per compared metric, with its paired interval and what it says (``better``,
+    ``worse`` or ``inside the noise``)."""
+    first = next(iter(result["differences"].values()))
+    table = Table(
+        title=f"Version {b} minus version {a} (paired bootstrap, "
+        f"{first['resamples'] + first['skipped']:,} resamples)",
+        title_justify="left",
     )
+    # the values are in the metrics table above; no column wraps at 80 characters
+    for col in ("metric", "difference", f"{first['level']:.0%} CI", "verdict"):
+        table.add_column(col, justify="right" if col == "difference" else "left", no_wrap=True)
+    colour = {"better": "green", "worse": "red", "inside the noise": "yellow"}
+    for metric, d in result["differences"].items():
+        table.add_row(
+            HEADLINE.get(metric, metric),
+            f"{d['difference']:+.4f}",
+            f"[{d['low']:+.4f}, {d['high']:+.4f}]",
+            f"[{colour[d['verdict']]}]{d['verdict']}[/]",
+        )
+    return table
 
 
 @models_app.command("compare")
@@ -216,18 +250,25 @@ def models_compare(
         str | None,
         typer.Option(help="Whose held-out data to score both on (default: B's)."),
     ] = None,
+    resamples: ResamplesOption = RESAMPLES,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Score two versions on the same held-out data and show their metrics side by side."""
-    result = Registry.from_settings(get_settings()).compare(a, b, heldout_of=heldout_of)
+    """Score two versions on the same held-out data: their metrics side by side (with the
+    recall a perfect ranking would reach at each budget), and B minus A on PR-AUC and recall
+    at each budget with a paired bootstrap interval, said to be inside the noise when the
+    interval holds zero."""
+    registry = Registry.from_settings(get_settings())
+    result = registry.compare(a, b, heldout_of=heldout_of, resamples=resamples)
     if as_json:
         console.print_json(json.dumps(result))
         return
+    first, second = result["versions"]
     print_metrics(
         {f"version {v}": m for v, m in result["metrics"].items()},
         f"Held-out data of version {result['heldout_of']}: {result['rows']:,} entities, "
         f"{result['positives']:,} positive",
     )
+    console.print(_differences_table(result, first, second))
     if result["warning"]:
         err_console.print(f"[yellow]warning:[/] {result['warning']}", highlight=False)
 
@@ -260,9 +301,7 @@ def benchmark(
             "with transaction labels.",
         ),
     ] = False,
-    resamples: Annotated[
-        int, typer.Option(help="Paired bootstrap resamples of the held-out entities.")
-    ] = RESAMPLES,
+    resamples: ResamplesOption = RESAMPLES,
     experiment: Annotated[
         str, typer.Option(help="MLflow experiment of the benchmark's runs.")
     ] = "flowrisk-benchmark",

@@ -1,5 +1,6 @@
-"""The benchmark's results as Markdown: one table of the four models per dataset, one of
-flowrisk's paired differences to the best baseline, and the family ablation when it ran."""
+"""The benchmark's results as Markdown: one table of the four models per dataset (with the
+ceiling prevalence puts on recall at 1 %), one of flowrisk's paired differences to the best
+baseline, and the family ablation when it ran."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ def _models_table(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
         for model, metrics in result["metrics"].items():
             cells = " | ".join(_number(metrics[k]) for k in METRIC_TITLES)
             lines.append(f"| {dataset} | {model} | {cells} |")
+        cap = result["recall_at_1pct_cap"]["cap"]
+        ceiling = " | ".join(f"*{cap:.3f}*" if k == "recall_at_1pct" else "" for k in METRIC_TITLES)
+        lines.append(f"| {dataset} | *ceiling (prevalence)* | {ceiling} |")
     return lines
 
 
@@ -69,6 +73,11 @@ def _notes(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
             line += (
                 f" Recall @1% is capped at {cap['cap']:.3f}: {cap['positives']:,} positives "
                 f"for {cap['alerts']:,} alerts (1 % of the test rows)."
+            )
+        else:
+            line += (
+                f" Recall @1% can reach 1: {cap['positives']:,} positives fit in "
+                f"{cap['alerts']:,} alerts (1 % of the test rows)."
             )
         notes.append(line)
     return notes

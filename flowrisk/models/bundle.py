@@ -2,13 +2,21 @@
 LightGBM booster, the calibration, the bands, the feature set, the honest peers and the fitted
 baselines) and a small sample of its held-out profiles (what the service's canary scores before
 it serves the version), and the MLflow pyfunc wrapper that serves it. Reads and writes one
-folder."""
+folder.
+
+A registered version is portable: it ships the flowrisk package it was trained with (MLflow's
+``code_paths``, under the model's ``code/`` folder, which ``mlflow.pyfunc.load_model`` puts on
+``sys.path``) and its ``requirements.txt`` pins, to the versions installed at training, the
+libraries that package needs to load and score (:func:`pip_requirements`). So
+``pip install -r requirements.txt`` in a fresh virtual environment is enough to load it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass, field
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +28,22 @@ from flowrisk.features import Baselines
 from flowrisk.models.scorer import RiskModel
 
 __all__ = [
-    "PIP_REQUIREMENTS",
     "SAMPLE_FILE",
     "SAMPLE_ROWS",
     "Bundle",
     "heldout_sample",
+    "package_code",
+    "pip_requirements",
     "pyfunc_model",
     "read_bundle",
     "read_model",
+    "score_range",
     "write_bundle",
 ]
 
-PIP_REQUIREMENTS = ["lightgbm>=4.3,<5", "numpy>=2,<3", "pandas>=2.2"]
+# what the pyfunc wrapper imports to load and score a bundle (MLflow adds itself); polars reads
+# pandas through pyarrow
+SCORING_DISTRIBUTIONS = ("lightgbm", "numpy", "pandas", "polars", "pyarrow")
 SAMPLE_FILE = "heldout_sample.parquet"
 BOOSTER_FILE = "booster.txt"
 _END_OF_TREES = b"end of trees"  # what LightGBM writes after the last tree
@@ -129,6 +141,33 @@ def read_bundle(folder: Path, *, uri: str, version: str | None) -> Bundle:
         uri=uri,
         version=version,
         sample=pl.read_parquet(sample) if sample.is_file() else None,
+    )
+
+
+def score_range(scores: np.ndarray, rows: int = 5) -> list[int]:
+    """Positions of ``rows`` rows from the lowest to the highest score, evenly spaced in rank:
+    an input example that shows what the model does, not five entities at the floor."""
+    ranked = np.argsort(scores, kind="stable")
+    return sorted(
+        {int(i) for i in ranked[np.linspace(0, len(ranked) - 1, rows).round().astype(int)]}
+    )
+
+
+def pip_requirements() -> list[str]:
+    """The scoring libraries pinned to their installed versions (``polars==2.1.0``): the
+    environment a registered model was trained and tested in (all are flowrisk dependencies,
+    so each is installed)."""
+    return [f"{name}=={installed_version(name)}" for name in SCORING_DISTRIBUTIONS]
+
+
+def package_code(folder: Path) -> Path:
+    """A copy of the flowrisk package being run, without byte-code caches, in ``folder``
+    (returned: ``folder/flowrisk``), for ``log_model(code_paths=...)``."""
+    import flowrisk
+
+    source = Path(flowrisk.__file__).parent
+    return Path(
+        shutil.copytree(source, folder / source.name, ignore=shutil.ignore_patterns("__pycache__"))
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flowrisk.models.evaluate import HEADLINE
+from flowrisk.models.evaluate import BUDGETS, CEILINGS, HEADLINE, budget_tag
 
 __all__ = ["CARD", "model_card", "typology_recall"]
 
@@ -49,6 +49,8 @@ transaction-monitoring engine and LightGBM on raw per-entity sums.
 
 {compared}
 
+{ceilings}
+
 Calibration of flowrisk's probabilities: Brier score {brier:.4f}, expected calibration
 error {ece:.4f}.
 
@@ -80,10 +82,15 @@ def _results(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """The held-out tables: headline metrics per model, recall per typology, and the line
     naming the typologies flowrisk finds none of."""
     ours = metrics["flowrisk"]
-    compared = _table(
-        ["model", *HEADLINE.values()],
-        [[name, *(f"{values[key]:.3f}" for key in HEADLINE)] for name, values in metrics.items()],
-    )
+    rows = [[name, *(f"{values[key]:.3f}" for key in HEADLINE)] for name, values in metrics.items()]
+    if all(ceiling in ours for ceiling in CEILINGS.values()):
+        rows.append(
+            [
+                "*ceiling (prevalence)*",
+                *(f"*{ours[CEILINGS[key]]:.3f}*" if key in CEILINGS else "" for key in HEADLINE),
+            ]
+        )
+    compared = _table(["model", *HEADLINE.values()], rows)
     typologies = sorted(
         {t for values in metrics.values() for t in values.get("recall_per_typology", {})}
     )
@@ -104,7 +111,27 @@ def _results(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
         if zero
         else ""
     )
-    return {"compared": compared, "per_typology": per_typology, "weak": weak}
+    return {
+        "compared": compared,
+        "per_typology": per_typology,
+        "weak": weak,
+        "ceilings": _ceilings(ours),
+    }
+
+
+def _ceilings(ours: Mapping[str, Any]) -> str:
+    """The sentence under the results: the best recall any ranking reaches at each budget."""
+    if not all(ceiling in ours for ceiling in CEILINGS.values()):
+        return ""  # metrics computed before evaluate_scores reported ceilings
+    at = ", ".join(
+        f"{ours[CEILINGS[f'recall_at_{budget_tag(b)}']]:.3f} at {b:.1%}".replace(".0%", "%")
+        for b in BUDGETS
+    )
+    return (
+        f"The ceiling row is the recall a perfect ranking would reach with "
+        f"{ours['positives']:,} positives among {ours['rows']:,} test rows: {at}. "
+        "A recall at its ceiling misses nothing the budget could have caught."
+    )
 
 
 def model_card(

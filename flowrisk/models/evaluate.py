@@ -1,5 +1,6 @@
 """Held-out metrics a data scientist and an analyst both read: ranking quality, what an alert
-budget catches, recall per typology, and whether probabilities mean what they say."""
+budget catches (and the most any ranking could catch there), recall per typology, and whether
+probabilities mean what they say."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import polars as pl
 
 from flowrisk.schema import TYPOLOGIES
 
-__all__ = ["BUDGETS", "HEADLINE", "evaluate_scores"]
+__all__ = [
+    "BUDGETS",
+    "CEILINGS",
+    "HEADLINE",
+    "budget_tag",
+    "evaluate_scores",
+    "recall_at_budget",
+    "recall_ceiling",
+]
 
 BUDGETS = (0.005, 0.01, 0.02)
 HEADLINE = {  # metric -> column title, in the order tables show them
@@ -21,6 +30,34 @@ HEADLINE = {  # metric -> column title, in the order tables show them
     "recall_at_2pct": "recall @2%",
     "precision_at_1pct": "precision @1%",
 }
+
+
+def budget_tag(budget: float) -> str:
+    """The suffix of a budget's metric names: ``0.01`` -> ``1pct``."""
+    return f"{budget * 100:g}pct"
+
+
+CEILINGS = {f"recall_at_{budget_tag(b)}": f"recall_ceiling_at_{budget_tag(b)}" for b in BUDGETS}
+
+
+def recall_ceiling(positives: int, rows: int, budget: float) -> float:
+    """The best recall any ranking can reach when ``budget`` of ``rows`` are alerted and
+    ``positives`` of them are positive: ``min(1, alerts / positives)``, with the alerts
+    counted as :func:`evaluate_scores` counts them (at least one row).
+
+    >>> recall_ceiling(130, 4_900, 0.01)  # 49 alerts for 130 positives
+    0.3769230769230769
+    """
+    alerts = max(1, round(budget * rows))
+    return min(1.0, alerts / positives) if positives > 0 else 1.0
+
+
+def recall_at_budget(y: np.ndarray, scores: np.ndarray, budget: float = 0.01) -> float:
+    """Share of the positives among the ``budget`` share of rows scored highest (at least one
+    row; ties broken by row order, as :func:`evaluate_scores` does): a bootstrap's metric."""
+    k = max(1, round(budget * len(scores)))
+    top = np.argsort(-np.asarray(scores), kind="stable")[:k]
+    return float(np.asarray(y)[top].sum() / max(int(np.sum(y)), 1))
 
 
 def _at_budget(
@@ -38,6 +75,8 @@ def evaluate_scores(
     scores: np.ndarray, data: pl.DataFrame, *, calibrated: bool = True, bins: int = 10
 ) -> dict[str, Any]:
     """Metrics of ``scores`` against ``data['label']``; per typology from ``data['typologies']``.
+    Beside each recall at a budget, its ceiling (``recall_ceiling_at_<budget>``): the recall a
+    perfect ranking would reach there, below 1 when positives outnumber the alerts.
 
     ``calibrated`` adds the Brier score and the expected calibration error (scores must then be
     probabilities)."""
@@ -53,8 +92,9 @@ def evaluate_scores(
     alerted_1 = np.zeros(len(y), dtype=bool)
     for budget in BUDGETS:
         alerted, recall, precision = _at_budget(scores, y, budget)
-        tag = f"{budget * 100:g}pct"
+        tag = budget_tag(budget)
         out[f"recall_at_{tag}"] = recall
+        out[f"recall_ceiling_at_{tag}"] = recall_ceiling(int(y.sum()), len(y), budget)
         out[f"precision_at_{tag}"] = precision
         if budget == 0.01:
             alerted_1 = alerted

@@ -32,7 +32,7 @@ from flowrisk.features import build_profiles, feature_names, fit_baselines, part
 from flowrisk.models.ablation import family_ablation, split_scores
 from flowrisk.models.bootstrap import RESAMPLES, Metric, paired_bootstrap
 from flowrisk.models.dataset import Split, snapshot_dates, snapshots, split_snapshots
-from flowrisk.models.evaluate import evaluate_scores
+from flowrisk.models.evaluate import evaluate_scores, recall_at_budget, recall_ceiling
 from flowrisk.models.graph_stream import GRAPH_PARAMS, edge_features, graph_snapshots
 from flowrisk.models.learner import fit_booster, predict_best
 from flowrisk.models.raw_baseline import AGGREGATE_PREFIX, raw_aggregates
@@ -64,14 +64,6 @@ def _no_tick(done: int, total: int | None) -> None:
 
 def _quiet(description: str) -> Tick:
     return _no_tick
-
-
-def recall_at_budget(y: np.ndarray, scores: np.ndarray, budget: float = BUDGET) -> float:
-    """Share of the positives among the ``budget`` share of rows scored highest (at least one
-    row; ties broken by row order, as :func:`flowrisk.models.evaluate.evaluate_scores` does)."""
-    k = max(1, round(budget * len(scores)))
-    top = np.argsort(-np.asarray(scores), kind="stable")[:k]
-    return float(np.asarray(y)[top].sum() / max(int(np.sum(y)), 1))
 
 
 def _valid_threshold(valid_scores: np.ndarray, y_valid: np.ndarray) -> float:
@@ -156,7 +148,7 @@ def _recall_cap(y_test: np.ndarray) -> dict[str, Any]:
     return {
         "alerts": k,
         "positives": positives,
-        "cap": min(1.0, k / max(positives, 1)),
+        "cap": recall_ceiling(positives, len(y_test), BUDGET),
         "capped": positives > k,
     }
 

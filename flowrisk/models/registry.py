@@ -21,15 +21,19 @@ import polars as pl
 
 from flowrisk.errors import InvalidParameter, ModelNotFound
 from flowrisk.features import Baselines
+from flowrisk.models.bootstrap import RESAMPLES
 from flowrisk.models.bundle import (
-    PIP_REQUIREMENTS,
     Bundle,
     heldout_sample,
+    package_code,
+    pip_requirements,
     pyfunc_model,
     read_bundle,
     read_model,
+    score_range,
     write_bundle,
 )
+from flowrisk.models.promotion import Comparison, Promotion, decide, differences, refusal
 from flowrisk.models.registry_names import (
     CHAMPION,
     MODEL_NAME,
@@ -63,6 +67,7 @@ __all__ = [
     "MODEL_NAME",
     "Bundle",
     "Comparison",
+    "Promotion",
     "Registry",
     "RegistryClient",
     "VersionRow",
@@ -82,16 +87,6 @@ class VersionRow(TypedDict):
     pr_auc: float | None
     recall_at_1pct: float | None
     created: str
-
-
-class Comparison(TypedDict):
-    """:meth:`Registry.compare`: both versions' metrics on the same held-out profiles."""
-
-    heldout_of: str
-    rows: int
-    positives: int
-    metrics: dict[str, dict[str, Any]]
-    warning: str | None
 
 
 class Registry:
@@ -247,11 +242,14 @@ class Registry:
         return pl.read_parquet(self._download(f"{root}/{HELDOUT_ARTIFACT}", missing))
 
     @store_errors
-    def compare(self, a: str, b: str, *, heldout_of: str | None = None) -> Comparison:
+    def compare(
+        self, a: str, b: str, *, heldout_of: str | None = None, resamples: int = RESAMPLES
+    ) -> Comparison:
         """Both versions scored on the same held-out profiles (those logged with ``heldout_of``,
-        default ``b``, the challenger): metrics side by side, and a warning when the two were
-        trained on different datasets (one may then have trained on the other's held-out
-        entities)."""
+        default ``b``, the challenger): metrics side by side, B minus A on PR-AUC and recall at
+        each budget with a paired bootstrap interval over those entities, and a warning when
+        the two were trained on different datasets (one may then have trained on the other's
+        held-out entities)."""
         from flowrisk.models.evaluate import evaluate_scores
 
         for ref in (a, b, heldout_of or b):
@@ -259,32 +257,40 @@ class Registry:
         versions = [self.version(ref) for ref in (a, b)]
         source = self.version(heldout_of or b)
         data = self.heldout(str(source.version))
-        metrics: dict[str, dict[str, Any]] = {}
-        for v in versions:
-            model = self.load_model(model_uri(version=str(v.version)))
-            missing = sorted(set(model.features) - set(data.columns))
-            if missing:
-                raise InvalidParameter(
-                    "heldout_of",
-                    f"version {source.version}'s held-out data lacks features of version "
-                    f"{v.version} ({', '.join(missing[:3])}...)",
-                )
-            metrics[str(v.version)] = evaluate_scores(model.predict(data), data)
+        scores = [self._heldout_scores(str(v.version), data, source) for v in versions]
+        y = data["label"].to_numpy()
+        metrics = {
+            str(v.version): evaluate_scores(s, data) for v, s in zip(versions, scores, strict=True)
+        }
         digests = {
             self.client.get_run(v.run_id).data.params.get("dataset_digest") if v.run_id else None
             for v in versions
         }
         same = len(digests) == 1 and None not in digests
         return {
+            "versions": [str(v.version) for v in versions],
             "heldout_of": str(source.version),
             "rows": data.height,
-            "positives": int(data["label"].sum()),
+            "positives": int(y.sum()),
             "metrics": metrics,
+            "differences": differences(y, *scores, resamples=resamples),
             "warning": None
             if same
             else "the versions were trained on different datasets (or one predates dataset "
             "digests): one may have trained on entities of this held-out set",
         }
+
+    def _heldout_scores(self, version: str, data: pl.DataFrame, source: ModelVersion) -> Any:
+        """``version``'s probabilities on the held-out profiles of ``source``."""
+        model = self.load_model(model_uri(version=version))
+        missing = sorted(set(model.features) - set(data.columns))
+        if missing:
+            raise InvalidParameter(
+                "heldout_of",
+                f"version {source.version}'s held-out data lacks features of version "
+                f"{version} ({', '.join(missing[:3])}...)",
+            )
+        return model.predict(data)
 
     # writing
 
@@ -296,27 +302,32 @@ class Registry:
         self.client.set_registered_model_alias(MODEL_NAME, name, number)
 
     @store_errors
-    def promote(self, version: str, *, force: bool = False, alias: str = CHAMPION) -> str | None:
-        """Make ``version`` the champion; refuse a challenger whose PR-AUC, on its own held-out
-        profiles, is below the champion's on the same profiles, unless ``force``. Returns the
-        previous champion's version (None when there was none)."""
+    def promote(
+        self,
+        version: str,
+        *,
+        force: bool = False,
+        alias: str = CHAMPION,
+        resamples: int = RESAMPLES,
+    ) -> Promotion:
+        """Make ``version`` the champion. Unless ``force``, it is first compared with the
+        champion on its own held-out profiles (:meth:`compare`) and refused only when it is
+        significantly worse on PR-AUC or recall at 1 % (the paired interval of its difference
+        entirely below zero); a difference inside the noise does not block it and is said
+        to be one in the returned :class:`Promotion`."""
         parse_ref(version)
         name = alias_name(alias)
         challenger = str(self.version(version).version)
         champion = str(self.version(f"@{name}").version) if self.has_champion(name) else None
+        decision = None
         if champion is not None and not force and champion != challenger:
-            result = self.compare(champion, challenger)
-            new = result["metrics"][challenger]["pr_auc"]
-            old = result["metrics"][champion]["pr_auc"]
-            if new < old:
-                raise InvalidParameter(
-                    "version",
-                    f"{challenger} has PR-AUC {new:.4f} on its held-out data, below the "
-                    f"champion (version {champion}, {old:.4f} on the same data); "
-                    "use --force to promote anyway",
-                )
+            result = self.compare(champion, challenger, resamples=resamples)
+            metrics = result["metrics"]
+            decision = decide(result["differences"], metrics[champion], metrics[challenger])
+            if decision.refused:
+                raise InvalidParameter("version", refusal(decision, result))
         self.client.set_registered_model_alias(MODEL_NAME, name, challenger)
-        return champion
+        return Promotion(challenger, champion, decision)
 
     @store_errors
     def ensure_experiment(self, name: str) -> str:
@@ -348,8 +359,12 @@ class Registry:
     def log_model(self, model: RiskModel, baselines: Baselines, input_example: pd.DataFrame) -> str:
         """Log the model as a pyfunc in the run of :meth:`start_run` and register it; returns
         the new version number. ``input_example`` holds held-out profiles (the test split):
-        its first rows are the signature's example, and a few of them (``heldout_sample``) go
-        into the bundle for the service's canary."""
+        five of them, from the least to the most risky, are the logged input example (so that it
+        shows the range of scores, not five entities at the floor), and a few of them
+        (``heldout_sample``) go into the bundle for the service's canary. The version ships
+        the flowrisk package and pins its scoring libraries (:mod:`flowrisk.models.bundle`),
+        so it loads with ``mlflow.pyfunc.load_model`` wherever its ``requirements.txt`` is
+        installed."""
         import mlflow
         from mlflow.models import infer_signature
 
@@ -360,15 +375,17 @@ class Registry:
             sample = heldout_sample(pl.from_pandas(input_example[kept]), model.features)
             bundle = write_bundle(model, baselines, Path(tmp) / "bundle", sample)
             example = input_example[model.features]
-            signature = infer_signature(example, model.predict(pl.from_pandas(example)))
+            scores = model.predict(pl.from_pandas(example))
+            signature = infer_signature(example, scores)
             with silenced_stderr():  # MLflow prints "Successfully registered model ..." itself
                 info = mlflow.pyfunc.log_model(
                     name="model",
                     python_model=pyfunc_model(),
                     artifacts={"bundle": str(bundle)},
                     signature=signature,
-                    input_example=example.head(5),
-                    pip_requirements=PIP_REQUIREMENTS,
+                    input_example=example.iloc[score_range(scores)],
+                    pip_requirements=pip_requirements(),
+                    code_paths=[str(package_code(Path(tmp) / "code"))],
                     registered_model_name=MODEL_NAME,
                 )
         return str(info.registered_model_version)

@@ -1,7 +1,8 @@
 """Training, promotion and loading through a real `mlflow server` on 127.0.0.1, as a team with
 a shared tracking server uses flowrisk: artifacts go through the server's HTTP proxy, nothing
-falls back to a local store, and promotion refuses a version that is worse on the same held-out
-entities unless forced."""
+falls back to a local store, and promotion refuses a version only when it is significantly worse
+on the same held-out entities (unless forced), saying so when the difference is inside the
+noise."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 
 from flowrisk.config import Settings
 from flowrisk.errors import ModelNotFound
+from flowrisk.models.promotion import DECISIVE
 from flowrisk.models.registry import Registry
 from tests.conftest import TrainedWorld
 from tests.servers import BIN, free_port, run_cli, serving, tracking_uri
@@ -90,18 +92,27 @@ def test_train_promote_and_load_the_champion_over_http(
     better, worse = sorted(pr_auc, key=lambda v: pr_auc[v], reverse=True)
 
     assert _flowrisk(uri, tmp_path, "models", "promote", better).returncode == 0
-    refused = _flowrisk(uri, tmp_path, "models", "promote", worse)
-    assert refused.returncode == 2, refused.stderr
-    assert f"{pr_auc[worse]:.4f}" in refused.stderr and f"{pr_auc[better]:.4f}" in refused.stderr
-    assert "--force" in refused.stderr
-    assert str(registry.version("champion").version) == better  # unchanged by the refusal
-    forced = _flowrisk(uri, tmp_path, "models", "promote", worse, "--force")
-    assert forced.returncode == 0, forced.stderr
+    verdicts = {
+        m: d["verdict"]
+        for m, d in registry.compare(better, worse, resamples=200)["differences"].items()
+        if m in DECISIVE
+    }
+    tried = _flowrisk(uri, tmp_path, "models", "promote", worse, "--resamples", "200")
+    if "worse" in verdicts.values():  # significantly worse: refused, the champion unchanged
+        assert tried.returncode == 2, tried.stderr
+        assert f"{pr_auc[worse]:.4f}" in tried.stderr and f"{pr_auc[better]:.4f}" in tried.stderr
+        assert "significantly worse" in tried.stderr and "--force" in tried.stderr
+        assert str(registry.version("champion").version) == better
+        forced = _flowrisk(uri, tmp_path, "models", "promote", worse, "--force")
+        assert forced.returncode == 0, forced.stderr
+    else:  # two seeds of one model on 100-odd positives: a difference inside the noise
+        assert tried.returncode == 0, tried.stderr
+        assert "inside the noise: PR-AUC" in tried.stdout and "95% CI" in tried.stdout
     assert str(registry.version("champion").version) == worse
     listed = _flowrisk(uri, tmp_path, "models", "list")
     assert listed.returncode == 0, listed.stderr
     assert _listed(listed.stdout) == {worse: "champion", better: "-"}
-    assert registry.promote(better) == worse  # better than the champion: no force needed
+    assert registry.promote(better, resamples=200).previous == worse  # never refused back
 
     bundle = registry.load_bundle()
     assert bundle.version == better and registry.run_metrics(better)["pr_auc"] == pr_auc[better]

@@ -44,3 +44,40 @@ def test_card_tables_and_weaknesses() -> None:
     assert "finds no held-out entity of: crypto" in card
     assert "1. `cash_deposit_sum_30d` (25.0% of gain)" in card
     assert "num_leaves=31" in card and "ff00" in card
+
+
+def test_card_reports_the_recall_ceiling_at_each_budget() -> None:
+    ours = _metrics(0.95, {"mule": 0.5}) | {
+        "rows": 4_900,
+        "positives": 130,
+        "recall_ceiling_at_0.5pct": 25 / 130,
+        "recall_ceiling_at_1pct": 49 / 130,
+        "recall_ceiling_at_2pct": 98 / 130,
+    }
+    card = model_card(
+        version="4",
+        run_id="abc",
+        metrics={"flowrisk": ours, "rules": _metrics(0.3, {"mule": 0.1})},
+        split={"test": {"rows": 4_900, "entities": 4_900, "positives": 130}},
+        dates=["2025-03-01"],
+        params={},
+        top_features=[],
+        dataset="data/world",
+        dataset_digest=None,
+        feature_set="v1 1.0.0",
+    )
+    assert "| *ceiling (prevalence)* |  |  | *0.192* | *0.377* | *0.754* |  |" in card
+    assert "130 positives among 4,900 test rows: 0.192 at 0.5%, 0.377 at 1%, 0.754 at 2%" in card
+    older = model_card(  # metrics logged before ceilings were: no ceiling row, no sentence
+        version="1",
+        run_id="abc",
+        metrics={"flowrisk": _metrics(0.9, {})},
+        split={},
+        dates=[],
+        params={},
+        top_features=[],
+        dataset="d",
+        dataset_digest=None,
+        feature_set="v1",
+    )
+    assert "ceiling" not in older.split("## Limitations")[0]

@@ -111,10 +111,14 @@ def test_the_markdown_names_models_intervals_caps_and_ablations() -> None:
     text = benchmark_markdown(
         {"capped": _result(1_000, 40, low=0.05), "uncapped": _result(1_000, 5, low=-0.01)}
     )
-    assert text.count("| capped | ") == 4 + 4 and text.count("| uncapped | ") == 4 + 4
+    # four models and the ceiling row, four differences
+    assert text.count("| capped | ") == 5 + 4 and text.count("| uncapped | ") == 5 + 4
+    assert "| capped | *ceiling (prevalence)* |  |  |  | *0.250* |" in text
+    assert "| uncapped | *ceiling (prevalence)* |  |  |  | *1.000* |" in text
     assert "+0.100 [+0.050, +0.200] ✓" in text and "+0.100 [-0.010, +0.200] |" in text
     assert "Recall @1% is capped at 0.250: 40 positives for 10 alerts" in text
     assert text.count("is capped") == 1  # 5 positives fit in 10 alerts
+    assert "Recall @1% can reach 1: 5 positives fit in 10 alerts" in text
     assert "1,000 resamples" in text and "95% CI" in text
     assert "What each feature family adds on capped" in text and "| every family | 3 |" in text
     assert benchmark_markdown({}) == ""

@@ -6,6 +6,7 @@ comparison, arguments checked before the store is touched)."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,61 @@ def test_log_register_promote_load_through_sqlite(
         registry.heldout("1")  # logged without a training run's held-out profiles
 
 
+def _rescaled(model: RiskModel) -> RiskModel:
+    """The same ranking as ``model`` with other probabilities (the square root of its own):
+    every ranking metric is unchanged."""
+    return RiskModel(
+        booster=model.booster,
+        calibration_x=model.calibration_x,
+        calibration_y=np.sqrt(model.calibration_y),
+        thresholds=model.thresholds,
+        peers=model.peers,
+    )
+
+
+def _register(registry: Registry, model: RiskModel, baselines: Baselines, split: Split) -> str:
+    """Log ``model`` as a training run would: held-out profiles and dataset digest included."""
+    import mlflow
+
+    from flowrisk.models.registry import HELDOUT_ARTIFACT
+
+    with tempfile.TemporaryDirectory() as tmp, registry.start_run("flowrisk-test"):
+        heldout = Path(tmp) / Path(HELDOUT_ARTIFACT).name
+        split.test.write_parquet(heldout)
+        mlflow.log_artifact(str(heldout), str(Path(HELDOUT_ARTIFACT).parent))
+        mlflow.log_param("dataset_digest", "ff00")
+        return registry.log_model(model, baselines, split.test.head(50).to_pandas())
+
+
+def test_promotion_on_evidence_through_sqlite(
+    trained: tuple[RiskModel, Baselines, Split], tmp_path: Path
+) -> None:
+    """Through a real store: significantly worse is refused, a difference inside the noise is
+    promoted and said to be one, better is promoted."""
+    model, baselines, split = trained
+    registry = Registry(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "art")
+    good, worse, same = (
+        _register(registry, m, baselines, split)
+        for m in (model, _inverted(model), _rescaled(model))
+    )
+    assert registry.promote(good).previous is None
+    with pytest.raises(InvalidParameter, match=r"significantly worse than the champion") as refused:
+        registry.promote(worse, resamples=200)
+    assert "PR-AUC" in str(refused.value) and "95% CI" in str(refused.value)
+    assert str(registry.version("champion").version) == good
+    noise = registry.promote(same, resamples=200)
+    assert noise.previous == good and noise.decision is not None
+    assert not noise.decision.refused and noise.decision.worse == noise.decision.better == []
+    assert noise.decision.summary().startswith("inside the noise: PR-AUC")
+    assert "+0.0000 [95% CI +0.0000, +0.0000]" in noise.decision.summary()  # the same ranking
+    registry.promote(worse, force=True)
+    better = registry.promote(same, resamples=200)
+    assert better.decision is not None and better.decision.summary().startswith(
+        "significantly better: PR-AUC"
+    )
+    assert str(registry.version("champion").version) == same
+
+
 def test_bad_arguments_are_refused_before_the_store_is_touched(tmp_path: Path) -> None:
     db = tmp_path / "mlflow.db"
     registry = Registry(f"sqlite:///{db}")
@@ -132,17 +188,33 @@ def test_promotion_refuses_a_worse_challenger_unless_forced(
     worse = fake.add_version(_inverted(model), baselines, heldout=split.test, params=digest)
     registry = Registry("fake://store", client=fake)
     assert not registry.has_champion()
-    assert registry.promote(good) is None  # the first champion needs no comparison
-    compared = registry.compare(good, worse)
+    first = registry.promote(good, resamples=200)
+    assert first.previous is None and first.decision is None  # nothing to compare with
+    compared = registry.compare(good, worse, resamples=200)
+    assert compared["versions"] == [good, worse]
     assert compared["heldout_of"] == worse and compared["warning"] is None
     assert compared["rows"] == split.test.height
     assert compared["metrics"][worse]["pr_auc"] < compared["metrics"][good]["pr_auc"]
-    with pytest.raises(InvalidParameter, match=r"PR-AUC .* below the champion .* --force"):
-        registry.promote(worse)
+    pr_auc = compared["differences"]["pr_auc"]  # worse minus good, on the same entities
+    assert pr_auc["verdict"] == "worse" and pr_auc["low"] <= pr_auc["difference"] < pr_auc["high"]
+    assert pr_auc["difference"] == pytest.approx(
+        compared["metrics"][worse]["pr_auc"] - compared["metrics"][good]["pr_auc"]
+    )
+    assert set(compared["differences"]) == {
+        "pr_auc",
+        "recall_at_0.5pct",
+        "recall_at_1pct",
+        "recall_at_2pct",
+    }
+    with pytest.raises(InvalidParameter, match=r"significantly worse .* PR-AUC .* --force"):
+        registry.promote(worse, resamples=200)
     assert fake.aliases == {"champion": good}
-    assert registry.promote(worse, force=True) == good
+    forced = registry.promote(worse, force=True)
+    assert forced.previous == good and forced.decision is None  # forced: not compared
     assert fake.aliases == {"champion": worse}
-    assert registry.promote(good) == worse  # better than the champion: no force needed
+    back = registry.promote(good, resamples=200)  # better than the champion: no force needed
+    assert back.previous == worse and back.decision is not None and not back.decision.refused
+    assert back.decision.summary().startswith("significantly better: PR-AUC")
     assert registry.load_bundle().version == good
 
 
