@@ -137,7 +137,7 @@ def _tiny_model(reference: DriftReference | None) -> RiskModel:
 def test_the_bundle_carries_the_reference_and_an_old_bundle_has_none(tmp_path: Path) -> None:
     profiles = pl.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, None, 1.0, 5.0]})
     reference = fit_reference(profiles, ["a", "b"], "2025-12-01")
-    baselines = Baselines(None, pl.DataFrame({"sector_code": []}, schema={"sector_code": pl.String}))
+    baselines = Baselines(None, pl.DataFrame(schema={"sector_code": pl.String}))
     folder = write_bundle(_tiny_model(reference), baselines, tmp_path / "new")
     loaded = read_model(folder).reference
     assert loaded is not None and loaded.to_dict() == reference.to_dict()
