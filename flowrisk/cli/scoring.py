@@ -10,14 +10,25 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from flowrisk.cli._app import VerifyOption, app, console, exits, parse_as_of, progress_ticks
+from flowrisk.cli._app import (
+    VerifyOption,
+    app,
+    console,
+    err_console,
+    exits,
+    parse_as_of,
+    progress_ticks,
+)
 from flowrisk.cli._tables import print_reasons, show_report, show_scored
 from flowrisk.config import get_settings
-from flowrisk.errors import DatasetNotFound
+from flowrisk.errors import ConfigError, DatasetNotFound
 from flowrisk.models.batch import Explain, ScoreEngine
+from flowrisk.models.drift import Drift
+from flowrisk.models.monitoring import SCORING_EXPERIMENT
 from flowrisk.models.registry import Bundle, Registry
 from flowrisk.pipeline import (
     Lookup,
+    ScoredDataset,
     explain_in_dataset,
     per_table,
     score_validated,
@@ -60,6 +71,50 @@ def _as_of(value: str | None) -> datetime | None:
     return parse_as_of(value) if value else None
 
 
+def show_drift(drift: Drift | None) -> None:
+    """The run's feature drift: a warning naming the top drifting features when any passes
+    the threshold, the largest PSI otherwise, or why drift was not measured."""
+    if drift is None:
+        return
+    if drift.status != "computed":
+        err_console.print(f"note: feature drift not measured: {drift.note}", highlight=False)
+        return
+    against = f"the training reference ({drift.reference_rows:,} entities"
+    against += f" as of {drift.reference_as_of[:10]})" if drift.reference_as_of else ")"
+    if not drift.drifting:
+        largest = next(iter(drift.psi), "-")
+        console.print(
+            f"Feature drift against {against}: largest PSI {drift.max_psi:.3f} ({largest}), "
+            f"none above {drift.threshold}",
+            highlight=False,
+        )
+        return
+    top = ", ".join(f"{name} (PSI {value:.2f})" for name, value in drift.top())
+    err_console.print(
+        f"[yellow]warning:[/] feature drift: {len(drift.drifting)} of {len(drift.psi)} features "
+        f"have a PSI above {drift.threshold} against {against}; most: {top}. Scores of a "
+        "population unlike the training data may not hold the model's held-out metrics "
+        "(PSI per feature in run.json)",
+        highlight=False,
+    )
+
+
+def _track(scored: ScoredDataset, experiment: str) -> None:
+    """Log the run to the MLflow server the settings name; a server that fails is a warning,
+    not an error: the scores are written already."""
+    from flowrisk.models.monitoring import log_scoring_run
+
+    try:
+        run_id = log_scoring_run(Registry.from_settings(get_settings()), scored.run, experiment)
+    except ConfigError as exc:
+        err_console.print(
+            f"[yellow]warning:[/] scores written, but the run was not logged to MLflow: {exc}",
+            highlight=False,
+        )
+        return
+    console.print(f"Logged to MLflow: experiment {experiment}, run {run_id}", highlight=False)
+
+
 @app.command(rich_help_panel=PANEL)
 @exits
 def score(
@@ -86,9 +141,15 @@ def score(
         bool, typer.Option(help="Check the data contracts first (skip for validated data).")
     ] = True,
     verify: VerifyOption = True,
+    experiment: Annotated[
+        str,
+        typer.Option(help="MLflow experiment of the run (logged when FLOWRISK_MLFLOW_URI is set)."),
+    ] = SCORING_EXPERIMENT,
 ) -> None:
     """Validate DATASET against the data contracts, score every entity with a progress bar,
-    explain the alerts, and write scores.parquet, explanations.parquet and run.json."""
+    explain the alerts, and write scores.parquet, explanations.parquet and run.json (with the
+    PSI of every feature against the model's training reference; a warning names the features
+    above 0.25). With a tracking server set, the run is logged to MLflow too."""
     when = _as_of(as_of)
     bundle = _bundle(model, dataset)
     with progress_ticks() as bars:
@@ -107,6 +168,9 @@ def score(
             tick=bars.tick("scoring partitions"),
         )
     show_scored(scored)
+    show_drift(scored.run.drift)
+    if get_settings().mlflow_uri:
+        _track(scored, experiment)
 
 
 @app.command("explain", rich_help_panel=PANEL)

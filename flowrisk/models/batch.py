@@ -4,7 +4,8 @@ cluster running the very same partition function.
 
 Writes ``scores.parquet`` (one row per entity), ``explanations.parquet`` (reasons, tags, red
 flags and evidence of the explained entities) and, last, ``run.json`` (status, start and end
-times, flowrisk and model versions, dataset digest, counts) to the output folder, as one unit:
+times, flowrisk and model versions, dataset digest, counts, feature drift against the model's
+training reference) to the output folder, as one unit:
 everything is written into a temporary folder beside it that replaces it only once complete, so
 an interrupted run leaves the previous output as it was. An edge module: reads the dataset,
 writes files.
@@ -41,6 +42,7 @@ from flowrisk.io import (
     read_dataset,
     replace_folder_atomically,
 )
+from flowrisk.models.drift import Counts, Drift, bin_counts, drift_report, merge_counts
 from flowrisk.models.explain import EXPLANATION_SCHEMA, explain
 from flowrisk.models.scorer import RiskModel
 from flowrisk.schema import ALERT_BANDS, BANDS
@@ -49,6 +51,7 @@ __all__ = [
     "RUN_RECORD",
     "SCORE_SCHEMA",
     "Explain",
+    "PartitionResult",
     "ScoreEngine",
     "ScoreRun",
     "explain_entities",
@@ -69,6 +72,8 @@ SCORE_SCHEMA = pl.Schema(
         "band": pl.Enum(BANDS),
     }
 )
+# one partition's scores, explanations and feature histogram (rows per drift reference bin)
+PartitionResult = tuple[pl.DataFrame, pl.DataFrame, Counts]
 
 
 @dataclass
@@ -93,6 +98,7 @@ class ScoreRun:
     explained: int
     bands: dict[str, int]
     seconds: float
+    drift: Drift | None = None  # PSI per feature against the training reference (or why not)
 
 
 def explain_entities(
@@ -125,8 +131,9 @@ def score_partition(
     model: RiskModel,
     baselines: Baselines,
     explain_mode: Explain,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Scores of ``members`` (and explanations, per ``explain_mode``): the unit of work of both
+) -> PartitionResult:
+    """Scores of ``members`` (and explanations, per ``explain_mode``) and their features'
+    counts per bin of the model's drift reference (empty without one): the unit of work of both
     engines. Takes a dataset path, not frames, so that a Dask worker reads the data itself."""
     frames = read_dataset(Path(dataset), verify=False)  # score_dataset checked the files
     profiles = build_profiles(frames, as_of, baselines, entities=members).collect(
@@ -136,19 +143,20 @@ def score_partition(
     scores = scored.with_columns(
         profiles["entity_type"].cast(pl.String), pl.lit(as_of).alias("as_of")
     ).select(SCORE_SCHEMA.names())
+    counts = bin_counts(model.reference, profiles) if model.reference is not None else {}
     if explain_mode == "none" or profiles.is_empty():
-        return scores, EXPLANATION_SCHEMA.to_frame()
+        return scores, EXPLANATION_SCHEMA.to_frame(), counts
     chosen = profiles
     if explain_mode == "alerts":
         chosen = profiles.filter(scored["band"].cast(pl.String).is_in(ALERT_BANDS))
     if chosen.is_empty():
-        return scores, EXPLANATION_SCHEMA.to_frame()
-    return scores, explain_entities(frames, chosen, as_of, model, baselines)
+        return scores, EXPLANATION_SCHEMA.to_frame(), counts
+    return scores, explain_entities(frames, chosen, as_of, model, baselines), counts
 
 
 def _local(
     dataset: str, parts: list[list[str]], args: tuple[Any, ...]
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+) -> Iterator[PartitionResult]:
     for members in parts:
         yield score_partition(dataset, members, *args)
 
@@ -175,7 +183,7 @@ def _client(scheduler: str) -> Any:
 
 def _dask(
     client: Any, dataset: str, parts: list[list[str]], args: tuple[Any, ...]
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+) -> Iterator[PartitionResult]:
     try:
         as_of, model, baselines, mode = args
         shared = client.scatter([model, baselines], broadcast=True)
@@ -190,21 +198,23 @@ def _dask(
 
 
 def _write(
-    results: Iterator[tuple[pl.DataFrame, pl.DataFrame]],
+    results: Iterator[PartitionResult],
     out: Path,
     parts: int,
     progress: Callable[[int, int], None] | None,
-) -> tuple[int, int, dict[str, int]]:
+) -> tuple[int, int, dict[str, int], Counts]:
     """Write each partition's scores and explanations as they come; returns the entities
-    scored, the entities explained and the count per band."""
+    scored, the entities explained, the count per band and the summed drift histograms."""
     bands = dict.fromkeys(BANDS, 0)
     explained = 0
+    histogram: Counts = {}
     out.mkdir(parents=True, exist_ok=True)
     with (
         ParquetSink(out / "scores.parquet", SCORE_SCHEMA) as scores_out,
         ParquetSink(out / "explanations.parquet", EXPLANATION_SCHEMA) as explained_out,
     ):
-        for done, (scores, explanations) in enumerate(results, 1):
+        for done, (scores, explanations, counts) in enumerate(results, 1):
+            histogram = merge_counts(histogram, counts)
             scores_out.write(scores)
             explained_out.write(explanations)
             explained += explanations.height
@@ -212,7 +222,7 @@ def _write(
                 bands[band] += n
             if progress is not None:
                 progress(done, parts)
-    return scores_out.rows, explained, bands
+    return scores_out.rows, explained, bands, histogram
 
 
 def _flowrisk_version() -> str:
@@ -278,7 +288,7 @@ def score_dataset(
         else _local(str(dataset), parts, args)
     )
     with nullcontext(staging) if staging else replace_folder_atomically(out) as folder:
-        entities, explained, bands = _write(results, folder, len(parts), progress)
+        entities, explained, bands, histogram = _write(results, folder, len(parts), progress)
         run = ScoreRun(
             status="complete",
             started_at=started_at,
@@ -297,6 +307,7 @@ def score_dataset(
             explained=explained,
             bands=bands,
             seconds=round(time.perf_counter() - started, 2),
+            drift=drift_report(model.reference, histogram),
         )
         text = json.dumps(asdict(run), indent=2) + "\n"
         (folder / RUN_RECORD).write_text(text, encoding="utf-8")

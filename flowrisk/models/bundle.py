@@ -1,8 +1,8 @@
 """The model bundle: the files a registered version carries so that it scores on its own (the
-LightGBM booster, the calibration, the bands, the feature set, the honest peers and the fitted
-baselines) and a small sample of its held-out profiles (what the service's canary scores before
-it serves the version), and the MLflow pyfunc wrapper that serves it. Reads and writes one
-folder.
+LightGBM booster, the calibration, the bands, the feature set, the honest peers, the fitted
+baselines and the training reference that drift is measured against) and a small sample of its
+held-out profiles (what the service's canary scores before it serves the version), and the MLflow
+pyfunc wrapper that serves it. Reads and writes one folder.
 
 A registered version is portable: it ships the flowrisk package it was trained with (MLflow's
 ``code_paths``, under the model's ``code/`` folder, which ``mlflow.pyfunc.load_model`` puts on
@@ -25,9 +25,11 @@ import polars as pl
 
 from flowrisk.errors import ModelRejected
 from flowrisk.features import Baselines
+from flowrisk.models.drift import DriftReference
 from flowrisk.models.scorer import RiskModel
 
 __all__ = [
+    "REFERENCE_FILE",
     "SAMPLE_FILE",
     "SAMPLE_ROWS",
     "Bundle",
@@ -46,6 +48,7 @@ __all__ = [
 SCORING_DISTRIBUTIONS = ("lightgbm", "numpy", "pandas", "polars", "pyarrow")
 SAMPLE_FILE = "heldout_sample.parquet"
 BOOSTER_FILE = "booster.txt"
+REFERENCE_FILE = "drift_reference.json"  # training distribution per feature (flowrisk.models.drift)
 _END_OF_TREES = b"end of trees"  # what LightGBM writes after the last tree
 SAMPLE_ROWS = 100  # enough to meet every band; small enough to score in milliseconds
 
@@ -93,6 +96,9 @@ def write_bundle(
     }
     (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     (folder / "baselines.json").write_text(baselines.to_json(), encoding="utf-8")
+    if model.reference is not None:
+        text = json.dumps(model.reference.to_dict())
+        (folder / REFERENCE_FILE).write_text(text, encoding="utf-8")
     return folder
 
 
@@ -115,7 +121,19 @@ def read_model(folder: Path) -> RiskModel:
             kind: {f: (float(m), float(p)) for f, (m, p) in stats.items()}
             for kind, stats in meta.get("peers", {}).items()
         },
+        reference=_reference(folder),
     )
+
+
+def _reference(folder: Path) -> DriftReference | None:
+    """The training reference for drift, None for a bundle written before it was stored."""
+    path = folder / REFERENCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        return DriftReference.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (KeyError, TypeError, ValueError) as exc:  # InvalidParameter is a ValueError
+        raise ModelRejected(f"{REFERENCE_FILE}: not a drift reference ({exc})") from exc
 
 
 def _booster_text(folder: Path, digest: str | None) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from flowrisk.features import FEATURE_SET, FEATURE_SET_VERSION, feature_names
+from flowrisk.models.drift import DriftReference
 from flowrisk.schema import BANDS
 
 __all__ = ["BANDS", "RiskModel"]
@@ -33,6 +34,8 @@ class RiskModel:
     # honest peers at training time: entity type -> feature -> (median, 90th percentile); the
     # baseline a reason compares an entity's value with
     peers: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    # the training rows' distribution per feature, for drift (None: trained before it existed)
+    reference: DriftReference | None = None
 
     def raw(self, profiles: pl.DataFrame) -> np.ndarray:
         """LightGBM's probability before calibration."""

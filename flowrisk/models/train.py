@@ -12,6 +12,7 @@ import polars as pl
 from flowrisk.errors import InvalidParameter
 from flowrisk.features import feature_names
 from flowrisk.models.dataset import Split
+from flowrisk.models.drift import reference_of
 from flowrisk.models.learner import (
     DEFAULT_PARAMS,
     check_params,
@@ -121,6 +122,7 @@ def fit_model(
     model.thresholds = band_thresholds(raw_valid, alert_budget)
     last = split.train["as_of"].max()
     model.peers = peer_statistics(split.train.filter(pl.col("as_of") == last), names)
+    model.reference = reference_of(split, names)
     config = learner_params(y_train, seed=seed, params=params)
     facts = {
         "best_iteration": int(booster.best_iteration),

@@ -1,8 +1,11 @@
 """Batch scoring: partitions, explanations of alerts, parity with one-shot and one-entity
-scoring, and a real Dask cluster (LocalCluster on 127.0.0.1) giving identical files."""
+scoring, feature drift counted per partition as on the whole population, and a real Dask
+cluster (LocalCluster on 127.0.0.1) giving identical files and drift."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import polars as pl
@@ -12,6 +15,7 @@ from polars.testing import assert_frame_equal
 from flowrisk.errors import InvalidParameter
 from flowrisk.features import build_profiles, frames_for_entities
 from flowrisk.models.batch import score_dataset
+from flowrisk.models.drift import bin_counts, drift_report
 from tests.conftest import TrainedWorld
 
 
@@ -34,12 +38,18 @@ def local(trained_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory)
     return out
 
 
+@pytest.fixture(scope="module")
+def profiles(trained_world: TrainedWorld) -> pl.DataFrame:
+    """Every entity's profile at the scoring date, built in one go."""
+    t = trained_world
+    return build_profiles(t.frames, t.as_of, t.baselines).collect()
+
+
 def test_scores_equal_one_shot_and_one_entity_scoring(
-    trained_world: TrainedWorld, local: Path
+    trained_world: TrainedWorld, local: Path, profiles: pl.DataFrame
 ) -> None:
     t = trained_world
     scores = pl.read_parquet(local / "scores.parquet").sort("entity_id")
-    profiles = build_profiles(t.frames, t.as_of, t.baselines).collect()
     once = t.model.score(profiles).sort("entity_id")
     assert scores["entity_id"].to_list() == once["entity_id"].to_list()
     assert scores["probability"].to_list() == once["probability"].to_list()
@@ -60,6 +70,19 @@ def test_alerts_are_explained(local: Path) -> None:
     assert sorted(explained["entity_id"]) == sorted(alerts["entity_id"])
     joined = explained.join(scores, on="entity_id")
     assert (joined["probability"] == joined["probability_right"]).all()
+
+
+def test_drift_counted_per_partition_equals_the_whole_population(
+    trained_world: TrainedWorld, local: Path, profiles: pl.DataFrame
+) -> None:
+    t = trained_world
+    reference = t.model.reference
+    assert reference is not None and reference.as_of == t.as_of.isoformat()
+    recorded = json.loads((local / "run.json").read_text(encoding="utf-8"))["drift"]
+    assert recorded == asdict(drift_report(reference, bin_counts(reference, profiles)))
+    assert recorded["status"] == "computed" and recorded["scored_rows"] == 6_000
+    assert set(recorded["psi"]) == set(t.model.features)
+    assert recorded["drifting"] == [] and recorded["max_psi"] < 0.1  # its own world, same date
 
 
 def test_dask_local_cluster_gives_identical_files(
@@ -86,6 +109,8 @@ def test_dask_local_cluster_gives_identical_files(
             scheduler=cluster.scheduler_address,
         )
     assert run.engine == "dask" and run.entities == 6_000
+    recorded = json.loads((local / "run.json").read_text(encoding="utf-8"))["drift"]
+    assert run.drift is not None and asdict(run.drift) == recorded
     for name in ("scores.parquet", "explanations.parquet"):
         assert_frame_equal(pl.read_parquet(tmp_path / name), pl.read_parquet(local / name))
 
