@@ -119,6 +119,14 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     def flowrisk(*args: str) -> subprocess.CompletedProcess[str]:
         return run_flowrisk(env, *args, timeout=300)
 
+    # the README's sequence: the validated copy `flowrisk run` trained on is the world's data,
+    # so a model trained on the world itself compares without a dataset warning
+    trained = flowrisk("train", str(tmp_path / "home" / "data" / "world"))
+    assert trained.returncode == 0 and "Registered flowrisk version 2" in trained.stdout
+    compared = flowrisk("models", "compare", "champion", "2")
+    assert compared.returncode == 0, compared.stderr
+    assert "different datasets" not in compared.stdout + compared.stderr
+    assert "version 1" in compared.stdout and "version 2" in compared.stdout
     data = str(tmp_path / "home" / "data" / "validated" / "accepted")
     out = tmp_path / "all"
     scored = flowrisk("score", data, "--out", str(out), "--explain", "all", "--partitions", "2")
