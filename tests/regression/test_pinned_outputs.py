@@ -26,11 +26,11 @@ SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
     "baselines": "5ce58118f65ad208",
     "profiles": "80fb1f76c6680259",
-    "scores": "f13ca163a4d6da2c",
-    "explanations": "406505ca20e1f171",
+    "scores": "2f449bca19abe1f7",
+    "explanations": "18c225d0f4b7a8f7",
     "rules": "f9ea42d644fb0484",
-    "report": "c3351a815e665892",
-    "reason_lines": "ee1db7cd4cb94449",
+    "report": "7b315036b59b6511",
+    "reason_lines": "34f4a59b67dfd828",
 }
 
 
