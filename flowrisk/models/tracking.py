@@ -239,6 +239,15 @@ def run_tags(
     return {**tags, **{k: str(v) for k, v in (extra or {}).items()}}
 
 
+def _plain(frame: pl.DataFrame) -> pl.DataFrame:
+    """Enum and categorical columns as strings, which is how MLflow's schema holds them (it
+    would otherwise say so, once per column, on the terminal)."""
+    import polars as pl
+
+    coded = [c for c, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)]
+    return frame.with_columns(pl.col(coded).cast(pl.String)) if coded else frame
+
+
 def log_datasets(
     parts: Mapping[str, pl.DataFrame], *, dataset: Path, label: str, digest: str
 ) -> None:
@@ -256,7 +265,7 @@ def log_datasets(
         )
         inputs = [
             from_polars(
-                frame,
+                _plain(frame),
                 source=dataset.resolve().as_uri(),
                 targets="label",
                 name=f"{label} {names.get(context, context)}",
