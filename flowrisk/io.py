@@ -35,6 +35,9 @@ __all__ = [
     "TableWriter",
     "check_replaceable",
     "conform",
+    "dataset_digest",
+    "dataset_label",
+    "derived_manifest",
     "file_sha256",
     "first_line",
     "manifest_digest",
@@ -152,6 +155,66 @@ def manifest_digest(folder: Path) -> str | None:
     """SHA-256 of a dataset's manifest (which lists every file's own digest), if it has one."""
     manifest = folder / MANIFEST_NAME
     return hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
+
+
+def _source_of(folder: Path) -> dict[str, Any]:
+    """The ``validated_from`` record of a validated copy's manifest (empty for other data)."""
+    path = folder / MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8")).get("validated_from") or {}
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError) as exc:
+        raise DatasetError(f"{path}: cannot be read ({first_line(exc)})") from None
+    return record if isinstance(record, dict) else {}
+
+
+def dataset_digest(folder: Path) -> str:
+    """What identifies a dataset's data, so two trainings can tell whether they saw the same
+    rows: for a validated copy holding all of its source's rows, the source's digest (the copy
+    is the same data in other files); otherwise the SHA-256 of the manifest (which lists every
+    file's digest), or, without a manifest, of its table files' names and digests."""
+    folder = Path(folder)
+    source = _source_of(folder)
+    if source.get("same_data") and isinstance(source.get("digest"), str):
+        return str(source["digest"])
+    if (digest := manifest_digest(folder)) is not None:
+        return digest
+    files = sorted(p for t in TABLES if (p := table_path(folder, t)) is not None)
+    listing = "".join(f"{p.name}\t{file_sha256(p)}\n" for p in files)
+    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+
+
+def dataset_label(folder: Path) -> str:
+    """A short name of a dataset for run names: its folder's, or its source's for a validated
+    copy (``world (validated)``)."""
+    folder = Path(folder)
+    source = _source_of(folder).get("dataset")
+    name = folder.resolve().name
+    return f"{Path(source).name} (validated)" if isinstance(source, str) and source else name
+
+
+def derived_manifest(
+    source: Path, copy: Path, *, same_data: bool, rows: Mapping[str, int]
+) -> dict[str, Any]:
+    """The manifest of ``copy``, a validated copy of ``source``: the digests of its own files
+    (so that reading it verifies them), its row counts, the source's period, and where it came
+    from (``same_data``: every row of the source was accepted, so the copy's
+    :func:`dataset_digest` is the source's)."""
+    period = None
+    if (source / MANIFEST_NAME).is_file():
+        period = read_manifest(source).get("period")
+    files = sorted(p for t in TABLES if (p := table_path(copy, t)) is not None)
+    return {
+        "validated_from": {
+            "dataset": str(source.resolve()),
+            "digest": dataset_digest(source),
+            "same_data": same_data,
+        },
+        **({"period": period} if period is not None else {}),
+        "rows": dict(sorted(rows.items())),
+        "sha256": {p.name: file_sha256(p) for p in files},
+    }
 
 
 def _manifest_digests(folder: Path) -> dict[str, str]:

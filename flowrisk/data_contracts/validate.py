@@ -31,10 +31,12 @@ from flowrisk.errors import DatasetError, DatasetNotFound, InvalidParameter
 from flowrisk.io import (
     MANIFEST_NAME,
     check_replaceable,
+    derived_manifest,
     reading,
     replace_folder_atomically,
     table_path,
     verify_files,
+    write_manifest,
 )
 from flowrisk.schema import REQUIRED_TABLES, TABLES
 
@@ -188,7 +190,9 @@ def validate_dataset(
     verify: bool = True,
 ) -> ValidationReport:
     """Validate every table of ``folder``; with ``quarantine``, write ``accepted/`` and
-    ``quarantine/`` datasets there (rejected rows keep their columns plus ``_rules``) — with
+    ``quarantine/`` datasets there (rejected rows keep their columns plus ``_rules``; the
+    accepted copy has a manifest of its files' digests that names its source and, when every
+    row was accepted, carries the source's dataset digest: the same data) — with
     ``quarantine_when="dirty"`` only if some row was rejected, so clean data is read once and
     never copied. The quarantine folder is replaced as one unit once all of it is written: a
     validation that fails or is interrupted leaves the previous one as it was.
@@ -228,6 +232,9 @@ def validate_dataset(
         with replace_folder_atomically(out) as staged:
             for pending in run.pending:
                 _write(staged, *pending)
+            rows = {t: r.rows_accepted for t, r in reports.items()}
+            copy = derived_manifest(folder, staged / "accepted", same_data=report.clean, rows=rows)
+            write_manifest(staged / "accepted", copy)
             (staged / "report.json").write_text(report.to_json() + "\n", encoding="utf-8")
     return report
 

@@ -9,10 +9,15 @@ snapshots, test entities only from the last one.
 "As of" has one definition for the whole package: :func:`scoring_date` (the first month start
 after the last transaction) ends the training snapshots of :func:`snapshot_dates`, the benchmark's
 and the scoring default of the CLI and the API.
+
+The split assigns an entity by a keyed BLAKE2b hash of its id's UTF-8 bytes
+(:func:`entity_buckets`), a function no library upgrade changes, so a dataset keeps its held-out
+entities across Polars versions.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +28,9 @@ from flowrisk.errors import InvalidParameter
 from flowrisk.features import Baselines, build_profiles
 
 __all__ = [
+    "BUCKETS",
     "Split",
+    "entity_buckets",
     "label_snapshot",
     "scoring_date",
     "snapshot_dates",
@@ -104,6 +111,25 @@ def snapshots(
     return pl.concat(parts)
 
 
+BUCKETS = 10_000  # the split's resolution: a share is a number of buckets out of these
+
+
+def _bucket(entity_id: str, key: bytes) -> int:
+    digest = hashlib.blake2b(entity_id.encode("utf-8"), digest_size=8, key=key).digest()
+    return int.from_bytes(digest, "big") % BUCKETS
+
+
+def entity_buckets(entity_ids: pl.Series, seed: int) -> pl.Series:
+    """Each id's bucket in ``[0, BUCKETS)``: a BLAKE2b hash of its UTF-8 bytes keyed by
+    ``seed``, the same on every platform and library version (unlike ``Expr.hash``). Hashed
+    once per distinct id (about a second for a million entities)."""
+    key = str(seed).encode("ascii")
+    entity_ids = entity_ids.cast(pl.String)
+    distinct = entity_ids.unique()
+    buckets = pl.Series([_bucket(e, key) for e in distinct.to_list()], dtype=pl.Int64)
+    return entity_ids.replace_strict(distinct, buckets, return_dtype=pl.Int64)
+
+
 @dataclass(frozen=True)
 class Split:
     """Rows for fitting, early stopping and calibration, and the held-out test."""
@@ -127,7 +153,8 @@ def split_snapshots(
     data: pl.DataFrame, test_share: float = 0.25, valid_share: float = 0.2, seed: int = 42
 ) -> Split:
     """Test = the last snapshot's held-out entities; train/valid = the earlier snapshots of the
-    other entities, split by entity. Shares are of entities; assignment is a seeded hash."""
+    other entities, split by entity. Shares are of entities; assignment is a seeded hash of
+    the entity id (:func:`entity_buckets`) that no library version changes."""
     if not 0 < test_share < 1 or not 0 < valid_share < 1 or test_share + valid_share >= 1:
         raise InvalidParameter(
             "test_share",
@@ -138,7 +165,7 @@ def split_snapshots(
         raise InvalidParameter(
             "dates", "at least two snapshot dates are needed (train before, test after)"
         )
-    bucket = (pl.col("entity_id").hash(seed=seed) % 10_000) / 10_000
+    bucket = pl.lit(entity_buckets(data["entity_id"], seed)) / BUCKETS
     tagged = data.with_columns(
         pl.when(bucket < test_share)
         .then(pl.lit("test"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -343,14 +343,20 @@ class Registry:
         return str(self.client.create_experiment(name, artifact_location=location))
 
     @contextlib.contextmanager
-    def start_run(self, experiment: str) -> Iterator[str]:
-        """An MLflow run in ``experiment`` for the block, yielding its id: MLflow's fluent
-        logging (``mlflow.log_*``) and :meth:`log_model` write to it. The process-wide tracking
-        URI points at this store for the block only."""
+    def start_run(
+        self, experiment: str, *, name: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> Iterator[str]:
+        """An MLflow run in ``experiment`` for the block, named ``name`` and tagged ``tags``
+        from its first second, yielding its id: MLflow's fluent logging (``mlflow.log_*``) and
+        :meth:`log_model` write to it. The process-wide tracking URI points at this store for
+        the block only."""
         import mlflow
 
         experiment_id = self.ensure_experiment(experiment)
-        with using_tracking_uri(self.tracking_uri), mlflow.start_run(experiment_id=experiment_id):
+        with (
+            using_tracking_uri(self.tracking_uri),
+            mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=dict(tags or {})),
+        ):
             active = mlflow.active_run()
             assert active is not None
             yield active.info.run_id

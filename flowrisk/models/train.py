@@ -15,6 +15,7 @@ from flowrisk.models.dataset import Split
 from flowrisk.models.drift import reference_of
 from flowrisk.models.learner import (
     DEFAULT_PARAMS,
+    Report,
     check_params,
     fit_booster,
     learner_params,
@@ -107,16 +108,20 @@ def fit_model(
     params: Mapping[str, Any] | None = None,
     seed: int = 42,
     alert_budget: float = 0.01,
+    report: Report | None = None,
 ) -> tuple[RiskModel, dict[str, Any]]:
     """Train on ``split.train`` with flowrisk's learner, stop early and calibrate on
-    ``split.valid``. Returns the model and training facts (best iteration, positives, class
+    ``split.valid``; ``report`` hears each round's validation average precision (the run's
+    training curve). Returns the model and training facts (best iteration, positives, class
     weight, the LightGBM configuration)."""
     params = check_params(params or {})
     check_positives(split)
     names = feature_names()
     x_train, y_train = design(split.train, names)
     x_valid, y_valid = design(split.valid, names)
-    booster = fit_booster(x_train, y_train, x_valid, y_valid, names=names, seed=seed, params=params)
+    booster = fit_booster(
+        x_train, y_train, x_valid, y_valid, names=names, seed=seed, params=params, report=report
+    )
     raw_valid = predict_best(booster, x_valid)
     model = _calibrated(booster, raw_valid, y_valid)
     model.thresholds = band_thresholds(raw_valid, alert_budget)

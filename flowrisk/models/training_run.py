@@ -23,21 +23,35 @@ from flowrisk.features import (
     partitions_for,
     rule_scores,
 )
-from flowrisk.io import manifest_digest, read_labelled
+from flowrisk.io import dataset_digest, dataset_label, read_labelled
 from flowrisk.models.card import model_card
 from flowrisk.models.dataset import Split, snapshot_dates, snapshots, split_snapshots
 from flowrisk.models.evaluate import evaluate_scores
-from flowrisk.models.learner import check_params
+from flowrisk.models.learner import Report, check_params
 from flowrisk.models.raw_baseline import raw_sums, raw_sums_scores
 from flowrisk.models.registry import HELDOUT_ARTIFACT, Registry
 from flowrisk.models.scorer import RiskModel
+from flowrisk.models.tracking import (
+    CurveLogger,
+    log_datasets,
+    run_name,
+    run_tags,
+    store_failures,
+)
 from flowrisk.models.train import check_alert_budget, fit_model
 
-__all__ = ["SPLIT_SEED", "TrainingResult", "train_and_register", "training_split"]
+__all__ = [
+    "CURVE_METRIC",
+    "SPLIT_SEED",
+    "TrainingResult",
+    "train_and_register",
+    "training_split",
+]
 
 # The entity split does not follow the model seed: every version trained on a dataset is
 # held out on the same entities, so versions can be compared on the same data.
 SPLIT_SEED = 42
+CURVE_METRIC = "valid.average_precision"  # LightGBM's validation curve, one step per round
 
 Step = Callable[[str], None]
 
@@ -124,17 +138,21 @@ def training_split(
 
 def _fit_and_evaluate(
     frames: dict[str, pl.LazyFrame],
-    labels: pl.DataFrame,
+    prepared: tuple[list[datetime], Baselines, Split],
     *,
     seed: int,
     alert_budget: float,
     params: Mapping[str, Any] | None,
     say: Step,
+    report: Report | None = None,
 ) -> _Fitted:
-    """Snapshots, split, fit, and held-out scores of flowrisk and both baselines."""
-    dates, baselines, split = training_split(frames, labels, say)
+    """Fit on the prepared split (``report`` hears the validation curve), and held-out scores
+    of flowrisk and both baselines."""
+    dates, baselines, split = prepared
     say("training LightGBM")
-    model, facts = fit_model(split, params=params, seed=seed, alert_budget=alert_budget)
+    model, facts = fit_model(
+        split, params=params, seed=seed, alert_budget=alert_budget, report=report
+    )
     say("evaluating against the baselines")
     train, valid, test = (_with_raw_sums(frames, p) for p in (split.train, split.valid, split.test))
     scores = {
@@ -176,21 +194,36 @@ def _log_artifacts(fitted: _Fitted, dataset: Path, charts: dict[str, Any], tmp: 
         mlflow.log_artifact(str(path), "plots")
 
 
+@dataclass(frozen=True)
+class _Source:
+    """The dataset a run trains on, as its record names it."""
+
+    path: Path
+    label: str  # its name in run names (``world (validated)`` for a validated copy)
+    digest: str  # :func:`~flowrisk.io.dataset_digest`: equal digests, equal data
+
+
 def _log_run(
     registry: Registry,
-    experiment: str,
-    dataset: Path,
+    run_id: str,
+    source: _Source,
     fitted: _Fitted,
-    run_params: dict[str, Any],
     charts: dict[str, Any],
+    params_file: Path | None,
 ) -> TrainingResult:
-    """Log the run, register its model and attach the model card to the new version."""
+    """Log the results in the open run (the learner's parameters, metrics, artifacts), register
+    its model and attach the model card to the new version."""
     import mlflow
 
-    with registry.start_run(experiment) as run_id, tempfile.TemporaryDirectory() as tmp:
-        mlflow.log_params(run_params)
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_params(
+            {
+                "best_iteration": fitted.facts["best_iteration"],
+                **{f"lgb_{k}": v for k, v in fitted.facts["params"].items()},
+            }
+        )
         _log_metrics(fitted)
-        _log_artifacts(fitted, dataset, charts, Path(tmp))
+        _log_artifacts(fitted, source.path, charts, Path(tmp))
         version = registry.log_model(fitted.model, fitted.baselines, fitted.split.test.to_pandas())
         card = model_card(
             version=version,
@@ -200,15 +233,84 @@ def _log_run(
             dates=fitted.iso_dates,
             params=fitted.facts["params"],
             top_features=_top_features(fitted.model),
-            dataset=str(dataset),
-            dataset_digest=run_params["dataset_digest"],
+            dataset=str(source.path),
+            dataset_digest=source.digest,
             feature_set=f"{FEATURE_SET} {FEATURE_SET_VERSION}",
-            params_file=run_params.get("params_file"),
+            params_file=str(params_file.resolve()) if params_file is not None else None,
         )
         mlflow.log_text(card, "model_card.md")
         registry.describe(version, card)
     split = fitted.split.describe()
     return TrainingResult(version, run_id, fitted.metrics, split, fitted.iso_dates, card)
+
+
+def _run_params(
+    source: _Source,
+    dates: list[datetime],
+    *,
+    seed: int,
+    alert_budget: float,
+    params_file: Path | None,
+) -> dict[str, Any]:
+    """The parameters a run is known by before it fits (the learner's follow the fit)."""
+    return {
+        "seed": seed,
+        "split_seed": SPLIT_SEED,
+        "alert_budget": alert_budget,
+        "feature_set": FEATURE_SET,
+        "feature_set_version": FEATURE_SET_VERSION,
+        "dataset": str(source.path.resolve()),
+        "dataset_digest": source.digest,
+        "snapshot_dates": ",".join(d.date().isoformat() for d in dates),
+        **({"params_file": str(params_file.resolve())} if params_file is not None else {}),
+    }
+
+
+def _train_in_run(
+    registry: Registry,
+    run_id: str,
+    source: _Source,
+    frames: dict[str, pl.LazyFrame],
+    labels: pl.DataFrame,
+    *,
+    seed: int,
+    alert_budget: float,
+    params: Mapping[str, Any],
+    params_file: Path | None,
+    say: Step,
+) -> TrainingResult:
+    """Everything a training run does, inside its open MLflow run: the split (logged as the
+    run's datasets), the fit (its validation curve logged round by round), the evaluation,
+    the charts, the model and its card."""
+    import mlflow
+
+    uri = registry.tracking_uri
+    dates, baselines, split = training_split(frames, labels, say)
+    run_params = _run_params(
+        source, dates, seed=seed, alert_budget=alert_budget, params_file=params_file
+    )
+    with store_failures(uri):
+        parts = {"training": split.train, "validation": split.valid, "test": split.test}
+        log_datasets(parts, dataset=source.path, label=source.label, digest=source.digest)
+        mlflow.log_params(run_params)
+    curve = CurveLogger(uri, run_id, CURVE_METRIC)
+    try:
+        fitted = _fit_and_evaluate(
+            frames,
+            (dates, baselines, split),
+            seed=seed,
+            alert_budget=alert_budget,
+            params=params,
+            say=say,
+            report=curve,
+        )
+    finally:
+        curve.flush()  # the rounds run so far, also of a fit that failed
+    say("drawing charts")
+    charts = _charts(fitted)
+    say("logging to MLflow and registering")
+    with store_failures(uri):
+        return _log_run(registry, run_id, source, fitted, charts, params_file)
 
 
 def train_and_register(
@@ -226,7 +328,12 @@ def train_and_register(
     """Train on ``dataset`` (which must carry labels), evaluate on the held-out split against
     the rule engine and raw-sums LightGBM, log everything to ``registry``'s MLflow store and
     register the model. ``params`` override LightGBM's defaults (checked before any slow work);
-    ``params_file``, the file they were read from, is recorded in the run and the model card."""
+    ``params_file``, the file they were read from, is recorded in the run and the model card.
+
+    The run opens before the snapshots are built, so its duration is the training's; it is
+    named after the dataset and the time (:func:`~flowrisk.models.tracking.run_name`) and
+    tagged from the start (:func:`~flowrisk.models.tracking.run_tags`). ``seed`` seeds
+    LightGBM only: the entity split is fixed (:data:`SPLIT_SEED`)."""
     from mlflow.exceptions import MlflowException
 
     params = check_params(params or {})
@@ -235,26 +342,23 @@ def train_and_register(
     say("connecting to MLflow")
     registry.ensure_experiment(experiment)  # fail before the slow work if the store is away
     frames, labels, _ = read_labelled(dataset, "training", verify=verify)
-    fitted = _fit_and_evaluate(
-        frames, labels, seed=seed, alert_budget=alert_budget, params=params, say=say
-    )
-    run_params = {
-        "seed": seed,
-        "split_seed": SPLIT_SEED,
-        "alert_budget": alert_budget,
-        "feature_set": FEATURE_SET,
-        "feature_set_version": FEATURE_SET_VERSION,
-        "dataset": str(dataset.resolve()),
-        "dataset_digest": manifest_digest(dataset),
-        "snapshot_dates": ",".join(fitted.iso_dates),
-        "best_iteration": fitted.facts["best_iteration"],
-        **{f"lgb_{k}": v for k, v in fitted.facts["params"].items()},
-        **({"params_file": str(params_file.resolve())} if params_file is not None else {}),
-    }
-    say("drawing charts")
-    charts = _charts(fitted)
-    say("logging to MLflow and registering")
+    source = _Source(dataset, dataset_label(dataset), dataset_digest(dataset))
+    tags = run_tags("train", dataset=dataset, label=source.label, digest=source.digest)
     try:
-        return _log_run(registry, experiment, dataset, fitted, run_params, charts)
-    except (MlflowException, OSError) as exc:
+        with registry.start_run(
+            experiment, name=run_name("train", source.label), tags=tags
+        ) as run_id:
+            return _train_in_run(
+                registry,
+                run_id,
+                source,
+                frames,
+                labels,
+                seed=seed,
+                alert_budget=alert_budget,
+                params=params,
+                params_file=params_file,
+                say=say,
+            )
+    except MlflowException as exc:
         raise ConfigError(f"MLflow at {registry.tracking_uri}: {str(exc).splitlines()[0]}") from exc

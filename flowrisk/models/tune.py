@@ -4,7 +4,11 @@ trial an early-stopped :func:`~flowrisk.models.learner.fit_booster` on the train
 ``flowrisk train``, scored by validation PR-AUC and pruned at the median; the held-out test
 split is never read. :func:`search_params` is the search; :func:`tune_dataset` is the edge that
 reads a dataset, logs each trial as a nested MLflow run under one tune run and writes the best
-parameters as JSON for ``flowrisk train --params``."""
+parameters as JSON for ``flowrisk train --params``. The runs follow ``flowrisk train``'s
+conventions (:mod:`flowrisk.models.tracking`): named after the dataset and the time, tagged with
+flowrisk's version and commit, the dataset digest and the feature set, the training and
+validation profiles logged as MLflow datasets, and each trial's validation curve round by
+round, with the trial's own start and end times."""
 
 from __future__ import annotations
 
@@ -12,20 +16,29 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowrisk.errors import ConfigError, InvalidParameter
 from flowrisk.features import FEATURE_SET, FEATURE_SET_VERSION, feature_names
-from flowrisk.io import manifest_digest, read_labelled, replace_file_atomically
+from flowrisk.io import dataset_digest, dataset_label, read_labelled, replace_file_atomically
 from flowrisk.models.dataset import Split
 from flowrisk.models.learner import DEFAULT_PARAMS, EARLY_STOPPING, fit_booster, predict_best
 from flowrisk.models.registry import Registry
+from flowrisk.models.tracking import (
+    CURVE_BATCH,
+    log_datasets,
+    run_name,
+    run_tags,
+    store_failures,
+)
 from flowrisk.models.train import check_positives, design
-from flowrisk.models.training_run import SPLIT_SEED, training_split
+from flowrisk.models.training_run import CURVE_METRIC, SPLIT_SEED, training_split
 
 if TYPE_CHECKING:
     import optuna
+    from mlflow import MlflowClient
 
 __all__ = [
     "BEST_ARTIFACT",
@@ -90,7 +103,8 @@ SEARCH_SPACE: tuple[Knob, ...] = (
 @dataclass(frozen=True)
 class TrialResult:
     """One finished trial: its parameters, validation PR-AUC (the last one heard when it was
-    pruned), the rounds it ran and how long it took."""
+    pruned), the rounds it ran, how long it took, when it started (epoch seconds) and its
+    validation curve (average precision after each round; not in ``trials.json``)."""
 
     number: int
     state: str  # complete, pruned or fail
@@ -98,6 +112,12 @@ class TrialResult:
     params: dict[str, Any]
     rounds: int
     seconds: float
+    started: float = 0.0
+    curve: tuple[float, ...] = field(default=(), repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """The trial as ``trials.json`` lists it (without its curve)."""
+        return {k: v for k, v in asdict(self).items() if k != "curve"}
 
 
 @dataclass
@@ -140,19 +160,23 @@ def _objective(split: Split, seed: int) -> Callable[[optuna.Trial], float]:
         params = {knob.name: knob.suggest(trial) for knob in SEARCH_SPACE}
         trial.set_user_attr("params", params)  # what is fitted (a zero floor is 0, not its draw)
         rounds = [0]
+        curve: list[float] = []
 
         def report(round_: int, value: float) -> None:
             rounds[0] = round_
+            curve.append(value)
             if round_ % PRUNE_EVERY == 0:
                 trial.report(value, round_)
                 if trial.should_prune():
                     trial.set_user_attr("rounds", round_)
+                    trial.set_user_attr("curve", list(curve))
                     raise optuna.TrialPruned()
 
         booster = fit_booster(
             x_train, y_train, x_valid, y_valid, names=names, seed=seed, params=params, report=report
         )
         trial.set_user_attr("rounds", rounds[0])
+        trial.set_user_attr("curve", list(curve))
         return float(average_precision_score(y_valid, predict_best(booster, x_valid)))
 
     return objective
@@ -163,6 +187,7 @@ def _result(trial: optuna.trial.FrozenTrial) -> TrialResult:
     if value is None and trial.intermediate_values:
         value = trial.intermediate_values[max(trial.intermediate_values)]
     seconds = trial.duration.total_seconds() if trial.duration is not None else 0.0
+    started = trial.datetime_start.timestamp() if trial.datetime_start is not None else 0.0
     return TrialResult(
         number=trial.number,
         state=trial.state.name.lower(),
@@ -170,6 +195,8 @@ def _result(trial: optuna.trial.FrozenTrial) -> TrialResult:
         params=dict(trial.user_attrs.get("params", trial.params)),
         rounds=int(trial.user_attrs.get("rounds", 0)),
         seconds=seconds,
+        started=started,
+        curve=tuple(float(v) for v in trial.user_attrs.get("curve", ())),
     )
 
 
@@ -246,19 +273,57 @@ def write_params(params: Mapping[str, Any], out: Path) -> Path:
     return out
 
 
-def _log_trial(experiment_id: str, trial: TrialResult) -> None:
-    """One trial as a run nested in the active tune run."""
-    import mlflow
+@dataclass(frozen=True)
+class _Parent:
+    """The tune run trials are nested in, and what their names and tags repeat of it."""
 
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"trial-{trial.number}", nested=True
-    ):
-        mlflow.log_params(trial.params)
-        mlflow.set_tags({"flowrisk.trial": trial.number, "flowrisk.trial_state": trial.state})
-        metrics = {"seconds": trial.seconds, "rounds": float(trial.rounds)}
-        if trial.value is not None:
-            metrics["valid_pr_auc"] = trial.value
-        mlflow.log_metrics(metrics)
+    client: MlflowClient
+    experiment_id: str
+    run_id: str
+    label: str  # the dataset's name in run names
+    tags: dict[str, str]  # the tune run's tags; a trial's differ in kind and trial number
+
+
+def _log_trial(parent: _Parent, trial: TrialResult) -> None:
+    """One trial as a run nested in the tune run, created with the trial's own start and end
+    times: its parameters, validation PR-AUC, rounds and seconds, and its validation curve
+    (one point per round), sent in batches."""
+    from mlflow.entities import Metric, Param
+
+    started = int(trial.started * 1000) or int(time.time() * 1000)
+    ended = started + int(trial.seconds * 1000)
+    at = datetime.fromtimestamp(started / 1000, UTC)
+    tags = {
+        **parent.tags,
+        "flowrisk.kind": "trial",
+        "flowrisk.trial": str(trial.number),
+        "flowrisk.trial_state": trial.state,
+        "mlflow.parentRunId": parent.run_id,
+    }
+    run = parent.client.create_run(
+        parent.experiment_id,
+        start_time=started,
+        tags=tags,
+        run_name=run_name(f"trial {trial.number}", parent.label, at),
+    )
+    run_id = run.info.run_id
+    metrics = {"seconds": trial.seconds, "rounds": float(trial.rounds)}
+    if trial.value is not None:
+        metrics["valid_pr_auc"] = trial.value
+    parent.client.log_batch(
+        run_id,
+        metrics=[Metric(k, v, ended, 0) for k, v in metrics.items()],
+        params=[Param(k, str(v)) for k, v in trial.params.items()],
+    )
+    step = trial.seconds * 1000 / max(len(trial.curve), 1)  # rounds spread over the trial
+    points = [
+        Metric(CURVE_METRIC, v, started + int(step * (i + 1)), i + 1)
+        for i, v in enumerate(trial.curve)
+    ]
+    for first in range(0, len(points), CURVE_BATCH * 10):  # MLflow takes 1,000 per request
+        parent.client.log_batch(run_id, metrics=points[first : first + CURVE_BATCH * 10])
+    status = "FAILED" if trial.state == "fail" else "FINISHED"
+    parent.client.set_terminated(run_id, status=status, end_time=ended)
 
 
 def tune_dataset(
@@ -279,6 +344,7 @@ def tune_dataset(
     the best trial's parameters go to ``out`` (JSON, for ``flowrisk train --params``) and into
     the parent run as :data:`BEST_ARTIFACT`."""
     import mlflow
+    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     _check_budget(trials, timeout)
@@ -288,16 +354,26 @@ def tune_dataset(
     say("connecting to MLflow")
     registry.ensure_experiment(experiment)  # fail before the slow work if the store is away
     frames, labels, _ = read_labelled(dataset, "training", verify=verify)
-    dates, _, split = training_split(frames, labels, say)
-    check_positives(split)
-    iso_dates = [d.date().isoformat() for d in dates]
-    say(f"searching parameters ({trials} trials)")
+    label, digest = dataset_label(dataset), dataset_digest(dataset)
+    tags = run_tags("tune", dataset=dataset, label=label, digest=digest)
     try:
-        with registry.start_run(experiment) as run_id:
+        with registry.start_run(experiment, name=run_name("tune", label), tags=tags) as run_id:
             active = mlflow.active_run()
             assert active is not None
-            experiment_id = active.info.experiment_id
-            mlflow.set_tag("flowrisk.kind", "tune")
+            parent = _Parent(
+                MlflowClient(registry.tracking_uri),
+                active.info.experiment_id,
+                run_id,
+                label,
+                tags,
+            )
+            dates, _, split = training_split(frames, labels, say)
+            check_positives(split)
+            iso_dates = [d.date().isoformat() for d in dates]
+            with store_failures(registry.tracking_uri):
+                parts = {"training": split.train, "validation": split.valid}
+                log_datasets(parts, dataset=dataset, label=label, digest=digest)
+            say(f"searching parameters ({trials} trials)")
             mlflow.log_params(
                 {
                     "trials": trials,
@@ -307,7 +383,7 @@ def tune_dataset(
                     "feature_set": FEATURE_SET,
                     "feature_set_version": FEATURE_SET_VERSION,
                     "dataset": str(dataset.resolve()),
-                    "dataset_digest": manifest_digest(dataset),
+                    "dataset_digest": digest,
                     "snapshot_dates": ",".join(iso_dates),
                 }
             )
@@ -315,7 +391,7 @@ def tune_dataset(
             started = time.monotonic()
 
             def heard(trial: TrialResult) -> None:
-                _log_trial(experiment_id, trial)
+                _log_trial(parent, trial)
                 if tick is not None:
                     tick(trial.number + 1, trials)
 
@@ -323,7 +399,7 @@ def tune_dataset(
             best = best_trial(done)
             write_params(best.params, out)
             mlflow.log_dict(best.params, BEST_ARTIFACT)
-            mlflow.log_dict({"trials": [asdict(t) for t in done]}, "trials.json")
+            mlflow.log_dict({"trials": [t.summary() for t in done]}, "trials.json")
             mlflow.log_metrics(
                 {
                     "best_valid_pr_auc": float(best.value or 0.0),

@@ -64,6 +64,47 @@ def _listed(stdout: str) -> dict[str, str]:
     return dict(re.findall(r"^\W+(\d+)\s+\W\s+(\S+)", stdout, flags=re.MULTILINE))
 
 
+def _assert_training_record(uri: str, run_id: str, folder: Path) -> None:
+    """What a data scientist reads in MLflow about one training run: a readable name, the
+    tags, the three datasets with the dataset's digest, and a validation curve of one point per
+    round, all of it inside the run's duration (opened before training, closed after)."""
+    from mlflow import MlflowClient
+
+    from flowrisk import __version__
+    from flowrisk.features import FEATURE_SET_VERSION
+    from flowrisk.io import dataset_digest
+    from flowrisk.models.training_run import CURVE_METRIC
+
+    client = MlflowClient(uri)
+    run = client.get_run(run_id)
+    digest = dataset_digest(folder)
+    assert re.fullmatch(rf"train {folder.name} \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d", run.info.run_name)
+    tags = run.data.tags
+    assert tags["flowrisk.kind"] == "train" and tags["flowrisk.version"] == __version__
+    assert tags["flowrisk.dataset_digest"] == digest == run.data.params["dataset_digest"]
+    assert tags["flowrisk.feature_set_version"] == FEATURE_SET_VERSION
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", tags["flowrisk.git_commit"])  # a checkout
+    inputs = {
+        next(t.value for t in i.tags if t.key == "mlflow.data.context"): i
+        for i in run.inputs.dataset_inputs
+    }
+    assert sorted(inputs) == ["test", "training", "validation"]
+    for i in inputs.values():
+        assert (
+            i.dataset.digest
+            and {t.key: t.value for t in i.tags}["flowrisk.dataset_digest"] == digest
+        )
+        assert folder.resolve().as_uri() in i.dataset.source
+    curve = client.get_metric_history(run_id, CURVE_METRIC)
+    steps = sorted(m.step for m in curve)
+    best = int(run.data.params["best_iteration"])
+    assert steps == list(range(1, len(steps) + 1)) and len(steps) >= best > 0
+    assert all(0 < m.value <= 1 for m in curve)
+    times = sorted(m.timestamp for m in curve)
+    assert run.info.start_time <= times[0] <= times[-1] <= run.info.end_time
+    assert run.info.end_time - run.info.start_time > times[-1] - times[0]
+
+
 def test_train_promote_and_load_the_champion_over_http(
     server: tuple[str, Path], trained_world: TrainedWorld, tmp_path: Path
 ) -> None:
@@ -78,6 +119,7 @@ def test_train_promote_and_load_the_champion_over_http(
     for seed, expected in ((1, "1"), (2, "2")):
         trained = train_and_register(trained_world.folder, registry=registry, seed=seed)
         assert trained.version == expected
+        _assert_training_record(uri, trained.run_id, trained_world.folder)
     assert dict(os.environ) == environment  # no MLFLOW_* variable was set or left behind
     assert any((root / "artifacts").rglob("booster.txt")), "artifacts did not go via the server"
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing fell back to a local store

@@ -93,7 +93,7 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     """`flowrisk run` as the README's main command calls it, in a fresh FLOWRISK_HOME."""
     env = {**os.environ, "FLOWRISK_HOME": str(tmp_path / "home")}
     done = subprocess.run(
-        [sys.executable, "-m", "flowrisk", "run", "--entities", "1500"],
+        [sys.executable, "-m", "flowrisk", "run", "--entities", "2000"],
         env=env,
         capture_output=True,
         text=True,
@@ -109,7 +109,7 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     assert "Strongest single feature per typology" in done.stdout
     assert (tmp_path / "home" / "data" / "profiles.parquet").is_file()
     assert "Registered flowrisk version 1" in done.stdout and "champion -> version 1" in done.stdout
-    assert "Scored 1,500 entities" in done.stdout and "Top " in done.stdout
+    assert "Scored 2,000 entities" in done.stdout and "Top " in done.stdout
     (report,) = (tmp_path / "home" / "reports").glob("*.html")
     assert report.stem in done.stdout and "<svg" in report.read_text(encoding="utf-8")
 
@@ -119,12 +119,20 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     def flowrisk(*args: str) -> subprocess.CompletedProcess[str]:
         return run_flowrisk(env, *args, timeout=300)
 
+    # the README's sequence: the validated copy `flowrisk run` trained on is the world's data,
+    # so a model trained on the world itself compares without a dataset warning
+    trained = flowrisk("train", str(tmp_path / "home" / "data" / "world"))
+    assert trained.returncode == 0 and "Registered flowrisk version 2" in trained.stdout
+    compared = flowrisk("models", "compare", "champion", "2")
+    assert compared.returncode == 0, compared.stderr
+    assert "different datasets" not in compared.stdout + compared.stderr
+    assert "version 1" in compared.stdout and "version 2" in compared.stdout
     data = str(tmp_path / "home" / "data" / "validated" / "accepted")
     out = tmp_path / "all"
     scored = flowrisk("score", data, "--out", str(out), "--explain", "all", "--partitions", "2")
     assert scored.returncode == 0, scored.stderr
     explained = pl.read_parquet(out / "explanations.parquet")
-    assert explained.height == pl.read_parquet(out / "scores.parquet").height == 1_500
+    assert explained.height == pl.read_parquet(out / "scores.parquet").height == 2_000
     assert json.loads((out / "run.json").read_text())["partitions"] == 2
     entity = report.stem
     case = ("--purpose", "case 2026-117")
@@ -153,6 +161,7 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
 
     broken = tmp_path / "broken"
     shutil.copytree(data, broken)
+    (broken / "manifest.json").unlink()  # edited by hand: its files no longer match a manifest
     tx = pl.read_parquet(broken / "transactions.parquet")
     tx.with_columns(
         pl.when(pl.int_range(pl.len()) == 3).then(-5.0).otherwise(pl.col("amount")).alias("amount")
@@ -164,7 +173,7 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
         tmp_path / "checked" / "validated" / "quarantine" / "transactions.parquet"
     )
     assert quarantined.height == 1 and quarantined["amount"][0] == -5.0
-    assert pl.read_parquet(tmp_path / "checked" / "scores.parquet").height == 1_500
+    assert pl.read_parquet(tmp_path / "checked" / "scores.parquet").height == 2_000
     for args, named in [
         (("explain", data, "NOBODY", *case), "NOBODY"),
         (("score", data, "--model", "models:/flowrisk/9"), "models:/flowrisk/9"),

@@ -3,6 +3,7 @@ line naming the file."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tarfile
@@ -120,3 +121,46 @@ def test_validated_output_and_imports_pass_verification(
     assert result.exit_code == 0, result.output
     verify_files(imported, sorted(imported.glob("*.parquet")))
     read_labelled(imported, "a test")
+
+
+def test_a_clean_validated_copy_has_its_sources_digest_and_a_dirty_one_its_own(
+    small_world_dir: Path, tmp_path: Path
+) -> None:
+    """Training on a clean validated copy and on its source is training on the same data, so
+    both have one dataset digest; a copy that lost a row, or a folder changed by hand, does not."""
+    import polars as pl
+
+    from flowrisk.io import dataset_digest, dataset_label
+
+    source = dataset_digest(small_world_dir)
+    assert source == hashlib.sha256((small_world_dir / MANIFEST_NAME).read_bytes()).hexdigest()
+    clean = tmp_path / "clean"
+    assert validate_dataset(small_world_dir, quarantine=clean, engine="polars").clean
+    copy = clean / "accepted"
+    assert dataset_digest(copy) == source
+    assert dataset_label(copy) == f"{small_world_dir.name} (validated)"
+    manifest = json.loads((copy / MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert manifest["validated_from"]["dataset"] == str(small_world_dir.resolve())
+    assert manifest["period"] == json.loads((small_world_dir / MANIFEST_NAME).read_text())["period"]
+
+    dirty_world = tmp_path / "dirty_world"
+    shutil.copytree(small_world_dir, dirty_world)
+    (
+        dirty_world / MANIFEST_NAME
+    ).unlink()  # an edited dataset without a manifest still has a digest
+    before = dataset_digest(dirty_world)
+    tx = pl.read_parquet(dirty_world / "transactions.parquet")
+    broken = pl.when(pl.int_range(pl.len()) == 3).then(-5.0).otherwise(pl.col("amount"))
+    tx.with_columns(broken.alias("amount")).write_parquet(dirty_world / "transactions.parquet")
+    after = dataset_digest(dirty_world)
+    assert len({source, before, after}) == 3
+    dirty = tmp_path / "dirty"
+    assert validate_dataset(dirty_world, quarantine=dirty, engine="polars").rows_quarantined == 1
+    lost_a_row = dataset_digest(dirty / "accepted")
+    assert lost_a_row not in {source, before, after}
+    assert json.loads((dirty / "accepted" / MANIFEST_NAME).read_text())["validated_from"] == {
+        "dataset": str(dirty_world.resolve()),
+        "digest": after,
+        "same_data": False,
+    }
+    read_dataset(dirty / "accepted")  # its own files verify against its manifest

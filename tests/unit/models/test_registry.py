@@ -250,3 +250,19 @@ def test_listing_loading_and_comparing_with_the_fake_client(
     with pytest.raises(InvalidParameter):
         registry.compare(first, "no such thing")
     assert fake.calls == []  # refused before the store was asked anything
+
+
+def test_versions_of_different_datasets_are_compared_with_a_warning(
+    trained: tuple[RiskModel, Baselines, Split], tmp_path: Path
+) -> None:
+    """Only the same dataset digest vouches that neither version trained on the other's
+    held-out entities: two known but different digests still warn."""
+    model, baselines, split = trained
+    fake = FakeMlflowClient(tmp_path)
+    first = fake.add_version(model, baselines, heldout=split.test, params={"dataset_digest": "aa"})
+    same = fake.add_version(model, baselines, heldout=split.test, params={"dataset_digest": "aa"})
+    other = fake.add_version(model, baselines, heldout=split.test, params={"dataset_digest": "bb"})
+    registry = Registry("fake://store", client=fake)
+    assert registry.compare(first, same)["warning"] is None
+    warned = registry.compare(first, other)["warning"]
+    assert warned is not None and "different datasets" in warned

@@ -13,8 +13,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from flowrisk import __version__
 from flowrisk.errors import InvalidParameter
-from flowrisk.features import feature_names
+from flowrisk.features import FEATURE_SET_VERSION, feature_names
+from flowrisk.io import dataset_digest
 from flowrisk.models.dataset import Split
 from flowrisk.models.learner import (
     DEFAULT_PARAMS,
@@ -26,7 +28,7 @@ from flowrisk.models.learner import (
 )
 from flowrisk.models.registry import Registry
 from flowrisk.models.train import design
-from flowrisk.models.training_run import training_split
+from flowrisk.models.training_run import CURVE_METRIC, training_split
 from flowrisk.models.tune import (
     BEST_ARTIFACT,
     SEARCH_SPACE,
@@ -197,7 +199,7 @@ def tuned(small_world_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Tu
 
 
 @pytest.mark.slow
-def test_each_trial_is_a_nested_run_of_one_tune_run(tuned: Tuned) -> None:
+def test_each_trial_is_a_nested_run_of_one_tune_run(tuned: Tuned, small_world_dir: Path) -> None:
     import mlflow
     from mlflow import MlflowClient
 
@@ -209,6 +211,24 @@ def test_each_trial_is_a_nested_run_of_one_tune_run(tuned: Tuned) -> None:
     assert [p.info.run_id for p in parents] == [tuned.result.run_id]
     parent = parents[0]
     assert parent.data.tags["flowrisk.kind"] == "tune"
+    # the conventions of a training run: name, tags, datasets (never the test rows)
+    label = small_world_dir.name
+    assert parent.info.run_name.startswith(f"tune {label} ")
+    digest = dataset_digest(small_world_dir)
+    for key, value in {
+        "flowrisk.version": __version__,
+        "flowrisk.dataset": label,
+        "flowrisk.dataset_digest": digest,
+        "flowrisk.feature_set_version": FEATURE_SET_VERSION,
+    }.items():
+        assert parent.data.tags[key] == value, key
+    contexts = {
+        t.value
+        for i in parent.inputs.dataset_inputs
+        for t in i.tags
+        if t.key == "mlflow.data.context"
+    }
+    assert contexts == {"training", "validation"}
     assert parent.data.params["trials"] == str(TRIALS)
     assert parent.data.metrics["best_valid_pr_auc"] == pytest.approx(tuned.result.best.value)
     children = {
@@ -224,6 +244,15 @@ def test_each_trial_is_a_nested_run_of_one_tune_run(tuned: Tuned) -> None:
         assert run.data.metrics["seconds"] == pytest.approx(trial.seconds) and trial.seconds > 0
         if trial.state == "complete":
             assert run.data.metrics["valid_pr_auc"] == pytest.approx(trial.value)
+        assert run.info.run_name.startswith(f"trial {trial.number} {label} ")
+        assert run.data.tags["flowrisk.kind"] == "trial"
+        assert run.data.tags["flowrisk.dataset_digest"] == digest
+        assert run.data.tags["flowrisk.version"] == __version__
+        took = run.info.end_time - run.info.start_time
+        assert took == pytest.approx(trial.seconds * 1000, abs=2)  # the trial's own times
+        curve = client.get_metric_history(run.info.run_id, CURVE_METRIC)
+        assert sorted(m.step for m in curve) == list(range(1, trial.rounds + 1))
+        assert [m.value for m in sorted(curve, key=lambda m: m.step)] == pytest.approx(trial.curve)
     first = tuned.result.trials[0].params  # trial 0: flowrisk's defaults
     assert first == {k.name: DEFAULT_PARAMS.get(k.name, 0.0) for k in SEARCH_SPACE}
     logged = mlflow.artifacts.load_dict(f"{parent.info.artifact_uri}/{BEST_ARTIFACT}")
