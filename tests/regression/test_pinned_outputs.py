@@ -26,11 +26,11 @@ SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
     "baselines": "5ce58118f65ad208",
     "profiles": "80fb1f76c6680259",
-    "scores": "f13ca163a4d6da2c",
-    "explanations": "9beabb51161f565f",
+    "scores": "2f449bca19abe1f7",
+    "explanations": "39b7d58678c9b530",
     "rules": "f9ea42d644fb0484",
-    "report": "5e289b91236e5efd",
-    "reason_lines": "15980cb98e294cb9",
+    "report": "8eb3f00800e400e9",
+    "reason_lines": "f48f326f3a9dbdd5",
 }
 
 
