@@ -9,9 +9,9 @@ output (a step function would tie every entity of a block, as the plain isotonic
 The end blocks hold the fewest honest facts: their share is the Jeffreys posterior mean
 ``(k + 0.5) / (n + 1)`` (a block of 40 positives out of 40 supports 0.988, not 1), and beyond
 the end knots the probability approaches a bound strictly inside (0, 1) without reaching it:
-the one-sided Jeffreys limit of the end block at :data:`BOUND_LEVEL`, approached exponentially
-with the block's own spread of raw log-odds as the scale. Probabilities therefore never read
-0 or 1 and never tie at the top, whatever the raw output.
+the one-sided Jeffreys limit of the end block at :data:`BOUND_LEVEL`, approached hyperbolically
+in log-odds (half the way at the end block's farthest member, never all of it). Probabilities
+therefore never read 0 or 1 and never tie at the top, whatever the raw output.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ __all__ = ["BOUND_LEVEL", "METHOD", "Calibration", "apply_calibration", "fit_cal
 
 METHOD = "centred-isotonic-1"  # what model.json calls this calibration
 BOUND_LEVEL = 0.9  # one-sided level of the Jeffreys limit the tails approach
+MIN_TAIL = 0.1  # smallest tail scale (raw log-odds): a slower approach keeps the far tail apart
 _EDGE = 1e-15  # raw outputs are clipped this far from 0 and 1 before taking log-odds
 
 
@@ -132,17 +133,18 @@ def fit_calibration(raw: np.ndarray, labels: np.ndarray) -> Calibration:
 
 def _spread(z: np.ndarray, edge: float, end: int) -> float:
     """The tail's scale: how far the end block reaches beyond its knot, in raw log-odds (the
-    knots' own spacing, or 1, when the block is a single value)."""
+    knots' smallest spacing, or 1, when the block is a single value), at least
+    :data:`MIN_TAIL`."""
     reach = abs(edge - z[end])
-    if reach > 0:
-        return float(reach)
-    gaps = np.diff(z)
-    return float(gaps.min()) if gaps.size else 1.0
+    if reach <= 0:
+        gaps = np.diff(z)
+        reach = float(gaps.min()) if gaps.size else 1.0
+    return max(float(reach), MIN_TAIL)
 
 
 def apply_calibration(raw: np.ndarray, calibration: Calibration) -> np.ndarray:
     """Calibrated probabilities of raw model outputs: linear in raw log-odds between knots,
-    an exponential approach to the bounds beyond them."""
+    beyond them a hyperbolic approach, in log-odds, to the bounds."""
     z = logit(raw)
     zk = np.asarray(calibration.x, dtype=np.float64)
     y = np.asarray(calibration.y, dtype=np.float64)
@@ -150,6 +152,12 @@ def apply_calibration(raw: np.ndarray, calibration: Calibration) -> np.ndarray:
     low_scale, high_scale = calibration.tails
     p = np.interp(z, zk, y)
     above, below = z > zk[-1], z < zk[0]
-    p[above] = ceiling - (ceiling - y[-1]) * np.exp(-(z[above] - zk[-1]) / high_scale)
-    p[below] = floor + (y[0] - floor) * np.exp((z[below] - zk[0]) / low_scale)
+    high, low = logit(np.array([ceiling, floor]))
+    top, bottom = logit(y[[-1, 0]])
+    p[above] = _sigmoid(high - (high - top) / (1 + (z[above] - zk[-1]) / high_scale))
+    p[below] = _sigmoid(low + (bottom - low) / (1 + (zk[0] - z[below]) / low_scale))
     return p
+
+
+def _sigmoid(g: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-g))
