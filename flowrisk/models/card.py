@@ -8,6 +8,7 @@ from typing import Any
 
 from flowrisk.models.bands import SHARE_TOLERANCE, BandShare, drift_warning
 from flowrisk.models.evaluate import HEADLINE
+from flowrisk.models.scorer import score_text
 
 __all__ = ["CARD", "model_card", "typology_recall"]
 
@@ -54,7 +55,7 @@ Calibration of flowrisk's probabilities: Brier score {brier:.4f}, expected calib
 error {ece:.4f} (ten equal-width probability bins, each weighted by its share of entities).
 The probability is strictly increasing in the model's output and never 0 or 1; the 0-100
 score is that probability on a log-odds scale between the floor and the ceiling the
-validation data supports, to three decimals.
+validation data supports, to four decimals.
 
 ### Bands against the alert budget
 
@@ -124,7 +125,7 @@ def _bands(shares: Sequence[BandShare], thresholds: Mapping[str, float], budget:
         [
             [
                 s.band,
-                f"{thresholds[s.band]:.3f}" if s.band in thresholds else "0.000",
+                score_text(thresholds.get(s.band, 0.0)),
                 f"{s.target:.2%}",
                 f"{s.share:.2%} ({s.entities:,})",
                 "no" if s.drifted else "yes",
