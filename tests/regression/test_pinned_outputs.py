@@ -26,11 +26,11 @@ SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
     "baselines": "5ce58118f65ad208",
     "profiles": "80fb1f76c6680259",
-    "scores": "f13ca163a4d6da2c",
-    "explanations": "406505ca20e1f171",
+    "scores": "b8fecc553a8a8d6f",
+    "explanations": "af8bc28fb60d586f",
     "rules": "f9ea42d644fb0484",
-    "report": "c3351a815e665892",
-    "reason_lines": "ee1db7cd4cb94449",
+    "report": "0963429f8ff9400b",
+    "reason_lines": "e576d41e68392d8a",
 }
 
 
