@@ -115,7 +115,10 @@ def test_the_command_line_shows_bands_that_follow_scores(
     explain`` on the riskiest and on ordinary entities shows bands that never step down as its
     scores rise, and no probability reading 1.000 or 0.000."""
     out = tmp_path / "scores"
-    scored = _flowrisk(home, "score", str(small_world_dir), "--out", str(out), "--explain", "none")
+    version = ("--model", "models:/flowrisk/1")
+    scored = _flowrisk(
+        home, "score", str(small_world_dir), "--out", str(out), "--explain", "none", *version
+    )
     assert scored.returncode == 0, scored.stderr
     assert "Bands against the alert budget (1.00% high or critical; tolerance 50%" in scored.stdout
     for band in ("critical", "high", "medium", "low"):
@@ -126,7 +129,9 @@ def test_the_command_line_shows_bands_that_follow_scores(
     picks = [*ranked["entity_id"].head(3), *ranked["entity_id"].gather([400, 1_500])]
     shown, printed = [], []
     for entity in picks:
-        said = _flowrisk(home, "explain", str(small_world_dir), entity, "--purpose", "case 17")
+        said = _flowrisk(
+            home, "explain", str(small_world_dir), entity, "--purpose", "case 17", *version
+        )
         assert said.returncode == 0, said.stderr
         found = _SHOWN.search(said.stdout)
         assert found, said.stdout
