@@ -348,7 +348,7 @@ class ScoreResponse(BaseModel):
     score: float = Field(
         ge=0,
         le=100,
-        description="0-100, four decimals: the calibrated probability on a log-odds scale "
+        description="0-100, five decimals: the calibrated probability on a log-odds scale "
         "from the model's floor (0) to its ceiling (100); equal steps are equal factors of the "
         "odds. The band is set on this displayed score, so a higher score never has a lower band",
     )

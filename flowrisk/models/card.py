@@ -55,7 +55,7 @@ Calibration of flowrisk's probabilities: Brier score {brier:.4f}, expected calib
 error {ece:.4f} (ten equal-width probability bins, each weighted by its share of entities).
 The probability is strictly increasing in the model's output and never 0 or 1; the 0-100
 score is that probability on a log-odds scale between the floor and the ceiling the
-validation data supports, to four decimals.
+validation data supports, to five decimals.
 
 ### Bands against the alert budget
 

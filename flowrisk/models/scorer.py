@@ -31,11 +31,10 @@ from flowrisk.schema import BANDS
 
 __all__ = ["BANDS", "SCORE_DECIMALS", "RiskModel", "probability_text", "score_text"]
 
-# Four decimals: the riskiest entities sit within a few points of each other (a thousand of
-# them in about eight points on a 100,000-entity world); three decimals left about 3% of the
-# top 200 of a 20,000-entity world sharing a score, four keep >= 99% of the top 1,000 of
-# 100,000 apart.
-SCORE_DECIMALS = 4
+# Five decimals: the riskiest entities sit within a few points of each other (on a
+# 100,000-entity world the top 1,000 lie within 7 points, their probabilities within 0.0003 of
+# each other); there three decimals left 8.4% of them sharing a score, four 1.5%, five none.
+SCORE_DECIMALS = 5
 
 
 def probability_text(p: float) -> str:

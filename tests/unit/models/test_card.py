@@ -66,11 +66,11 @@ def test_card_reports_band_shares_against_the_budget() -> None:
     steady = {"low": 9_500, "medium": 400, "high": 75, "critical": 25}
     card = model_card(**common, bands=band_shares(steady, 0.01))
     assert "### Bands against the alert budget" in card
-    assert "| critical | 77.2500 | 0.25% | 0.25% (25) | yes |" in card
-    assert "| low | 0.0000 | 95.00% | 95.00% (9,500) | yes |" in card
+    assert "| critical | 77.25000 | 0.25% | 0.25% (25) | yes |" in card
+    assert "| low | 0.00000 | 95.00% | 95.00% (9,500) | yes |" in card
     assert "more than 50% of its target away" in card and "Warning" not in card
     drifted = {"low": 9_400, "medium": 400, "high": 150, "critical": 50}
     card = model_card(**common, bands=band_shares(drifted, 0.01))
-    assert "| high | 61.5000 | 0.75% | 1.50% (150) | no |" in card
+    assert "| high | 61.50000 | 0.75% | 1.50% (150) | no |" in card
     assert "Warning on held-out data: band shares drifted beyond 50%" in card
     assert "error 0.0020 (ten equal-width probability bins" in " ".join(card.split())
