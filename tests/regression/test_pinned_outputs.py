@@ -26,11 +26,11 @@ SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
     "baselines": "5ce58118f65ad208",
     "profiles": "80fb1f76c6680259",
-    "scores": "b8fecc553a8a8d6f",
-    "explanations": "af8bc28fb60d586f",
+    "scores": "ccc2795eaafae9e9",
+    "explanations": "a4d4128081fddf07",
     "rules": "f9ea42d644fb0484",
-    "report": "0963429f8ff9400b",
-    "reason_lines": "e576d41e68392d8a",
+    "report": "92f04f6eae6c746d",
+    "reason_lines": "cc44450a51158427",
 }
 
 
