@@ -1,7 +1,9 @@
 """The canary a model passes before the service scores with it, at start-up and on every reload.
 
 First what the model is made of: features flowrisk computes and that the booster was trained on
-(by name and order), a calibration of finite knots in order, a finite threshold per band. Then
+(by name and order), a calibration that is strictly increasing and stays strictly inside (0, 1)
+(finite knots in order, bounds beyond the end knots, positive tail scales), a threshold on the
+0-100 score per band, in order. Then
 what it does: a fixed payload scored through the path of ``POST /v1/scores`` (``payload_frames``,
 then ``score_frames`` with its explanation), and the held-out sample the bundle carries scored
 by the model itself. Every probability must be finite and within [0, 1], every band known, the
@@ -128,27 +130,44 @@ def _check_features(model: RiskModel) -> None:
 
 
 def _check_calibration(model: RiskModel) -> None:
-    """Knots that are finite, probabilities in [0, 1], raw scores in increasing order."""
+    """Knots that are finite and strictly increasing (raw log-odds and probabilities), strictly
+    inside the bounds, bounds strictly inside (0, 1), tail scales positive: a calibration
+    that keeps the order of the raw output and never reads 0 or 1."""
     x = np.asarray(model.calibration_x, dtype=np.float64)
     y = np.asarray(model.calibration_y, dtype=np.float64)
     if x.size == 0 or x.shape != y.shape:
         raise ModelRejected(f"the calibration has {x.size} raw and {y.size} calibrated knots")
     if not np.isfinite(y).all():
         raise ModelRejected(f"calibration gives NaN ({int((~np.isfinite(y)).sum())} knots)")
-    if not np.isfinite(x).all() or (np.diff(x) < 0).any():
-        raise ModelRejected("the calibration's raw scores are not finite and increasing")
-    if ((y < 0) | (y > 1)).any():
-        raise ModelRejected("the calibration gives probabilities outside [0, 1]")
+    if not np.isfinite(x).all() or (np.diff(x) <= 0).any():
+        raise ModelRejected("the calibration's raw scores are not finite and strictly increasing")
+    if ((y <= 0) | (y >= 1)).any():
+        raise ModelRejected("the calibration gives probabilities outside (0, 1)")
+    if (np.diff(y) <= 0).any():
+        raise ModelRejected("the calibration's probabilities are not strictly increasing")
+    floor, ceiling = (float(v) for v in model.calibration_bounds)
+    if not 0 < floor < y[0] or not y[-1] < ceiling < 1:
+        raise ModelRejected(
+            f"the calibration's bounds ({floor!r}, {ceiling!r}) do not enclose its knots "
+            "strictly inside (0, 1)"
+        )
+    tails = np.asarray(model.calibration_tails, dtype=np.float64)
+    if tails.shape != (2,) or not np.isfinite(tails).all() or (tails <= 0).any():
+        raise ModelRejected(f"the calibration's tail scales {tails.tolist()} are not positive")
 
 
 def _check_thresholds(model: RiskModel) -> None:
-    """A finite threshold for every band above the lowest, in increasing order."""
+    """A threshold on the 0-100 score for every band above the lowest, in increasing order."""
     thresholds = model.thresholds if isinstance(model.thresholds, dict) else {}
     previous = -math.inf
     for band in BANDS[1:]:
         threshold = thresholds.get(band)
         if not isinstance(threshold, int | float) or not math.isfinite(threshold):
             raise ModelRejected(f"the band threshold of {band!r} is {threshold!r}, not a number")
+        if not 0 <= threshold <= 100:
+            raise ModelRejected(
+                f"the band threshold of {band!r} is {threshold!r}, not a 0-100 score"
+            )
         if threshold < previous:
             raise ModelRejected(f"the band threshold of {band!r} is below the band before it")
         previous = threshold
@@ -193,8 +212,7 @@ def _check_sample(loaded: Loaded) -> None:
         raise ModelRejected(f"the held-out sample lacks feature {missing[0]!r} of the model")
     try:
         raw = model.raw(sample)
-        probabilities = model.calibrate(raw)
-        bands = model.band(raw)
+        probabilities, _, bands = model.scored(raw)
     except Exception as exc:
         raise ModelRejected(f"the held-out sample does not score: {failure_reason(exc)}") from exc
     if not np.isfinite(raw).all():
@@ -210,8 +228,8 @@ def _check_probabilities(values: Iterable[Any], what: str) -> None:
         if not isinstance(value, int | float) or math.isnan(value):
             bad = sum(1 for v in values if not isinstance(v, int | float) or math.isnan(v))
             raise ModelRejected(f"calibration gives NaN on {what} ({bad} of {len(values)})")
-        if not 0.0 <= value <= 1.0:
-            raise ModelRejected(f"calibration gives {value!r} on {what}, outside [0, 1]")
+        if not 0.0 < value < 1.0:
+            raise ModelRejected(f"calibration gives {value!r} on {what}, outside (0, 1)")
 
 
 def _check_bands(values: Iterable[Any], what: str) -> None:

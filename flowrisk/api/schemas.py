@@ -343,8 +343,19 @@ class RedFlag(BaseModel):
 class ScoreResponse(BaseModel):
     entity_id: str
     as_of: datetime
-    probability: float = Field(ge=0, le=1)
-    score: float = Field(ge=0, le=100, description="0-100: the calibrated probability x 100")
+    probability: float = Field(
+        gt=0,
+        lt=1,
+        description="Calibrated probability of laundering, strictly increasing in the model's "
+        "output and never 0 or 1 (bounded by what the validation data supports)",
+    )
+    score: float = Field(
+        ge=0,
+        le=100,
+        description="0-100, five decimals: the calibrated probability on a log-odds scale "
+        "from the model's floor (0) to its ceiling (100); equal steps are equal factors of the "
+        "odds. The band is set on this displayed score, so a higher score never has a lower band",
+    )
     band: Band
     tags: list[str] = Field(description="Typologies the entity resembles, strongest first")
     reasons: list[Reason] | None = Field(

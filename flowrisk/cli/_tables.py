@@ -18,6 +18,7 @@ from flowrisk.models.training_run import TrainingResult
 from flowrisk.pipeline import ScoredDataset
 
 __all__ = [
+    "print_band_shares",
     "print_metrics",
     "print_reasons",
     "print_summary",
@@ -178,10 +179,38 @@ def show_scored(scored: ScoredDataset) -> None:
         f"explained -> {scored.out}",
         highlight=False,
     )
+    print_band_shares(run.bands, bundle.model.alert_budget)
+
+
+def print_band_shares(counts: Mapping[str, int], alert_budget: float) -> None:
+    """Entities per band against the share the alert budget set on validation data, and a
+    warning on standard error when a band drifted beyond the tolerance."""
+    from flowrisk.models.bands import SHARE_TOLERANCE, band_shares, drift_warning
+
+    shares = band_shares(counts, alert_budget)
+    table = Table(
+        title=f"Bands against the alert budget ({alert_budget:.2%} high or critical; "
+        f"tolerance {SHARE_TOLERANCE:.0%} of each target)",
+        title_justify="left",
+    )
+    table.add_column("band")
+    for col in ("entities", "share", "target", ""):
+        table.add_column(col, justify="right")
+    for s in reversed(shares):
+        flag = "drifted" if s.drifted else "ok"
+        table.add_row(s.band, f"{s.entities:,}", f"{s.share:.2%}", f"{s.target:.2%}", flag)
+    console.print(table)
+    warning = drift_warning(shares)
+    if warning:
+        err_console.print(f"warning: {warning}", highlight=False)
 
 
 def show_report(row: Mapping[str, Any], out: Path) -> None:
     """Where a case report went, with the score it shows."""
+    from flowrisk.models.scorer import probability_text, score_text
+
     console.print(
-        f"{row['entity_id']}: score {row['score']:.1f} ({row['band']}) -> {out}", highlight=False
+        f"{row['entity_id']}: score {score_text(row['score'])} ({row['band']}, probability "
+        f"{probability_text(row['probability'])}) -> {out}",
+        highlight=False,
     )

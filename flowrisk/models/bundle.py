@@ -25,6 +25,7 @@ import polars as pl
 
 from flowrisk.errors import ModelRejected
 from flowrisk.features import Baselines
+from flowrisk.models.calibration import METHOD
 from flowrisk.models.drift import DriftReference
 from flowrisk.models.scorer import RiskModel
 
@@ -86,8 +87,12 @@ def write_bundle(
     digest = hashlib.sha256((folder / BOOSTER_FILE).read_bytes()).hexdigest()
     meta = {
         "booster_sha256": digest,
-        "calibration_x": model.calibration_x.tolist(),
-        "calibration_y": model.calibration_y.tolist(),
+        "calibration": METHOD,
+        "calibration_x": np.asarray(model.calibration_x).tolist(),
+        "calibration_y": np.asarray(model.calibration_y).tolist(),
+        "calibration_bounds": list(model.calibration_bounds),
+        "calibration_tails": list(model.calibration_tails),
+        "alert_budget": model.alert_budget,
         "thresholds": model.thresholds,
         "features": model.features,
         "feature_set": model.feature_set,
@@ -105,15 +110,20 @@ def write_bundle(
 def read_model(folder: Path) -> RiskModel:
     """The scorer stored in a bundle folder; a booster file that is not the one written (its
     SHA-256, or for older bundles its end marker) is refused before LightGBM parses it: a
-    truncated model file makes LightGBM abort the whole process."""
+    truncated model file makes LightGBM abort the whole process. A bundle calibrated otherwise
+    than by this flowrisk's method is refused, saying so."""
     import lightgbm as lgb
 
     meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    _check_method(meta)
     return RiskModel(
         booster=lgb.Booster(model_str=_booster_text(folder, meta.get("booster_sha256"))),
-        calibration_x=np.asarray(meta["calibration_x"]),
-        calibration_y=np.asarray(meta["calibration_y"]),
+        calibration_x=np.asarray(meta["calibration_x"], dtype=np.float64),
+        calibration_y=np.asarray(meta["calibration_y"], dtype=np.float64),
         thresholds=meta["thresholds"],
+        calibration_bounds=_pair(meta["calibration_bounds"]),
+        calibration_tails=_pair(meta["calibration_tails"]),
+        alert_budget=float(meta["alert_budget"]),
         features=meta["features"],
         feature_set=meta["feature_set"],
         feature_set_version=meta["feature_set_version"],
@@ -134,6 +144,29 @@ def _reference(folder: Path) -> DriftReference | None:
         return DriftReference.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (KeyError, TypeError, ValueError) as exc:  # InvalidParameter is a ValueError
         raise ModelRejected(f"{REFERENCE_FILE}: not a drift reference ({exc})") from exc
+
+
+def _check_method(meta: dict[str, Any]) -> None:
+    """Refuse a bundle whose calibration this flowrisk does not apply: the step-wise isotonic
+    calibration of earlier versions (no ``calibration`` key) tied entities, reached 0 and 1 and
+    set its bands on the raw output; such a model is to be trained again."""
+    method = meta.get("calibration")
+    if method == METHOD:
+        return
+    if method is None:
+        raise ModelRejected(
+            "model.json: a step-wise isotonic calibration with bands on the raw output, from an "
+            "earlier flowrisk (its probabilities tie and reach 0 and 1); train the model again "
+            "with flowrisk train"
+        )
+    raise ModelRejected(
+        f"model.json: unknown calibration {method!r} (this flowrisk applies {METHOD!r})"
+    )
+
+
+def _pair(values: Any) -> tuple[float, float]:
+    low, high = (float(v) for v in values)
+    return low, high
 
 
 def _booster_text(folder: Path, digest: str | None) -> str:

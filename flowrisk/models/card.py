@@ -3,10 +3,12 @@ the baselines, and where it is weak, in Markdown for the registry and for review
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flowrisk.models.bands import SHARE_TOLERANCE, BandShare, drift_warning
 from flowrisk.models.evaluate import BUDGETS, CEILINGS, HEADLINE, budget_tag
+from flowrisk.models.scorer import score_text
 
 __all__ = ["CARD", "model_card", "typology_recall"]
 
@@ -52,7 +54,14 @@ transaction-monitoring engine and LightGBM on raw per-entity sums.
 {ceilings}
 
 Calibration of flowrisk's probabilities: Brier score {brier:.4f}, expected calibration
-error {ece:.4f}.
+error {ece:.4f} (ten equal-width probability bins, each weighted by its share of entities).
+The probability is strictly increasing in the model's output and never 0 or 1; the 0-100
+score is that probability on a log-odds scale between the floor and the ceiling the
+validation data supports, to five decimals.
+
+### Bands against the alert budget
+
+{bands}
 
 ### Recall per typology at a 1% alert budget
 
@@ -64,7 +73,7 @@ error {ece:.4f}.
 
 ## Training
 
-LightGBM, early stopping and isotonic calibration on the validation split.
+LightGBM, early stopping and centred isotonic calibration on the validation split.
 Parameters{source}: {tuned}.
 
 ## Limitations
@@ -134,6 +143,33 @@ def _ceilings(ours: Mapping[str, Any]) -> str:
     )
 
 
+def _bands(shares: Sequence[BandShare], thresholds: Mapping[str, float], budget: float) -> str:
+    """Each band's lowest score, target share and held-out share, and the drift warning."""
+    if not shares:
+        return "Not measured for this version."
+    table = _table(
+        ["band", "from score", "target share", "held-out share", f"within {SHARE_TOLERANCE:.0%}"],
+        [
+            [
+                s.band,
+                score_text(thresholds.get(s.band, 0.0)),
+                f"{s.target:.2%}",
+                f"{s.share:.2%} ({s.entities:,})",
+                "no" if s.drifted else "yes",
+            ]
+            for s in reversed(shares)
+        ],
+    )
+    intro = (
+        f"The bands are set on the displayed score from the alert budget ({budget:.2%} of "
+        "entities high or critical) on validation data; a band drifts when its share is more "
+        f"than {SHARE_TOLERANCE:.0%} of its target away from it (relative), and `flowrisk score` "
+        "warns then."
+    )
+    warning = drift_warning(shares)
+    return f"{intro}\n\n{table}" + (f"\n\nWarning on held-out data: {warning}." if warning else "")
+
+
 def model_card(
     *,
     version: str,
@@ -147,10 +183,15 @@ def model_card(
     dataset_digest: str | None,
     feature_set: str,
     params_file: str | None = None,
+    bands: Sequence[BandShare] = (),
+    thresholds: Mapping[str, float] | None = None,
+    alert_budget: float = 0.01,
 ) -> str:
     """Markdown card of one registered version; ``metrics`` maps model name (``flowrisk`` and
     the baselines) to its held-out metrics as returned by ``evaluate_scores``; ``params_file``
-    names the file the LightGBM overrides came from (``flowrisk train --params``)."""
+    names the file the LightGBM overrides came from (``flowrisk train --params``); ``bands``
+    are the held-out shares per band (:func:`~flowrisk.models.bands.band_shares`) against the
+    targets of ``alert_budget``, with the ``thresholds`` they start at."""
     sizes = _table(
         ["split", "rows", "entities", "positives"],
         [[n, str(s["rows"]), str(s["entities"]), str(s["positives"])] for n, s in split.items()],
@@ -168,6 +209,7 @@ def model_card(
         sizes=sizes,
         brier=metrics["flowrisk"]["brier"],
         ece=metrics["flowrisk"]["calibration_error"],
+        bands=_bands(bands, thresholds or {}, alert_budget),
         features=features,
         tuned=", ".join(f"{k}={v}" for k, v in sorted(params.items())),
         source=f" (overrides from the file `{params_file}`)" if params_file else "",

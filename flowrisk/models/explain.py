@@ -36,7 +36,7 @@ from flowrisk.features import (
     evidence_links,
 )
 from flowrisk.models.reasons import Choice, choose, evidence_of, references, risky_gap
-from flowrisk.models.scorer import RiskModel
+from flowrisk.models.scorer import RiskModel, probability_text, score_text
 from flowrisk.schema import BANDS
 
 __all__ = [
@@ -317,8 +317,7 @@ def explain(
     contrib = contributions(model, profiles)
     raw_log_odds = contrib.sum(axis=1)
     raw = model.raw(profiles)  # the scorer's own numbers, so that explained == scored
-    probability = model.calibrate(raw)
-    bands = model.band(raw)
+    probability, score, bands = model.scored(raw)
     values = profiles.select(model.features).to_numpy().astype(np.float64)
     kinds = profiles["entity_type"].to_list()
     ids = profiles["entity_id"].to_list()
@@ -365,7 +364,7 @@ def explain(
             {
                 "entity_id": entity,
                 "probability": float(probability[i]),
-                "score": round(100 * float(probability[i]), 1),
+                "score": float(score[i]),
                 "band": str(bands[i]),
                 "raw_log_odds": float(raw_log_odds[i]),
                 "bias": float(contrib[i, -1]),
@@ -382,8 +381,9 @@ def explain(
 def reason_lines(explanation: Mapping[str, Any], evidence_shown: int = 5) -> Sequence[str]:
     """One entity's explanation as lines of text (terminal, logs)."""
     out = [
-        f"{explanation['entity_id']}: score {explanation['score']:.1f} "
-        f"({explanation['band']}), typologies: {', '.join(explanation['tags']) or 'none'}"
+        f"{explanation['entity_id']}: score {score_text(explanation['score'])} "
+        f"({explanation['band']}, probability {probability_text(explanation['probability'])}), "
+        f"typologies: {', '.join(explanation['tags']) or 'none'}"
     ]
     for reason in explanation["reasons"]:
         sign = "+" if reason["direction"] == "raises" else "-"

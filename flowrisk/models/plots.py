@@ -63,14 +63,18 @@ def pr_curve(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], points: int = 
     )
 
 
-QUANTILES = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 1.0)
+# bin edges, as quantiles of the held-out probabilities: twelve bins, the last six among the
+# top 3% so that the rare high scores get bins of their own
+QUANTILES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999, 1.0)
 
 
 def calibration_curve(
     y: np.ndarray, probabilities: np.ndarray, quantiles: Sequence[float] = QUANTILES
 ) -> Any:
     """Reliability diagram on bins cut at quantiles of the predicted probability, finer at the
-    top: laundering is rare, so equal-width bins would put almost every entity in the first."""
+    top: laundering is rare, so equal-width bins would put almost every entity in the first.
+    Bins are cut by rank, so ties never merge them: ``len(quantiles) - 1`` bins whenever there
+    are at least as many entities."""
     alt = _alt()
     order = np.argsort(probabilities, kind="stable")
     cuts = np.unique((np.asarray(quantiles) * len(order)).round().astype(int))
@@ -105,7 +109,7 @@ def calibration_curve(
             ),
             tooltip=["predicted:Q", "observed:Q", "entities:Q"],
         ),
-        title="Calibration (bins finer among the highest scores)",
+        title=f"Calibration ({len(rows)} bins, finer among the highest scores)",
     )
     return chart.properties(width=WIDTH, height=int(WIDTH * 0.7))
 

@@ -13,6 +13,7 @@ import polars as pl
 
 from flowrisk.features import entity_legs
 from flowrisk.models import plots
+from flowrisk.models.scorer import probability_text, score_text
 
 __all__ = ["case_report", "entity_facts"]
 
@@ -294,8 +295,8 @@ def case_report(
 <span class="muted">({entity_id})</span></h1>
 <p>{_who(entity)}</p>
 <p><span class="band {band}">{band}</span>
-&nbsp;score <b>{explanation["score"]:.1f}</b>/100 (calibrated probability
-{explanation["probability"]:.3f}); typologies: <b>{tags}</b></p>
+&nbsp;score <b>{score_text(explanation["score"])}</b>/100 (calibrated probability
+{probability_text(explanation["probability"])}); typologies: <b>{tags}</b></p>
 <p class="muted">As of {as_of.date()} (events strictly before); model {_e(model)};
 generated {generated}. A score is a reason to look, not a finding.</p>
 <h2>Red flags</h2>

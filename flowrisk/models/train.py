@@ -1,5 +1,6 @@
-"""Fitting a risk model: flowrisk's learner (:mod:`flowrisk.models.learner`), isotonic
-calibration on the validation split, band thresholds from the alert budget."""
+"""Fitting a risk model: flowrisk's learner (:mod:`flowrisk.models.learner`), centred isotonic
+calibration on the validation split, band thresholds on the displayed score from the alert
+budget."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import polars as pl
 
 from flowrisk.errors import InvalidParameter
 from flowrisk.features import feature_names
+from flowrisk.models.calibration import fit_calibration
 from flowrisk.models.dataset import Split
 from flowrisk.models.drift import reference_of
 from flowrisk.models.learner import (
@@ -21,7 +23,7 @@ from flowrisk.models.learner import (
     learner_params,
     predict_best,
 )
-from flowrisk.models.scorer import RiskModel
+from flowrisk.models.scorer import SCORE_DECIMALS, RiskModel
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -47,10 +49,12 @@ def check_alert_budget(alert_budget: float) -> None:
 
 
 def band_thresholds(valid_scores: np.ndarray, alert_budget: float) -> dict[str, float]:
-    """Score thresholds so that on validation data the top ``alert_budget`` share is high or
-    critical (critical: its top quarter) and medium reaches five times the budget."""
+    """Thresholds on the displayed score (the lowest score of each band, at the score's own
+    precision) so that on validation data the top ``alert_budget`` share is high or critical
+    (critical: its top quarter) and medium reaches five times the budget."""
     check_alert_budget(alert_budget)
     q = np.quantile(valid_scores, [1 - 5 * alert_budget, 1 - alert_budget, 1 - alert_budget / 4])
+    q = np.round(q, SCORE_DECIMALS)
     medium, high, critical = (float(v) for v in np.maximum.accumulate(q))
     return {"medium": medium, "high": high, "critical": critical}
 
@@ -74,18 +78,24 @@ def peer_statistics(
     return out
 
 
-def _calibrated(booster: lgb.Booster, raw_valid: np.ndarray, y_valid: np.ndarray) -> RiskModel:
-    """The scorer of ``booster``: isotonic calibration of its validation scores."""
-    from sklearn.isotonic import IsotonicRegression
-
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-    iso.fit(raw_valid, y_valid)
-    return RiskModel(
+def _calibrated(
+    booster: lgb.Booster, raw_valid: np.ndarray, y_valid: np.ndarray, alert_budget: float
+) -> RiskModel:
+    """The scorer of ``booster``: centred isotonic calibration of its validation scores, and
+    band thresholds on the scores the validation entities then display."""
+    fitted = fit_calibration(raw_valid, y_valid)
+    model = RiskModel(
         booster=booster,
-        calibration_x=np.asarray(iso.X_thresholds_, dtype=np.float64),
-        calibration_y=np.asarray(iso.y_thresholds_, dtype=np.float64),
+        calibration_x=fitted.x,
+        calibration_y=fitted.y,
         thresholds={},
+        calibration_bounds=fitted.bounds,
+        calibration_tails=fitted.tails,
+        alert_budget=alert_budget,
     )
+    displayed = model.score_of(model.calibrate(raw_valid))
+    model.thresholds = band_thresholds(displayed, alert_budget)
+    return model
 
 
 def check_positives(split: Split) -> None:
@@ -123,8 +133,7 @@ def fit_model(
         x_train, y_train, x_valid, y_valid, names=names, seed=seed, params=params, report=report
     )
     raw_valid = predict_best(booster, x_valid)
-    model = _calibrated(booster, raw_valid, y_valid)
-    model.thresholds = band_thresholds(raw_valid, alert_budget)
+    model = _calibrated(booster, raw_valid, y_valid, alert_budget)
     last = split.train["as_of"].max()
     model.peers = peer_statistics(split.train.filter(pl.col("as_of") == last), names)
     model.reference = reference_of(split, names)

@@ -24,6 +24,7 @@ from flowrisk.features import (
     rule_scores,
 )
 from flowrisk.io import dataset_digest, dataset_label, read_labelled
+from flowrisk.models.bands import BandShare, band_shares
 from flowrisk.models.card import model_card
 from flowrisk.models.dataset import Split, snapshot_dates, snapshots, split_snapshots
 from flowrisk.models.evaluate import evaluate_scores
@@ -194,6 +195,12 @@ def _log_artifacts(fitted: _Fitted, dataset: Path, charts: dict[str, Any], tmp: 
         mlflow.log_artifact(str(path), "plots")
 
 
+def _heldout_bands(fitted: _Fitted) -> list[BandShare]:
+    """The held-out entities' share per band against the alert budget's targets."""
+    bands = fitted.model.score(fitted.split.test)["band"].cast(pl.String).value_counts()
+    return band_shares(dict(bands.iter_rows()), fitted.model.alert_budget)
+
+
 @dataclass(frozen=True)
 class _Source:
     """The dataset a run trains on, as its record names it."""
@@ -237,6 +244,9 @@ def _log_run(
             dataset_digest=source.digest,
             feature_set=f"{FEATURE_SET} {FEATURE_SET_VERSION}",
             params_file=str(params_file.resolve()) if params_file is not None else None,
+            bands=_heldout_bands(fitted),
+            thresholds=fitted.model.thresholds,
+            alert_budget=fitted.model.alert_budget,
         )
         mlflow.log_text(card, "model_card.md")
         registry.describe(version, card)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -20,6 +22,7 @@ import flowrisk.cli.scoring as scoring_cli
 from flowrisk.cli import app
 from flowrisk.io import ParquetSink
 from flowrisk.models.bundle import Bundle
+from tests.bands import assert_bands_follow_scores, assert_no_certain_probability
 from tests.conftest import TrainedWorld, run_flowrisk
 
 runner = CliRunner()
@@ -99,3 +102,43 @@ def test_an_interrupted_score_leaves_the_previous_output(
     assert [p.name for p in tmp_path.iterdir()] == ["scores"]  # what a kill left is cleared
     assert json.loads((out / "run.json").read_text())["entities"] == 6_000
     shutil.rmtree(out)
+
+
+_SHOWN = re.compile(r": score ([\d.]+) \((\w+), probability ([\d.]+)\)")
+
+
+@pytest.mark.slow
+def test_the_command_line_shows_bands_that_follow_scores(
+    home: dict[str, str], small_world_dir: Path, tmp_path: Path
+) -> None:
+    """``flowrisk score`` prints each band's share against the alert budget; ``flowrisk
+    explain`` on the riskiest and on ordinary entities shows bands that never step down as its
+    scores rise, and no probability reading 1.000 or 0.000."""
+    out = tmp_path / "scores"
+    version = ("--model", "models:/flowrisk/1")
+    scored = _flowrisk(
+        home, "score", str(small_world_dir), "--out", str(out), "--explain", "none", *version
+    )
+    assert scored.returncode == 0, scored.stderr
+    said = " ".join(scored.stdout.split())
+    assert "Bands against the alert budget (1.00% high or critical; tolerance 50%" in said
+    for band in ("critical", "high", "medium", "low"):
+        assert re.search(rf"{band}\s+│\s+[\d,]+\s+│\s+[\d.]+%\s+│\s+[\d.]+%", scored.stdout), band
+    if "drifted" in scored.stdout:
+        assert "warning: band shares drifted beyond 50%" in scored.stderr
+    ranked = pl.read_parquet(out / "scores.parquet").sort("score", descending=True)
+    picks = [*ranked["entity_id"].head(3), *ranked["entity_id"].gather([400, 1_500])]
+    shown, printed = [], []
+    for entity in picks:
+        said = _flowrisk(
+            home, "explain", str(small_world_dir), entity, "--purpose", "case 17", *version
+        )
+        assert said.returncode == 0, said.stderr
+        found = _SHOWN.search(said.stdout)
+        assert found, said.stdout
+        score, band, probability = found.groups()
+        shown.append((float(score), band))
+        printed.append(probability)
+        assert float(score) == ranked.filter(pl.col("entity_id") == entity)["score"][0]
+    assert_bands_follow_scores(shown)
+    assert_no_certain_probability(printed)

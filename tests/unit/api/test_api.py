@@ -13,6 +13,7 @@ import pytest
 from flowrisk.errors import ModelNotFound
 from flowrisk.io import write_table
 from flowrisk.models.batch import score_dataset
+from tests.bands import assert_bands_follow_scores
 from tests.conftest import TrainedWorld
 from tests.unit.api.conftest import Service
 from tests.unit.api.payloads import payload_for
@@ -40,6 +41,23 @@ def test_entity_lookup_equals_the_batch_score(service: Service, batch: pl.DataFr
         body = r.json()
         assert body["probability"] == row["probability"] and body["band"] == row["band"]
         assert body["model_version"] == "1" and body["reasons"]
+
+
+def test_the_bands_the_api_returns_follow_its_scores(service: Service, batch: pl.DataFrame) -> None:
+    """Entities of every band and the riskiest: sorted by the score the API returns, the band
+    it returns never steps down; the schema's bounds hold (a probability never 0 or 1)."""
+    ranked = batch.sort("score", descending=True)
+    picks = pl.concat(
+        [ranked.head(4), *(batch.filter(pl.col("band") == b).head(2) for b in ("low", "medium"))]
+    )
+    shown = []
+    for entity in picks["entity_id"]:
+        r = service.client.get(f"/v1/entities/{entity}/score", headers=service.headers())
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert 0 < body["probability"] < 1
+        shown.append((body["score"], body["band"]))
+    assert_bands_follow_scores(shown)
 
 
 def test_payload_score_equals_the_batch_score_on_the_same_data(

@@ -106,18 +106,44 @@ BROKEN: dict[str, tuple[Breakage, str]] = {
     ),
     "calibration knots out of order": (
         _model(lambda m: replace(m, calibration_x=m.calibration_x[::-1].copy())),
-        "the calibration's raw scores are not finite and increasing",
+        "the calibration's raw scores are not finite and strictly increasing",
     ),
     "calibrated probabilities above 1": (
         _model(lambda m: replace(m, calibration_y=m.calibration_y * 3)),
-        "the calibration gives probabilities outside [0, 1]",
+        "the calibration gives probabilities outside (0, 1)",
+    ),
+    "a calibration reaching 1 (the step-wise kind)": (
+        _model(lambda m: replace(m, calibration_y=np.append(m.calibration_y[:-1], 1.0))),
+        "the calibration gives probabilities outside (0, 1)",
+    ),
+    "a flat step in the calibration": (
+        _model(
+            lambda m: replace(m, calibration_y=np.append(m.calibration_y[:-1], m.calibration_y[-2]))
+        ),
+        "the calibration's probabilities are not strictly increasing",
+    ),
+    "a ceiling of 1": (
+        _model(lambda m: replace(m, calibration_bounds=(m.calibration_bounds[0], 1.0))),
+        "do not enclose its knots strictly inside (0, 1)",
+    ),
+    "a floor above the lowest knot": (
+        _model(lambda m: replace(m, calibration_bounds=(0.5, m.calibration_bounds[1]))),
+        "do not enclose its knots strictly inside (0, 1)",
+    ),
+    "a tail scale of zero": (
+        _model(lambda m: replace(m, calibration_tails=(m.calibration_tails[0], 0.0))),
+        "tail scales",
+    ),
+    "a band threshold off the 0-100 score (a raw-score threshold would not be)": (
+        _model(lambda m: replace(m, thresholds={**m.thresholds, "critical": 150.0})),
+        "the band threshold of 'critical' is 150.0, not a 0-100 score",
     ),
     "no calibration": (
         _model(lambda m: replace(m, calibration_x=np.array([]), calibration_y=np.array([]))),
         "the calibration has 0 raw and 0 calibrated knots",
     ),
     "band thresholds out of order": (
-        _model(lambda m: replace(m, thresholds={"medium": 0.5, "high": 0.4, "critical": 0.9})),
+        _model(lambda m: replace(m, thresholds={"medium": 50.0, "high": 40.0, "critical": 90.0})),
         "the band threshold of 'high' is below the band before it",
     ),
     "a feature listed twice": (

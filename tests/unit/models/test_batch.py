@@ -16,6 +16,7 @@ from flowrisk.errors import InvalidParameter
 from flowrisk.features import build_profiles, frames_for_entities
 from flowrisk.models.batch import score_dataset
 from flowrisk.models.drift import bin_counts, drift_report
+from tests.bands import assert_bands_follow_scores
 from tests.conftest import TrainedWorld
 
 
@@ -131,3 +132,9 @@ def test_bad_options_are_refused(trained_world: TrainedWorld, tmp_path: Path) ->
             engine="dask",
             scheduler="tcp://127.0.0.1:9",
         )
+
+
+def test_the_parquet_bands_follow_its_scores(local: Path) -> None:
+    scores = pl.read_parquet(local / "scores.parquet")
+    assert_bands_follow_scores(zip(scores["score"], scores["band"].cast(pl.String), strict=True))
+    assert scores["probability"].min() > 0 and scores["probability"].max() < 1

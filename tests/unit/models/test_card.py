@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flowrisk.models.bands import band_shares
 from flowrisk.models.card import model_card
 
 
@@ -81,3 +82,32 @@ def test_card_reports_the_recall_ceiling_at_each_budget() -> None:
         feature_set="v1",
     )
     assert "ceiling" not in older.split("## Limitations")[0]
+
+
+def test_card_reports_band_shares_against_the_budget() -> None:
+    metrics = {"flowrisk": _metrics(0.9, {"mule": 0.5})}
+    common = {
+        "version": "4",
+        "run_id": "r",
+        "metrics": metrics,
+        "split": {"test": {"rows": 10_000, "entities": 10_000, "positives": 100}},
+        "dates": ["2025-12-01"],
+        "params": {},
+        "top_features": [],
+        "dataset": "d",
+        "dataset_digest": None,
+        "feature_set": "v1 1.0.0",
+        "thresholds": {"medium": 40.125, "high": 61.5, "critical": 77.25},
+        "alert_budget": 0.01,
+    }
+    steady = {"low": 9_500, "medium": 400, "high": 75, "critical": 25}
+    card = model_card(**common, bands=band_shares(steady, 0.01))
+    assert "### Bands against the alert budget" in card
+    assert "| critical | 77.25000 | 0.25% | 0.25% (25) | yes |" in card
+    assert "| low | 0.00000 | 95.00% | 95.00% (9,500) | yes |" in card
+    assert "more than 50% of its target away" in card and "Warning" not in card
+    drifted = {"low": 9_400, "medium": 400, "high": 150, "critical": 50}
+    card = model_card(**common, bands=band_shares(drifted, 0.01))
+    assert "| high | 61.50000 | 0.75% | 1.50% (150) | no |" in card
+    assert "Warning on held-out data: band shares drifted beyond 50%" in card
+    assert "error 0.0020 (ten equal-width probability bins" in " ".join(card.split())

@@ -43,10 +43,18 @@ def test_pr_curve_names_models_with_their_pr_auc() -> None:
 def test_calibration_bins_cover_every_entity_finer_at_the_top() -> None:
     p = np.clip(GOOD / 1.1, 0, 1)
     rows = _rows(plots.calibration_curve(Y, p), layer=1)
+    assert len(rows) >= 10
     assert sum(r["entities"] for r in rows) == len(p)
     assert rows[0]["entities"] > rows[-1]["entities"]  # top bins are the smallest
     assert [r["predicted"] for r in rows] == sorted(r["predicted"] for r in rows)
     assert np.isclose(sum(r["observed"] * r["entities"] for r in rows), Y.sum())
+
+
+def test_calibration_bins_survive_tied_probabilities() -> None:
+    """Bins are cut by rank: a probability shared by many entities does not merge bins."""
+    p = np.where(GOOD > 0.5, 0.9, 0.01)
+    rows = _rows(plots.calibration_curve(Y, p), layer=1)
+    assert len(rows) == len(plots.QUANTILES) - 1 >= 10
 
 
 def test_feature_importance_keeps_the_top_features_in_order() -> None:

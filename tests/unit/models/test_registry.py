@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +28,13 @@ def trained(trained_world: TrainedWorld) -> tuple[RiskModel, Baselines, Split]:
 
 
 def _inverted(model: RiskModel) -> RiskModel:
-    """The same booster with its calibration reversed: it ranks the riskiest last."""
-    return RiskModel(
-        booster=model.booster,
-        calibration_x=model.calibration_x,
+    """The same booster with its calibration reversed (knots and bounds): it ranks the
+    riskiest last."""
+    floor, ceiling = model.calibration_bounds
+    return replace(
+        model,
         calibration_y=model.calibration_y[::-1].copy(),
-        thresholds=model.thresholds,
-        peers=model.peers,
+        calibration_bounds=(ceiling, floor),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -14,6 +15,7 @@ from flowrisk.errors import InvalidParameter
 from flowrisk.features import fit_baselines
 from flowrisk.io import read_dataset
 from flowrisk.models import (
+    RiskModel,
     Split,
     band_thresholds,
     evaluate_scores,
@@ -23,6 +25,8 @@ from flowrisk.models import (
     snapshots,
     split_snapshots,
 )
+from flowrisk.models.scorer import probability_text
+from flowrisk.schema import BANDS
 
 DATES = [datetime(2025, m, 1, tzinfo=UTC) for m in (7, 9, 11)] + [datetime(2026, 1, 1, tzinfo=UTC)]
 
@@ -73,10 +77,17 @@ def test_split_errors(data: pl.DataFrame) -> None:
         split_snapshots(data, test_share=0.7, valid_share=0.5)
 
 
-def test_model_beats_rules_and_is_calibrated(split: Split) -> None:
-    model, facts = fit_model(split, seed=7)
+@pytest.fixture(scope="module")
+def fitted(split: Split) -> tuple[RiskModel, dict[str, Any]]:
+    return fit_model(split, seed=7)
+
+
+def test_model_beats_rules_and_is_calibrated(
+    split: Split, fitted: tuple[RiskModel, dict[str, Any]]
+) -> None:
+    model, facts = fitted
     p = model.predict(split.test)
-    assert ((p >= 0) & (p <= 1)).all()
+    assert ((p > 0) & (p < 1)).all()
     ours = evaluate_scores(p, split.test)
     rules = evaluate_scores(rule_scores(split.test), split.test, calibrated=False)
     assert ours["pr_auc"] > rules["pr_auc"]
@@ -90,6 +101,24 @@ def test_model_beats_rules_and_is_calibrated(split: Split) -> None:
     assert scored["band"].cast(pl.String).is_in(["low", "medium", "high", "critical"]).all()
     alerted = scored["band"].cast(pl.String).is_in(["high", "critical"]).mean()
     assert 0.002 < alerted < 0.05
+
+
+def test_the_top_of_the_world_keeps_distinct_scores(
+    data: pl.DataFrame, fitted: tuple[RiskModel, dict[str, Any]]
+) -> None:
+    """Every entity of the 20,000-entity world scored at the last date: the 200 riskiest show
+    at least 99% distinct scores (the step-wise calibration gave them one), no probability
+    reads 1.000 or 0.000, and a higher score never shows a lower band."""
+    model, _ = fitted
+    everyone = data.filter(pl.col("as_of") == DATES[-1])
+    assert everyone.height == 20_000
+    scored = model.score(everyone).sort("score", descending=True)
+    top = scored.head(200)["score"]
+    assert top.n_unique() >= 0.99 * top.len()
+    texts = {probability_text(p) for p in scored["probability"]}
+    assert not texts & {"0.000", "1.000"}
+    ranks = scored["band"].cast(pl.String).replace_strict({b: i for i, b in enumerate(BANDS)})
+    assert (ranks.diff().drop_nulls() <= 0).all()  # scores descending: bands never rise
 
 
 def test_same_data_and_seed_same_metrics(split: Split) -> None:
@@ -136,7 +165,9 @@ def test_evaluation_by_hand() -> None:
     }
 
 
-def test_model_beats_raw_sums_baseline(world_dir: Path, split: Split) -> None:
+def test_model_beats_raw_sums_baseline(
+    world_dir: Path, split: Split, fitted: tuple[RiskModel, dict[str, Any]]
+) -> None:
     from flowrisk.models.raw_baseline import raw_sums, raw_sums_scores
 
     frames = read_dataset(world_dir)
@@ -152,7 +183,7 @@ def test_model_beats_raw_sums_baseline(world_dir: Path, split: Split) -> None:
         with_raw["test"],
         calibrated=False,
     )
-    model, _ = fit_model(split, seed=7)
+    model, _ = fitted
     ours = evaluate_scores(model.predict(split.test), split.test)
     assert raw["rows"] == ours["rows"]
     assert ours["pr_auc"] > raw["pr_auc"]
