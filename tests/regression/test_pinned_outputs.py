@@ -26,11 +26,11 @@ SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
     "baselines": "5ce58118f65ad208",
     "profiles": "80fb1f76c6680259",
-    "scores": "2f449bca19abe1f7",
-    "explanations": "39b7d58678c9b530",
+    "scores": "7958d0007ea2dcb2",
+    "explanations": "bb4f79358113b8c3",
     "rules": "f9ea42d644fb0484",
-    "report": "8eb3f00800e400e9",
-    "reason_lines": "f48f326f3a9dbdd5",
+    "report": "606ade015fffbd01",
+    "reason_lines": "abce449c724fbc48",
 }
 
 

@@ -126,9 +126,12 @@ def _tiny_model(reference: DriftReference | None) -> RiskModel:
     booster = lgb.train({"verbose": -1, "num_leaves": 4}, lgb.Dataset(x, y), num_boost_round=3)
     return RiskModel(
         booster=booster,
-        calibration_x=np.array([0.0, 1.0]),
-        calibration_y=np.array([0.0, 1.0]),
-        thresholds={"medium": 0.5, "high": 0.7, "critical": 0.9},
+        calibration_x=np.array([-1.0, 1.0]),
+        calibration_y=np.array([0.1, 0.9]),
+        thresholds={"medium": 50.0, "high": 70.0, "critical": 90.0},
+        calibration_bounds=(0.05, 0.95),
+        calibration_tails=(1.0, 1.0),
+        alert_budget=0.01,
         features=["a", "b"],
         reference=reference,
     )

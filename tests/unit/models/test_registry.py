@@ -82,14 +82,13 @@ def test_log_register_promote_load_through_sqlite(
 
 
 def _rescaled(model: RiskModel) -> RiskModel:
-    """The same ranking as ``model`` with other probabilities (the square root of its own):
-    every ranking metric is unchanged."""
-    return RiskModel(
-        booster=model.booster,
-        calibration_x=model.calibration_x,
+    """The same ranking as ``model`` with other probabilities (the square root of its own, knots
+    and bounds): every ranking metric is unchanged."""
+    floor, ceiling = model.calibration_bounds
+    return replace(
+        model,
         calibration_y=np.sqrt(model.calibration_y),
-        thresholds=model.thresholds,
-        peers=model.peers,
+        calibration_bounds=(float(np.sqrt(floor)), float(np.sqrt(ceiling))),
     )
 
 
