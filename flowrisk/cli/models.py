@@ -28,7 +28,8 @@ from flowrisk.models.bootstrap import RESAMPLES
 from flowrisk.models.evaluate import HEADLINE
 from flowrisk.models.registry import MODEL_NAME, Comparison, Registry
 from flowrisk.models.training_run import train_and_register
-from flowrisk.models.tune import SEARCH_SPACE, TuneResult, tune_dataset
+from flowrisk.models.tune import SEARCH_SPACE, TuneResult
+from flowrisk.models.tune_run import tune_dataset
 from flowrisk.pipeline import reading_dataset, run_benchmark
 
 __all__ = ["benchmark", "models_app", "train", "tune"]

@@ -363,14 +363,10 @@ class Registry:
 
     @store_errors
     def log_model(self, model: RiskModel, baselines: Baselines, input_example: pd.DataFrame) -> str:
-        """Log the model as a pyfunc in the run of :meth:`start_run` and register it; returns
-        the new version number. ``input_example`` holds held-out profiles (the test split):
-        five of them, from the least to the most risky, are the logged input example (so that it
-        shows the range of scores, not five entities at the floor), and a few of them
-        (``heldout_sample``) go into the bundle for the service's canary. The version ships
-        the flowrisk package and pins its scoring libraries (:mod:`flowrisk.models.bundle`),
-        so it loads with ``mlflow.pyfunc.load_model`` wherever its ``requirements.txt`` is
-        installed."""
+        """Log the model as a portable pyfunc (:mod:`flowrisk.models.bundle`) in the run of
+        :meth:`start_run` and register it; returns the new version. Of the held-out profiles
+        ``input_example``, five from least to most risky are the logged example and a few go
+        into the bundle for the service's canary."""
         import mlflow
         from mlflow.models import infer_signature
 

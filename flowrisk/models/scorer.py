@@ -32,9 +32,10 @@ from flowrisk.schema import BANDS
 
 __all__ = ["BANDS", "SCORE_DECIMALS", "RiskModel", "probability_text", "score_text"]
 
-# Five decimals: the riskiest entities sit within a few points of each other (on a
-# 100,000-entity world the top 1,000 lie within 7 points, their probabilities within 0.0003 of
-# each other); there three decimals left 8.4% of them sharing a score, four 1.5%, five none.
+# Five decimals: the riskiest entities sit within a few points of each other (on a generated
+# world of a hundred thousand entities, the top thousand lie within 7 points, their
+# probabilities within 0.0003 of each other); there three decimals left 8.4% of them sharing a
+# score, four 1.5%, five none.
 SCORE_DECIMALS = 5
 
 

@@ -2,43 +2,26 @@
 learner's main knobs (:data:`SEARCH_SPACE`; the monotone constraints stay the catalog's), each
 trial an early-stopped :func:`~flowrisk.models.learner.fit_booster` on the train split of
 ``flowrisk train``, scored by validation PR-AUC and pruned at the median; the held-out test
-split is never read. :func:`search_params` is the search; :func:`tune_dataset` is the edge that
-reads a dataset, logs each trial as a nested MLflow run under one tune run and writes the best
-parameters as JSON for ``flowrisk train --params``. The runs follow ``flowrisk train``'s
-conventions (:mod:`flowrisk.models.tracking`): named after the dataset and the time, tagged with
-flowrisk's version and commit, the dataset digest and the feature set, the training and
-validation profiles logged as MLflow datasets, and each trial's validation curve round by
-round, with the trial's own start and end times."""
+split is never read. :func:`search_params` is the search;
+:mod:`flowrisk.models.tune_run` is the edge that reads a dataset and logs the search in MLflow."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flowrisk.errors import ConfigError, InvalidParameter
-from flowrisk.features import FEATURE_SET, FEATURE_SET_VERSION, feature_names
-from flowrisk.io import dataset_digest, dataset_label, read_labelled, replace_file_atomically
+from flowrisk.errors import InvalidParameter
+from flowrisk.features import feature_names
+from flowrisk.io import replace_file_atomically
 from flowrisk.models.dataset import Split
 from flowrisk.models.learner import DEFAULT_PARAMS, EARLY_STOPPING, fit_booster, predict_best
-from flowrisk.models.registry import Registry
-from flowrisk.models.tracking import (
-    CURVE_BATCH,
-    log_datasets,
-    run_name,
-    run_tags,
-    store_failures,
-)
 from flowrisk.models.train import check_positives, design
-from flowrisk.models.training_run import CURVE_METRIC, SPLIT_SEED, training_split
 
 if TYPE_CHECKING:
     import optuna
-    from mlflow import MlflowClient
 
 __all__ = [
     "BEST_ARTIFACT",
@@ -47,8 +30,8 @@ __all__ = [
     "TrialResult",
     "TuneResult",
     "best_trial",
+    "check_budget",
     "search_params",
-    "tune_dataset",
     "write_params",
 ]
 
@@ -139,7 +122,7 @@ class TuneResult:
         return order[:top]
 
 
-def _check_budget(trials: int, timeout: float | None) -> None:
+def check_budget(trials: int, timeout: float | None) -> None:
     if trials < 1:
         raise InvalidParameter("trials", f"must be at least 1, got {trials}")
     if timeout is not None and timeout <= 0:
@@ -247,7 +230,7 @@ def search_params(
     give the same trials (a timeout may cut them short)."""
     import optuna
 
-    _check_budget(trials, timeout)
+    check_budget(trials, timeout)
     check_positives(split)
     before = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # its lines per trial would bury ours
@@ -271,144 +254,3 @@ def write_params(params: Mapping[str, Any], out: Path) -> Path:
     with replace_file_atomically(out) as staged:
         staged.write_text(json.dumps(dict(params), indent=2, sort_keys=True) + "\n", "utf-8")
     return out
-
-
-@dataclass(frozen=True)
-class _Parent:
-    """The tune run trials are nested in, and what their names and tags repeat of it."""
-
-    client: MlflowClient
-    experiment_id: str
-    run_id: str
-    label: str  # the dataset's name in run names
-    tags: dict[str, str]  # the tune run's tags; a trial's differ in kind and trial number
-
-
-def _log_trial(parent: _Parent, trial: TrialResult) -> None:
-    """One trial as a run nested in the tune run, created with the trial's own start and end
-    times: its parameters, validation PR-AUC, rounds and seconds, and its validation curve
-    (one point per round), sent in batches."""
-    from mlflow.entities import Metric, Param
-
-    started = int(trial.started * 1000) or int(time.time() * 1000)
-    ended = started + int(trial.seconds * 1000)
-    at = datetime.fromtimestamp(started / 1000, UTC)
-    tags = {
-        **parent.tags,
-        "flowrisk.kind": "trial",
-        "flowrisk.trial": str(trial.number),
-        "flowrisk.trial_state": trial.state,
-        "mlflow.parentRunId": parent.run_id,
-    }
-    run = parent.client.create_run(
-        parent.experiment_id,
-        start_time=started,
-        tags=tags,
-        run_name=run_name(f"trial {trial.number}", parent.label, at),
-    )
-    run_id = run.info.run_id
-    metrics = {"seconds": trial.seconds, "rounds": float(trial.rounds)}
-    if trial.value is not None:
-        metrics["valid_pr_auc"] = trial.value
-    parent.client.log_batch(
-        run_id,
-        metrics=[Metric(k, v, ended, 0) for k, v in metrics.items()],
-        params=[Param(k, str(v)) for k, v in trial.params.items()],
-    )
-    step = trial.seconds * 1000 / max(len(trial.curve), 1)  # rounds spread over the trial
-    points = [
-        Metric(CURVE_METRIC, v, started + int(step * (i + 1)), i + 1)
-        for i, v in enumerate(trial.curve)
-    ]
-    for first in range(0, len(points), CURVE_BATCH * 10):  # MLflow takes 1,000 per request
-        parent.client.log_batch(run_id, metrics=points[first : first + CURVE_BATCH * 10])
-    status = "FAILED" if trial.state == "fail" else "FINISHED"
-    parent.client.set_terminated(run_id, status=status, end_time=ended)
-
-
-def tune_dataset(
-    dataset: Path,
-    *,
-    registry: Registry,
-    trials: int,
-    out: Path,
-    experiment: str = "flowrisk-tune",
-    timeout: float | None = None,
-    seed: int = 42,
-    step: Step | None = None,
-    tick: TrialTick | None = None,
-    verify: bool = True,
-) -> TuneResult:
-    """Search LightGBM parameters on ``dataset``'s snapshots and train/valid split (those of
-    ``flowrisk train``), one parent MLflow run in ``experiment`` with a nested run per trial;
-    the best trial's parameters go to ``out`` (JSON, for ``flowrisk train --params``) and into
-    the parent run as :data:`BEST_ARTIFACT`."""
-    import mlflow
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    _check_budget(trials, timeout)
-    if out.is_dir():
-        raise InvalidParameter("out", f"{out} is a folder; name the JSON file to write")
-    say = step or (lambda _: None)
-    say("connecting to MLflow")
-    registry.ensure_experiment(experiment)  # fail before the slow work if the store is away
-    frames, labels, _ = read_labelled(dataset, "training", verify=verify)
-    label, digest = dataset_label(dataset), dataset_digest(dataset)
-    tags = run_tags("tune", dataset=dataset, label=label, digest=digest)
-    try:
-        with registry.start_run(experiment, name=run_name("tune", label), tags=tags) as run_id:
-            active = mlflow.active_run()
-            assert active is not None
-            parent = _Parent(
-                MlflowClient(registry.tracking_uri),
-                active.info.experiment_id,
-                run_id,
-                label,
-                tags,
-            )
-            dates, _, split = training_split(frames, labels, say)
-            check_positives(split)
-            iso_dates = [d.date().isoformat() for d in dates]
-            with store_failures(registry.tracking_uri):
-                parts = {"training": split.train, "validation": split.valid}
-                log_datasets(parts, dataset=dataset, label=label, digest=digest)
-            say(f"searching parameters ({trials} trials)")
-            mlflow.log_params(
-                {
-                    "trials": trials,
-                    "timeout": timeout,
-                    "seed": seed,
-                    "split_seed": SPLIT_SEED,
-                    "feature_set": FEATURE_SET,
-                    "feature_set_version": FEATURE_SET_VERSION,
-                    "dataset": str(dataset.resolve()),
-                    "dataset_digest": digest,
-                    "snapshot_dates": ",".join(iso_dates),
-                }
-            )
-            mlflow.log_dict({k.name: asdict(k) for k in SEARCH_SPACE}, "search_space.json")
-            started = time.monotonic()
-
-            def heard(trial: TrialResult) -> None:
-                _log_trial(parent, trial)
-                if tick is not None:
-                    tick(trial.number + 1, trials)
-
-            done = search_params(split, trials=trials, timeout=timeout, seed=seed, on_trial=heard)
-            best = best_trial(done)
-            write_params(best.params, out)
-            mlflow.log_dict(best.params, BEST_ARTIFACT)
-            mlflow.log_dict({"trials": [t.summary() for t in done]}, "trials.json")
-            mlflow.log_metrics(
-                {
-                    "best_valid_pr_auc": float(best.value or 0.0),
-                    "best_trial": float(best.number),
-                    "trials_complete": float(sum(t.state == "complete" for t in done)),
-                    "trials_pruned": float(sum(t.state == "pruned" for t in done)),
-                    "seconds": time.monotonic() - started,
-                }
-            )
-    except (MlflowException, OSError) as exc:
-        raise ConfigError(f"MLflow at {registry.tracking_uri}: {str(exc).splitlines()[0]}") from exc
-    return TuneResult(run_id, best, done, out, split.describe(), iso_dates)

@@ -55,7 +55,8 @@ def test_score_reports_drift_of_another_world_and_logs_it(
     assert isinstance(drift, dict) and drift["status"] == "computed"
     assert drift["drifting"] == [] and 0 <= drift["max_psi"] <= 0.25
     assert drift["reference_as_of"][:10] == run["as_of"][:10]  # the reference is the latest date
-    assert "Feature drift against the training reference" in said and "warning" not in said
+    assert "Feature drift against the training reference" in said
+    assert "feature drift:" not in said  # band shares may warn: the score date is later
 
     said, run = _score(other, tmp_path / "other-scores")
     drift = run["drift"]

@@ -36,9 +36,9 @@ from flowrisk.models.tune import (
     TuneResult,
     best_trial,
     search_params,
-    tune_dataset,
     write_params,
 )
+from flowrisk.models.tune_run import tune_dataset
 
 TRIALS = 3
 SEED = 4
