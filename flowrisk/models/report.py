@@ -192,7 +192,7 @@ def _evidence_details(ids: Sequence[str], facts: Mapping[str, Any]) -> str:
     if not ids:
         return ""
     return (
-        f"<details><summary>{len(ids)} evidence item(s)</summary>"
+        f"<details><summary>{len(ids)} evidence item{'' if len(ids) == 1 else 's'}</summary>"
         f"{_evidence_table(ids, facts)}</details>"
     )
 

@@ -29,7 +29,7 @@ PINS = {
     "scores": "7958d0007ea2dcb2",
     "explanations": "bb4f79358113b8c3",
     "rules": "f9ea42d644fb0484",
-    "report": "606ade015fffbd01",
+    "report": "77565c2b49e9a2a8",
     "reason_lines": "abce449c724fbc48",
 }
 

@@ -31,7 +31,8 @@ def test_case_report_shows_flags_reasons_and_their_evidence(trained_world: Train
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org", "")
     for flag in row["red_flags"]:
         assert html.escape(flag["text"]) in page
-        assert f"{len(flag['evidence'])} evidence item(s)" in page
+        n = len(flag["evidence"])
+        assert f"{n} evidence item{'' if n == 1 else 's'}</summary>" in page
     for reason in row["reasons"]:
         assert html.escape(reason["text"]) in page
     first_txn = next(e for f in row["red_flags"] for e in f["evidence"] if e.startswith("txn:"))
