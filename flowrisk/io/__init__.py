@@ -160,15 +160,26 @@ def manifest_digest(folder: Path) -> str | None:
     return hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
 
 
-def _source_of(folder: Path) -> dict[str, Any]:
-    """The ``validated_from`` record of a validated copy's manifest (empty for other data)."""
+def _manifest_entry(folder: Path, key: str) -> Any:
+    """One top-level entry of a dataset's manifest (None without a manifest or the entry); a
+    manifest that cannot be read is a :class:`DatasetError` naming it."""
     path = folder / MANIFEST_NAME
     if not path.is_file():
-        return {}
+        return None
     try:
-        record = json.loads(path.read_text(encoding="utf-8")).get("validated_from") or {}
+        return json.loads(path.read_text(encoding="utf-8")).get(key)
     except (OSError, UnicodeDecodeError, ValueError, AttributeError) as exc:
         raise DatasetError(f"{path}: cannot be read ({first_line(exc)})") from None
+
+
+def _table_files(folder: Path) -> list[Path]:
+    """The table files a dataset folder holds, sorted."""
+    return sorted(p for t in TABLES if (p := table_path(folder, t)) is not None)
+
+
+def _source_of(folder: Path) -> dict[str, Any]:
+    """The ``validated_from`` record of a validated copy's manifest (empty for other data)."""
+    record = _manifest_entry(folder, "validated_from")
     return record if isinstance(record, dict) else {}
 
 
@@ -183,8 +194,7 @@ def dataset_digest(folder: Path) -> str:
         return str(source["digest"])
     if (digest := manifest_digest(folder)) is not None:
         return digest
-    files = sorted(p for t in TABLES if (p := table_path(folder, t)) is not None)
-    listing = "".join(f"{p.name}\t{file_sha256(p)}\n" for p in files)
+    listing = "".join(f"{p.name}\t{file_sha256(p)}\n" for p in _table_files(folder))
     return hashlib.sha256(listing.encode("utf-8")).hexdigest()
 
 
@@ -207,7 +217,6 @@ def derived_manifest(
     period = None
     if (source / MANIFEST_NAME).is_file():
         period = read_manifest(source).get("period")
-    files = sorted(p for t in TABLES if (p := table_path(copy, t)) is not None)
     return {
         "validated_from": {
             "dataset": str(source.resolve()),
@@ -216,21 +225,15 @@ def derived_manifest(
         },
         **({"period": period} if period is not None else {}),
         "rows": dict(sorted(rows.items())),
-        "sha256": {p.name: file_sha256(p) for p in files},
+        "sha256": {p.name: file_sha256(p) for p in _table_files(copy)},
     }
 
 
 def _manifest_digests(folder: Path) -> dict[str, str]:
     """The manifest's ``sha256`` map (file name -> digest); empty without a manifest."""
-    path = folder / MANIFEST_NAME
-    if not path.is_file():
-        return {}
-    try:
-        digests = json.loads(path.read_text(encoding="utf-8")).get("sha256") or {}
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError) as exc:
-        raise DatasetError(f"{path}: cannot be read ({first_line(exc)})") from None
+    digests = _manifest_entry(folder, "sha256") or {}
     if not isinstance(digests, dict):
-        raise DatasetError(f"{path}: sha256 is not a map of file name to digest")
+        raise DatasetError(f"{folder / MANIFEST_NAME}: sha256 is not a map of file name to digest")
     return {str(k): str(v) for k, v in digests.items()}
 
 

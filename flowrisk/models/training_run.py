@@ -254,6 +254,19 @@ def _log_run(
     return TrainingResult(version, run_id, fitted.metrics, split, fitted.iso_dates, card)
 
 
+def dataset_params(path: Path, digest: str, dates: list[datetime]) -> dict[str, Any]:
+    """The parameters every run on a dataset is known by, training and tuning alike: the split
+    seed, the feature set, the dataset, its digest and the snapshot dates."""
+    return {
+        "split_seed": SPLIT_SEED,
+        "feature_set": FEATURE_SET,
+        "feature_set_version": FEATURE_SET_VERSION,
+        "dataset": str(path.resolve()),
+        "dataset_digest": digest,
+        "snapshot_dates": ",".join(d.date().isoformat() for d in dates),
+    }
+
+
 def _run_params(
     source: _Source,
     dates: list[datetime],
@@ -265,13 +278,8 @@ def _run_params(
     """The parameters a run is known by before it fits (the learner's follow the fit)."""
     return {
         "seed": seed,
-        "split_seed": SPLIT_SEED,
         "alert_budget": alert_budget,
-        "feature_set": FEATURE_SET,
-        "feature_set_version": FEATURE_SET_VERSION,
-        "dataset": str(source.path.resolve()),
-        "dataset_digest": source.digest,
-        "snapshot_dates": ",".join(d.date().isoformat() for d in dates),
+        **dataset_params(source.path, source.digest, dates),
         **({"params_file": str(params_file.resolve())} if params_file is not None else {}),
     }
 

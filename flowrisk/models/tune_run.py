@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowrisk.errors import ConfigError, InvalidParameter
-from flowrisk.features import FEATURE_SET, FEATURE_SET_VERSION
 from flowrisk.io import dataset_digest, dataset_label, read_labelled
 from flowrisk.models.registry import Registry
 from flowrisk.models.tracking import (
@@ -26,7 +25,7 @@ from flowrisk.models.tracking import (
     store_failures,
 )
 from flowrisk.models.train import check_positives
-from flowrisk.models.training_run import CURVE_METRIC, SPLIT_SEED, training_split
+from flowrisk.models.training_run import CURVE_METRIC, dataset_params, training_split
 from flowrisk.models.tune import (
     BEST_ARTIFACT,
     SEARCH_SPACE,
@@ -100,19 +99,14 @@ def _log_trial(parent: _Parent, trial: TrialResult) -> None:
 
 
 def _search_params(
-    dataset: Path, digest: str, trials: int, timeout: float | None, seed: int, dates: list[str]
+    dataset: Path, digest: str, trials: int, timeout: float | None, seed: int, dates: list[datetime]
 ) -> dict[str, Any]:
-    """The tune run's parameters: the search budget, its seeds and what it searched on."""
+    """The tune run's parameters: the search budget, its seed and what it searched on."""
     return {
         "trials": trials,
         "timeout": timeout,
         "seed": seed,
-        "split_seed": SPLIT_SEED,
-        "feature_set": FEATURE_SET,
-        "feature_set_version": FEATURE_SET_VERSION,
-        "dataset": str(dataset.resolve()),
-        "dataset_digest": digest,
-        "snapshot_dates": ",".join(dates),
+        **dataset_params(dataset, digest, dates),
     }
 
 
@@ -181,7 +175,7 @@ def tune_dataset(
                 parts = {"training": split.train, "validation": split.valid}
                 log_datasets(parts, dataset=dataset, label=label, digest=digest)
             say(f"searching parameters ({trials} trials)")
-            mlflow.log_params(_search_params(dataset, digest, trials, timeout, seed, iso_dates))
+            mlflow.log_params(_search_params(dataset, digest, trials, timeout, seed, dates))
             mlflow.log_dict({k.name: asdict(k) for k in SEARCH_SPACE}, "search_space.json")
             started = time.monotonic()
 
