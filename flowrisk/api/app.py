@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from flowrisk.api.deps import KEY_CHECKERS, TooManyFailures
+from flowrisk.api.docs import install_docs
 from flowrisk.api.limits import AuthFailures, LimitsMiddleware
 from flowrisk.api.logs import RequestLogMiddleware
 from flowrisk.api.metrics import Metrics
@@ -54,6 +55,8 @@ def create_app(config: ApiConfig) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=_lifespan,
+        docs_url=None,  # install_docs serves /docs and /redoc from the package's own assets
+        redoc_url=None,
         responses=responses(431, 503),  # any request: its headers (431), the timeout (503)
     )
     app.state.config, app.state.metrics = config, metrics
@@ -62,6 +65,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, responses=responses(429) if _checks_keys(router) else None)
     install_problem_handlers(app)
+    install_docs(app)
     app.add_exception_handler(TooManyFailures, _too_many_failures)
     metrics.model_version(config.holder.current.bundle.version)
     app.add_middleware(
