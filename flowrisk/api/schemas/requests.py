@@ -150,24 +150,24 @@ class TransactionIn(_In):
     """One movement of money; at least one of its accounts belongs to the scored entity."""
 
     txn_id: Annotated[StrictInt, Field(ge=0, le=2**62)] = Field(
-        description="Identifier of the transaction, unique in the payload", examples=[9000000000]
+        description="Identifier of the transaction, unique in the payload", examples=[9000000001]
     )
     ts: EventTime = Field(
         description=f"When the money moved: {rule_of(EventTime)}",
-        examples=["2024-10-01T09:00:00Z"],
+        examples=["2024-10-09T16:00:00Z"],
     )
     src_account_id: Id | None = Field(
         None,
         description="Account the money left, one of `accounts`; null for cash paid in",
-        examples=[_COUNTERPARTY],
+        examples=[None],
     )
     dst_account_id: Id | None = Field(
         None,
         description="Account the money reached, one of `accounts`; null for cash taken out",
         examples=[_ACCOUNT],
     )
-    amount: Amount = Field(description="Amount in EUR, above zero", examples=[2850.0])
-    channel: Channel = Field(description="How the money moved", examples=["wire"])
+    amount: Amount = Field(description="Amount in EUR, above zero", examples=[9400.0])
+    channel: Channel = Field(description="How the money moved", examples=["cash"])
     currency_original: Annotated[str, Field(pattern=r"^[A-Z0-9]{3,5}$")] = Field(
         "EUR",
         description="Currency the transaction was made in (ISO 4217 or a crypto ticker)",
@@ -237,10 +237,10 @@ _ACCOUNTS = [
     example_of(AccountIn),
     {"account_id": _COUNTERPARTY, "account_type": "external", "country": "DE", "risk_tags": []},
 ]
-_TRANSACTIONS = [
-    {k: v for k, v in example_of(TransactionIn).items() if k != "branch_id"},
-    {"txn_id": 9000000001, "ts": "2024-10-09T16:00:00Z", "dst_account_id": _ACCOUNT,
-     "amount": 9400.0, "channel": "cash", "currency_original": "EUR", "branch_id": "BR-0042"},
+_TRANSACTIONS = [  # a wire from the counterparty, then the cash deposit of TransactionIn
+    {"txn_id": 9000000000, "ts": "2024-10-01T09:00:00Z", "src_account_id": _COUNTERPARTY,
+     "dst_account_id": _ACCOUNT, "amount": 2850.0, "channel": "wire", "currency_original": "EUR"},
+    example_of(TransactionIn),
 ]  # fmt: skip
 
 
