@@ -19,9 +19,9 @@ from flowrisk.errors import EntityNotFound
 from flowrisk.io import manifest_digest, read_dataset, replace_file_atomically
 from flowrisk.models.dataset import scoring_date
 from flowrisk.models.registry import Bundle
-from flowrisk.models.report import case_report, entity_facts
 from flowrisk.models.scoring import explain_entity
 from flowrisk.pipeline.readable import reading_dataset
+from flowrisk.reports.case import case_report, entity_facts
 
 __all__ = ["ExplainedEntity", "Lookup", "explain_in_dataset", "write_case_report"]
 

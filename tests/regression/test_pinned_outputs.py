@@ -19,7 +19,7 @@ from flowrisk.io import read_dataset
 from flowrisk.models import rule_scores
 from flowrisk.models.batch import explain_entities
 from flowrisk.models.explain import reason_lines
-from flowrisk.models.report import case_report, entity_facts
+from flowrisk.reports.case import case_report, entity_facts
 from tests.conftest import TrainedWorld
 
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
