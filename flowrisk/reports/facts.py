@@ -75,16 +75,34 @@ def _siblings(frames: Mapping[str, pl.LazyFrame], entity_id: str) -> pl.DataFram
     )
 
 
-def _names(frames: Mapping[str, pl.LazyFrame], ids: Iterable[str | None]) -> dict[str, str]:
-    """Entity id -> name for the ids given (an entity without a name is left out)."""
+def _names(
+    frames: Mapping[str, pl.LazyFrame], ids: Iterable[str | None]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Entity id -> name (an entity without a name is left out) and entity id -> type (person
+    or company), for the ids given."""
     wanted = sorted({i for i in ids if i})
     rows = (
         frames["entities"]
-        .filter(pl.col("entity_id").is_in(wanted) & pl.col("name").is_not_null())
-        .select("entity_id", "name")
+        .filter(pl.col("entity_id").is_in(wanted))
+        .select("entity_id", "name", pl.col("entity_type").cast(pl.String))
         .collect()
     )
-    return dict(zip(rows["entity_id"].to_list(), rows["name"].to_list(), strict=True))
+    named = rows.filter(pl.col("name").is_not_null())
+    names = dict(zip(named["entity_id"].to_list(), named["name"].to_list(), strict=True))
+    types = dict(zip(rows["entity_id"].to_list(), rows["entity_type"].to_list(), strict=True))
+    return names, types
+
+
+def _institutions(frames: Mapping[str, pl.LazyFrame], legs: pl.DataFrame) -> dict[str, str]:
+    """Account id -> the institution holding it, for the accounts of ``legs``."""
+    wanted = {*legs["own_account"].drop_nulls(), *legs["cp_account"].drop_nulls()}
+    rows = (
+        frames["accounts"]
+        .filter(pl.col("account_id").is_in(sorted(wanted)) & pl.col("institution_id").is_not_null())
+        .select("account_id", "institution_id")
+        .collect()
+    )
+    return dict(zip(rows["account_id"].to_list(), rows["institution_id"].to_list(), strict=True))
 
 
 def entity_facts(
@@ -92,7 +110,8 @@ def entity_facts(
 ) -> dict[str, Any]:
     """The entity's row, its transactions (legs) of the year before ``as_of``, monthly flows by
     channel, counterparties, owners and what it owns, the companies sharing an owner with it,
-    the rows behind evidence ids, and the names of every entity these mention."""
+    the rows behind evidence ids, the names and types of every entity these mention, and the
+    institutions of the accounts its legs use."""
     entity = frames["entities"].filter(pl.col("entity_id") == entity_id).collect()
     # common-subplan elimination panics on the cached legs collected alone (Polars 2.1)
     no_cse = pl.QueryOptFlags(comm_subplan_elim=False)
@@ -105,6 +124,7 @@ def entity_facts(
     mentioned = [*legs["cp_entity"].to_list(), *siblings["company"], *siblings["owner"]]
     if ownership.height:
         mentioned += [*ownership["owner_entity_id"], *ownership["owned_entity_id"]]
+    names, types = _names(frames, mentioned)
     return {
         "entity": entity.row(0, named=True) if entity.height else {"entity_id": entity_id},
         "legs": legs,
@@ -114,5 +134,7 @@ def entity_facts(
         "siblings": siblings,
         "assets": _rows_of(frames, "assets", mine),
         "reports": _rows_of(frames, "reports", mine),
-        "names": _names(frames, mentioned),
+        "names": names,
+        "types": types,
+        "institutions": _institutions(frames, legs),
     }
