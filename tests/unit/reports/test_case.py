@@ -37,7 +37,7 @@ def test_case_report_shows_flags_reasons_and_their_evidence(trained_world: Train
         assert html.escape(reason["text"]) in page
     first_txn = next(e for f in row["red_flags"] for e in f["evidence"] if e.startswith("txn:"))
     assert f"<td>{first_txn.removeprefix('txn:')}</td>" in page
-    assert f"As of {t.as_of.date()}" in page and "flowrisk@champion" in page
+    assert f"As of {t.as_of.day} {t.as_of:%b %Y}" in page and "flowrisk@champion" in page
 
 
 def test_the_badge_follows_the_score_and_no_probability_reads_certain(
