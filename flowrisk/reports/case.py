@@ -16,7 +16,7 @@ from flowrisk.models import plots
 from flowrisk.models.scorer import probability_text, score_text
 from flowrisk.reports.chart import contribution_svg, in_contribution_order
 from flowrisk.reports.facts import entity_facts
-from flowrisk.reports.locale import check_locale, day, money, t, when
+from flowrisk.reports.locale import check_locale, day, money, number, t, when
 from flowrisk.reports.tables import (
     counterparty_table,
     e,
@@ -29,6 +29,11 @@ from flowrisk.reports.tables import (
 __all__ = ["case_report", "case_report_pdf", "entity_facts"]
 
 SHARED_OWNERS = "net_shared_owner_companies"  # the reason whose companies are listed under it
+# the reasons table keeps its columns on an A4 page however wide its evidence tables are
+COLUMNS = (
+    '<colgroup><col style="width:3%"><col style="width:13%"><col style="width:73%">'
+    '<col style="width:11%"></colgroup>'
+)
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
 max-width:980px;color:#1c2833;padding:0 1rem}
@@ -44,7 +49,8 @@ white-space:nowrap}
 .companies{margin:.2rem 0;color:#1f618d}
 .case{width:auto;margin:.6rem 0}.case th{background:none;padding-left:0;font-weight:600}
 .evidence{margin:.3rem 0 .8rem;color:#1c2833}.evidence .count{margin:.2rem 0;color:#1f618d}
-svg{max-width:100%;height:auto}.evidence td:nth-child(2){white-space:nowrap}
+table.reasons{table-layout:fixed}svg{max-width:100%;height:auto}
+.evidence td:nth-child(2){white-space:nowrap}
 @page{size:A4;margin:18mm 14mm 20mm;
 @top-left{content:"@header@";font:9px system-ui,sans-serif;color:#707b7c}
 @bottom-right{content:"@page@ " counter(page) " @of@ " counter(pages);
@@ -90,6 +96,11 @@ def _companies(reason: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
     return f'<p class="companies">{e(", ".join(companies))}</p>'
 
 
+def _signed(value: float, locale: str) -> str:
+    """A contribution with its sign, in the reader's decimals: +1.52, −0,23."""
+    return ("+" if value >= 0 else "−") + number(abs(value), locale, 2)
+
+
 def _reason_table(
     reasons: Sequence[Mapping[str, Any]], facts: Mapping[str, Any], locale: str
 ) -> str:
@@ -99,13 +110,16 @@ def _reason_table(
         f"<tr><td>{'▲' if r['direction'] == 'raises' else '▼'}</td><td>{e(r['family'])}</td>"
         f"<td>{e(r['text'])}{_companies(r, facts)}"
         f"{evidence_block(r['evidence'], facts, locale)}</td>"
-        f'<td class="num">{r["contribution"]:+.2f}</td></tr>'
+        f'<td class="num">{_signed(r["contribution"], locale)}</td></tr>'
         for r in in_contribution_order(reasons)
     )
     head = "".join(
         f"<th>{e(t(k, locale))}</th>" for k in ("col.family", "col.reason", "col.contribution")
     )
-    return f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return (
+        f'<table class="reasons">{COLUMNS}<thead><tr><th></th>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
 
 
 def _flag_list(flags: Sequence[Mapping[str, Any]], facts: Mapping[str, Any], locale: str) -> str:
