@@ -147,7 +147,7 @@ def _score_line(explanation: Mapping[str, Any], locale: str) -> str:
     )
     if locale == "fr":
         score, probability = score.replace(".", ","), probability.replace(".", ",")
-    tags = e(", ".join(explanation["tags"]) or t("none", locale))
+    tags = e(", ".join(x.replace("_", " ") for x in explanation["tags"]) or t("none", locale))
     return (
         f'<p><span class="band {e(band)}">{e(t("band." + band, locale))}</span>\n'
         f"&nbsp;{t('score', locale)} <b>{score}</b>/100 ({e(t('probability', locale))}\n"

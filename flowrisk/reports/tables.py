@@ -74,7 +74,7 @@ def _transactions(keys: Sequence[str], facts: Mapping[str, Any], locale: str) ->
                 when(r["ts"], locale),
                 t("direction.in" if r["inbound"] else "direction.out", locale),
                 money(r["amount"], locale),
-                r["channel"],
+                t(f"channel.{r['channel']}", locale),
                 _counterparty(r, facts["names"], locale),
                 r["cp_country"] or "",
             ]

@@ -28,7 +28,7 @@ PINS = {
     "scores": "7958d0007ea2dcb2",
     "explanations": "bb4f79358113b8c3",
     "rules": "f9ea42d644fb0484",
-    "report": "b0f771655018c035",
+    "report": "9e5eb55785bf384a",
     "reason_lines": "abce449c724fbc48",
 }
 
