@@ -6,12 +6,12 @@ a :class:`Network` out (drawn by :mod:`flowrisk.reports.network_svg`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import polars as pl
 
-__all__ = ["CASH", "Edge", "Network", "Node", "Score", "build_network"]
+__all__ = ["CASH", "Edge", "Network", "Node", "Score", "build_network", "with_scores"]
 
 CASH = "(cash)"  # the node standing for cash paid in or taken out
 MONEY = "money"
@@ -230,10 +230,23 @@ def build_network(
         left_out[hop] = len(candidates) - len(kept)
         hops.append(kept)
         known.update(kept)
-    nodes = _nodes(frames, hops, as_of, scores or {})
+    nodes = _nodes(frames, hops, as_of)
     inner = {n for hop in hops[:-1] for n in hop}
     pairs = _pairs(pl.concat(seen).unique("txn_id"), holders)
-    return Network(entity_id, as_of, nodes, _edges(pairs, ties, known, inner), left_out)
+    network = Network(entity_id, as_of, nodes, _edges(pairs, ties, known, inner), left_out)
+    return with_scores(network, scores or {})
+
+
+def with_scores(network: Network, scores: Mapping[str, Score]) -> Network:
+    """The network with the band and score of each entity node ``scores`` has (a scored
+    run's, looked up once the nodes are known)."""
+    nodes = tuple(
+        replace(n, band=scores[n.id].band, score=scores[n.id].score)
+        if n.kind == "entity" and n.id in scores
+        else n
+        for n in network.nodes
+    )
+    return replace(network, nodes=nodes)
 
 
 def _edges(
@@ -261,14 +274,15 @@ def _edges(
     )
     for owner, owned, role, share in links.iter_rows():
         edges.append(Edge(owner, owned, role, share_pct=share))
-    return tuple(sorted(edges, key=lambda e: (e.kind != MONEY, -e.amount, e.source, e.target, e.kind)))
+    return tuple(
+        sorted(edges, key=lambda e: (e.kind != MONEY, -e.amount, e.source, e.target, e.kind))
+    )
 
 
 def _nodes(
     frames: Mapping[str, pl.LazyFrame],
     hops: list[list[str]],
     as_of: datetime,
-    scores: Mapping[str, Score],
 ) -> tuple[Node, ...]:
     """The kept nodes with what is known of them (name, type, country, tags, reports)."""
     ids = [i for hop in hops for i in hop]
@@ -289,7 +303,7 @@ def _nodes(
     out = []
     for hop, members in enumerate(hops):
         for i in members:
-            out.append(_node(i, hop, entity_rows, account_rows, reports.get(i, 0), scores.get(i)))
+            out.append(_node(i, hop, entity_rows, account_rows, reports.get(i, 0)))
     return tuple(out)
 
 
@@ -299,10 +313,8 @@ def _node(
     entities: Mapping[str, Mapping[str, object]],
     accounts: Mapping[str, Mapping[str, object]],
     reports: int,
-    score: Score | None,
 ) -> Node:
     """One node from the entity or account row behind its id."""
-    band, value = (score.band, score.score) if score else (None, None)
     if node_id == CASH:
         return Node(CASH, "cash", "cash", "cash", hop)
     if node_id in entities:
@@ -315,8 +327,6 @@ def _node(
             hop,
             country=_text(row.get("country")),
             reports=reports,
-            band=band,
-            score=value,
         )
     row = accounts.get(node_id, {})
     tags = row.get("risk_tags") or []

@@ -190,9 +190,10 @@ def _node(node: Node, at: Point, words: Mapping[str, str], link: str | None, cen
     x, y = at
     label = "" if node.id == CASH else _short(node.name)
     klass = "node centre" if centre else "node"
+    lx = min(max(x, 80.0), WIDTH - 80.0)  # a label stays inside the drawing
     body = (
         f"<title>{escape(_node_title(node, words))}</title>{_shape(node, at, centre)}"
-        f'<text x="{x}" y="{y + (42 if centre else 31)}" class="label'
+        f'<text x="{lx}" y="{y + (42 if centre else 31)}" class="label'
         f'{" big" if centre else ""}">{escape(label)}</text>'
     )
     if node.reports:

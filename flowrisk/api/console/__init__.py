@@ -1,0 +1,1 @@
+"""The analysts' web console (the console framework lands here)."""
