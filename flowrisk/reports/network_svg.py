@@ -189,6 +189,8 @@ def _node_title(node: Node, words: Mapping[str, str]) -> str:
 def _node(node: Node, at: Point, words: Mapping[str, str], link: str | None, centre: bool) -> str:
     x, y = at
     label = "" if node.id == CASH else _short(node.name)
+    if node.kind == "account" and node.country:
+        label = f"{label} · {node.country}"
     klass = "node centre" if centre else "node"
     lx = min(max(x, 80.0), WIDTH - 80.0)  # a label stays inside the drawing
     body = (

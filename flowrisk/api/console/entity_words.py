@@ -10,6 +10,7 @@ __all__ = ["WORDS", "words"]
 WORDS: dict[str, dict[str, str]] = {
     "en": {
         "score": "score",
+        "sections": "sections of the page",
         "probability": "calibrated probability",
         "typologies": "typologies",
         "none": "none",
@@ -78,6 +79,7 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "fr": {
         "score": "score",
+        "sections": "parties de la page",
         "probability": "probabilité calibrée",
         "typologies": "typologies",
         "none": "aucune",
