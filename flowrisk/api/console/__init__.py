@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from flowrisk.api.console import audit_pages, queue, signin
+from flowrisk.api.console import audit_pages, entity, queue, signin
 from flowrisk.api.console.alerts import AlertQueue
 from flowrisk.api.console.auth import ConsoleRedirect, ConsoleRefused
 from flowrisk.api.console.pages import SECURITY_HEADERS, render
@@ -27,7 +27,12 @@ from flowrisk.api.service import ApiConfig
 
 __all__ = ["CONSOLE_ROUTERS", "STATIC", "install_console"]
 
-CONSOLE_ROUTERS: tuple[APIRouter, ...] = (signin.router, queue.router, audit_pages.router)
+CONSOLE_ROUTERS: tuple[APIRouter, ...] = (
+    signin.router,
+    queue.router,
+    audit_pages.router,
+    entity.router,
+)
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("flowrisk.api")
 
