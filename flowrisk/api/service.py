@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from flowrisk.api.schemas import ScoreRequest
 from flowrisk.audit import Store
+from flowrisk.cases import CaseStore
 from flowrisk.config import Settings
 from flowrisk.errors import InvalidParameter, ModelNotFound, ModelRejected
 from flowrisk.models.registry import Bundle
@@ -94,7 +95,7 @@ def _reason(exc: BaseException) -> str:
 @dataclass(frozen=True)
 class ApiConfig:
     """What one service instance serves: the model holder, the audit store, the optional
-    dataset for entity lookups, and the limits (defaults from ``Settings``)."""
+    dataset for entity lookups, the limits (defaults from ``Settings``) and the cases."""
 
     store: Store
     holder: ModelHolder
@@ -107,6 +108,7 @@ class ApiConfig:
     request_timeout: float = _setting("api_request_timeout_seconds")
     auth_failures_per_minute: int = _setting("api_auth_failures_per_minute")
     purpose_min_length: int = _setting("purpose_min_length")
+    cases: CaseStore | None = None  # the cases of the same database (migrated at start)
 
 
 def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:

@@ -28,7 +28,7 @@ from flowrisk.cases.lifecycle import (
 )
 from flowrisk.cases.migrate import upgrade
 from flowrisk.cases.tables import case_events, cases
-from flowrisk.errors import InvalidParameter
+from flowrisk.errors import ConfigError, InvalidParameter
 
 __all__ = ["Actor", "Alert", "Case", "CaseEvent", "CaseStore"]
 
@@ -138,8 +138,14 @@ class CaseStore:
         self.audit = Store(url, timeout)
         self.engine = self.audit.engine
         self.now = now or (lambda: datetime.now(UTC))
-        with self.audit.unavailable():
+        try:
             upgrade(self.engine)
+        except sa.exc.SQLAlchemyError as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ConfigError(
+                f"cases database {self.audit.safe_url}: cannot apply the cases' migrations "
+                f"({first}); on PostgreSQL the owner applies them with `flowrisk audit init`"
+            ) from exc
 
     def _change(
         self,
