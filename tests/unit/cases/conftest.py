@@ -1,4 +1,5 @@
-"""Case stores on real SQLite files, with a clock tests can move."""
+"""Case stores on real SQLite files (and the audit tests' PostgreSQL databases and roles),
+with a clock tests can move."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from flowrisk.cases import Actor, CaseStore
+from tests.unit.audit.conftest import pg_url  # noqa: F401 (the PostgreSQL fixtures)
+from tests.unit.audit.test_store_postgres import roles  # noqa: F401
 
 ANALYST = Actor(
     name="0a1b2c3d", key_id="0a1b2c3d", role="analyst", method="POST", origin="/ui/cases"
