@@ -64,9 +64,25 @@ class Settings(BaseSettings):
         description="Longest wait for an audit write (lock, network) before refusing the request.",
     )
 
+    console_session_minutes: int = Field(
+        default=480,
+        ge=1,
+        description="How long a console session lasts after sign-in, in minutes.",
+    )
+    console_secure_cookie: bool = Field(
+        default=True,
+        description="Mark the console's session cookie Secure (browsers still send it to "
+        "http://127.0.0.1 and http://localhost).",
+    )
+
     serve_dataset: Path | None = Field(
         default=None,
         description="Dataset the service's workers load (set by `flowrisk serve --dataset`).",
+    )
+    serve_scores: Path | None = Field(
+        default=None,
+        description="Batch scoring output the console's alert queue shows (set by "
+        "`flowrisk serve --scores`).",
     )
     serve_model: str | None = Field(
         default=None,

@@ -66,7 +66,7 @@ REPORT_CATEGORIES = (
 BANDS = ("low", "medium", "high", "critical")
 ALERT_BANDS = BANDS[2:]
 # roles of an API key, weakest first: a role may use the routes of the roles before it
-KEY_ROLES = ("analyst", "admin")
+KEY_ROLES = ("analyst", "supervisor", "admin")
 TYPOLOGIES = (
     "structuring",
     "front_business",

@@ -18,6 +18,7 @@ import anyio
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from flowrisk.api.console import CONSOLE_ROUTERS, install_console
 from flowrisk.api.deps import KEY_CHECKERS, TooManyFailures
 from flowrisk.api.limits import AuthFailures, LimitsMiddleware
 from flowrisk.api.logs import RequestLogMiddleware
@@ -61,7 +62,10 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.state.key_checkers = anyio.CapacityLimiter(KEY_CHECKERS)
     for router in ROUTERS:
         app.include_router(router, responses=responses(429) if _checks_keys(router) else None)
+    for router in CONSOLE_ROUTERS:
+        app.include_router(router, include_in_schema=False)
     install_problem_handlers(app)
+    install_console(app, config)  # after the problem handlers: it keeps the API's 422
     app.add_exception_handler(TooManyFailures, _too_many_failures)
     metrics.model_version(config.holder.current.bundle.version)
     app.add_middleware(
@@ -115,8 +119,11 @@ def registry_loader(uri: str, registry: Registry | None = None) -> tuple[Bundle,
     return bundle, metrics
 
 
-def app_from_settings(dataset: Path | None = None, model: str | None = None) -> FastAPI:
-    """The app as ``flowrisk serve`` builds it from the settings."""
+def app_from_settings(
+    dataset: Path | None = None, model: str | None = None, scores: Path | None = None
+) -> FastAPI:
+    """The app as ``flowrisk serve`` builds it from the settings (``scores``: the scoring
+    output the console's alert queue shows)."""
     from functools import partial
 
     from flowrisk.config import get_settings
@@ -141,6 +148,10 @@ def app_from_settings(dataset: Path | None = None, model: str | None = None) -> 
             request_timeout=settings.api_request_timeout_seconds,
             auth_failures_per_minute=settings.api_auth_failures_per_minute,
             purpose_min_length=settings.purpose_min_length,
+            scores=scores,
+            session_minutes=settings.console_session_minutes,
+            secure_cookie=settings.console_secure_cookie,
+            locale=getattr(settings, "locale", None) or "en",
         )
     )
 
@@ -148,8 +159,8 @@ def app_from_settings(dataset: Path | None = None, model: str | None = None) -> 
 def app_from_environment() -> FastAPI:
     """The uvicorn factory of ``flowrisk serve --workers N``: the app of
     ``app_from_settings`` over the dataset and model the serve command put in the environment
-    (``FLOWRISK_SERVE_DATASET``, ``FLOWRISK_SERVE_MODEL``)."""
+    (``FLOWRISK_SERVE_DATASET``, ``FLOWRISK_SERVE_MODEL``, ``FLOWRISK_SERVE_SCORES``)."""
     from flowrisk.config import get_settings
 
     settings = get_settings()
-    return app_from_settings(settings.serve_dataset, settings.serve_model)
+    return app_from_settings(settings.serve_dataset, settings.serve_model, settings.serve_scores)

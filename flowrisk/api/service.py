@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -95,7 +96,8 @@ def _reason(exc: BaseException) -> str:
 @dataclass(frozen=True)
 class ApiConfig:
     """What one service instance serves: the model holder, the audit store, the optional
-    dataset for entity lookups, the limits (defaults from ``Settings``) and the cases."""
+    dataset for entity lookups, the optional scoring output of the console's queue, the
+    limits (defaults from ``Settings``) and the cases."""
 
     store: Store
     holder: ModelHolder
@@ -108,6 +110,10 @@ class ApiConfig:
     request_timeout: float = _setting("api_request_timeout_seconds")
     auth_failures_per_minute: int = _setting("api_auth_failures_per_minute")
     purpose_min_length: int = _setting("purpose_min_length")
+    scores: Path | None = None  # the batch scoring output the console's alert queue shows
+    session_minutes: int = _setting("console_session_minutes")
+    secure_cookie: bool = _setting("console_secure_cookie")
+    locale: str = "en"
     cases: CaseStore | None = None  # the cases of the same database (migrated at start)
 
 

@@ -46,7 +46,10 @@ def cli_actor() -> str:
 def keys_create(
     role: Annotated[
         str,
-        typer.Option(help=f"One of {', '.join(KEY_ROLES)}: analyst scores, admin also reloads."),
+        typer.Option(
+            help=f"One of {', '.join(KEY_ROLES)}: analyst scores and uses the console, "
+            "supervisor also reads the audit pages, admin also reloads."
+        ),
     ],
     label: Annotated[str, typer.Option(help="Whose key it is, for the record.")] = "",
 ) -> None:

@@ -11,7 +11,7 @@ import typer
 from flowrisk.api.logs import LogLevel
 from flowrisk.cli._app import app, console, err_console, exits
 from flowrisk.cli.scoring import ModelOption
-from flowrisk.errors import AuditChainBroken, DatasetNotFound
+from flowrisk.errors import AuditChainBroken, DatasetNotFound, InvalidParameter
 
 __all__ = ["PANEL", "serve"]
 
@@ -29,6 +29,12 @@ def serve(
         Path | None, typer.Option(help="Dataset for GET /v1/entities/{id}/score.")
     ] = None,
     model: ModelOption = None,
+    scores: Annotated[
+        Path | None,
+        typer.Option(
+            help="A `flowrisk score --out` folder: the console's alert queue (at /ui/queue)."
+        ),
+    ] = None,
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Worker processes (each loads the model).")
     ] = 1,
@@ -68,8 +74,9 @@ def serve(
         "log_level": log_level,
         "access_log": False,  # one JSON line per request comes from flowrisk.api.logs
     }
+    _check_scores(scores)
     if workers == 1:
-        api = app_from_settings(dataset, model)
+        api = app_from_settings(dataset, model, scores)
         _announce(host, port, workers, broken)
         uvicorn.run(api, **options)
         return
@@ -78,6 +85,8 @@ def serve(
         os.environ["FLOWRISK_SERVE_DATASET"] = str(dataset.resolve())
     if model is not None:
         os.environ["FLOWRISK_SERVE_MODEL"] = model
+    if scores is not None:
+        os.environ["FLOWRISK_SERVE_SCORES"] = str(scores.resolve())
     _announce(host, port, workers, broken)
     uvicorn.run(FACTORY, factory=True, workers=workers, **options)
 
@@ -104,12 +113,21 @@ def _check_model(dataset: Path | None, model: str | None) -> None:
     registry_loader(model or model_uri())
 
 
+def _check_scores(scores: Path | None) -> None:
+    """A scoring output for the queue must be a finished run (its run.json written last)."""
+    if scores is not None and not (scores / "run.json").is_file():
+        raise InvalidParameter(
+            "--scores", f"{scores}: no run.json, so not a finished `flowrisk score` output"
+        )
+
+
 def _announce(host: str, port: int, workers: int, broken: AuditChainBroken | None) -> None:
     """Where the service listens (stdout); a broken audit chain served anyway (stderr)."""
     if broken is not None:
         err_console.print(f"warning: serving on a broken audit trail: {broken}", highlight=False)
     plural = "s" if workers > 1 else ""
     console.print(
-        f"flowrisk API on http://{host}:{port} (docs at /docs, {workers} worker{plural})",
+        f"flowrisk API on http://{host}:{port} (docs at /docs, console at /ui, "
+        f"{workers} worker{plural})",
         highlight=False,
     )

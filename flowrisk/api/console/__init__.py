@@ -1,0 +1,97 @@
+"""The analysts' web console, served by the API's app under ``/ui``: server-rendered pages
+(Jinja2 templates and a stylesheet shipped in the package, nothing fetched from elsewhere)
+behind the same keys and roles as the API, turned into a server-side session at sign-in.
+
+``CONSOLE_ROUTERS`` holds every console router (a module adding pages adds its router here);
+``install_console`` gives an app what the pages need: the session store, the alert queue of
+the registered scoring run, the entities to search, the static files and the HTML error
+pages."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import polars as pl
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from flowrisk.api.console import audit_pages, queue, signin
+from flowrisk.api.console.alerts import AlertQueue
+from flowrisk.api.console.auth import ConsoleRedirect, ConsoleRefused
+from flowrisk.api.console.pages import SECURITY_HEADERS, render
+from flowrisk.api.console.sessions import SessionStore
+from flowrisk.api.service import ApiConfig
+
+__all__ = ["CONSOLE_ROUTERS", "STATIC", "install_console"]
+
+CONSOLE_ROUTERS: tuple[APIRouter, ...] = (signin.router, queue.router, audit_pages.router)
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("flowrisk.api")
+
+
+def install_console(app: FastAPI, config: ApiConfig) -> None:
+    """Mount the console's static files and HTML error pages, open its session store, and
+    load the registered scoring run (``config.scores``) and the entities to search."""
+    app.mount("/ui/static", StaticFiles(directory=STATIC), name="console-static")
+    app.state.console_sessions = SessionStore(config.store, config.session_minutes)
+    entities = _entities(config)
+    app.state.console_entities = entities
+    app.state.alert_queue = None
+    if config.scores is not None:
+        names = entities.select("entity_id", "name") if entities is not None else None
+        app.state.alert_queue = AlertQueue.load(config.scores, names)
+        if app.state.console_entities is None:
+            app.state.console_entities = _run_entities(config.scores)
+    app.add_exception_handler(ConsoleRedirect, _redirect)
+    app.add_exception_handler(ConsoleRefused, _refused)
+    previous = app.exception_handlers.get(RequestValidationError)
+    app.state.api_invalid_handler = previous
+    app.add_exception_handler(RequestValidationError, _invalid)
+
+
+def _entities(config: ApiConfig) -> pl.DataFrame | None:
+    if config.dataset is None:
+        return None
+    return config.dataset.frames["entities"].collect()
+
+
+def _run_entities(scores: Path) -> pl.DataFrame | None:
+    """The entities of the dataset a run scored (when the service has no dataset of its own
+    and the run's dataset is still there)."""
+    import json
+
+    from flowrisk.io import read_dataset
+
+    dataset = Path(json.loads((scores / "run.json").read_text(encoding="utf-8"))["dataset"])
+    try:
+        return read_dataset(dataset, tables=["entities"], verify=False)["entities"].collect()
+    except Exception as exc:  # a moved or unreadable dataset: the queue still works
+        log.warning("console: no entity names from %s: %s", dataset, exc)
+        return None
+
+
+async def _redirect(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConsoleRedirect)
+    return RedirectResponse(exc.location, status_code=303, headers=SECURITY_HEADERS)
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConsoleRefused)
+    context = {"status": exc.status, "title": exc.title, "detail": exc.detail}
+    return render(request, "error.html", context, exc.status)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """A console page's bad query or form is an HTML page; the API's stays a problem."""
+    if not request.url.path.startswith("/ui"):
+        handler = request.app.state.api_invalid_handler
+        response: Response = await handler(request, exc)
+        return response
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid"}
+    where = ".".join(str(p) for p in first["loc"] if p not in ("query", "body"))
+    context = {"status": 422, "title": "Bad request", "detail": f"{where}: {first['msg']}"}
+    return render(request, "error.html", context, 422)
