@@ -356,32 +356,30 @@ class CaseStore:
             rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
         return [_case(r) for r in rows]
 
-    def statuses(self, entity_ids: Iterable[str]) -> dict[str, str]:
-        """The status of each entity's latest case (entities without a case are left out)."""
-        wanted = list(dict.fromkeys(entity_ids))
-        out: dict[str, str] = {}
-        with self.audit.unavailable(), self.engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                query = (
-                    sa.select(cases.c.entity_id, cases.c.status)
-                    .where(cases.c.entity_id.in_(wanted[start : start + 500]))
-                    .order_by(cases.c.year, cases.c.number)
-                )
-                out.update((e, s) for e, s in conn.execute(query))  # the latest wins
-        return out
+    def statuses(self, entity_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """The status of each entity's latest case (all entities with one when ``entity_ids``
+        is None; entities without a case are left out)."""
+        query = sa.select(cases.c.entity_id, cases.c.status).order_by(cases.c.year, cases.c.number)
+        return dict(self._per_entity(query, entity_ids))  # the latest case comes last, and wins
 
-    def dismissed_before(self, entity_ids: Iterable[str]) -> set[str]:
-        """The entities among ``entity_ids`` with a case dismissed before."""
-        wanted = list(dict.fromkeys(entity_ids))
-        out: set[str] = set()
+    def dismissed_before(self, entity_ids: Iterable[str] | None = None) -> set[str]:
+        """The entities (among ``entity_ids``, or all) with a case dismissed before."""
+        query = sa.select(cases.c.entity_id, cases.c.status).where(cases.c.status == "dismissed")
+        return {entity for entity, _ in self._per_entity(query, entity_ids)}
+
+    def _per_entity(
+        self, query: sa.Select[Any], entity_ids: Iterable[str] | None
+    ) -> list[tuple[str, str]]:
+        """``query``'s rows, for ``entity_ids`` (in chunks of bound parameters) or all."""
         with self.audit.unavailable(), self.engine.connect() as conn:
+            if entity_ids is None:
+                return [(row[0], row[1]) for row in conn.execute(query)]
+            wanted = list(dict.fromkeys(entity_ids))
+            out: list[tuple[str, str]] = []
             for start in range(0, len(wanted), 500):
-                query = sa.select(cases.c.entity_id).where(
-                    cases.c.entity_id.in_(wanted[start : start + 500]),
-                    cases.c.status == "dismissed",
-                )
-                out.update(conn.execute(query).scalars())
-        return out
+                part = query.where(cases.c.entity_id.in_(wanted[start : start + 500]))
+                out.extend((row[0], row[1]) for row in conn.execute(part))
+            return out
 
     def decided(self) -> list[Case]:
         """Every closed case, oldest decision first (what feedback reads)."""
