@@ -66,7 +66,7 @@ def _actor() -> Actor:
 
 
 def _when(at: datetime | None) -> str:
-    return at.isoformat(timespec="seconds") if at is not None else "-"
+    return at.strftime("%Y-%m-%d %H:%M %Z") if at is not None else "-"
 
 
 def _say(case: Case, what: str) -> None:
@@ -84,8 +84,10 @@ def cases_list(
     """The cases, newest first."""
     found = _store().list_cases(status=status, assignee=assignee, entity_id=entity, limit=limit)
     table = Table(title=f"{len(found)} case(s)", title_justify="left")
-    for column in ("case", "entity", "status", "assignee", "opened", "reason", "alert"):
-        table.add_column(column)
+    for column in ("case", "entity", "status"):
+        table.add_column(column, no_wrap=True)  # what the analyst copies: never cut
+    for column in ("assignee", "opened", "reason", "alert"):
+        table.add_column(column, overflow="fold")
     for c in found:
         alert = f"{c.alert.run} {c.alert.band or ''}".strip() if c.alert else "-"
         cells = (c.id, c.entity_id, c.status, c.assignee or "-", _when(c.opened_at))
