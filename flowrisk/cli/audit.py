@@ -82,12 +82,13 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id to revoke
 @audit_app.command("init")
 @exits
 def audit_init() -> None:
-    """Create the audit database's tables and append-only guards (on PostgreSQL, run it as
-    the owning role, then scripts/postgres-audit-role.sql; see docs/audit.md)."""
-    from flowrisk.audit import Store
+    """Create the audit database's tables and append-only guards and apply the cases'
+    migrations (on PostgreSQL, run it as the owning role, then
+    scripts/postgres-audit-role.sql; see docs/audit.md)."""
+    from flowrisk.cases import CaseStore
 
     settings = get_settings()
-    store = Store(settings.audit_url, settings.audit_timeout_seconds)
+    store = CaseStore(settings.audit_url, settings.audit_timeout_seconds).audit
     report = store.check_chain()
     console.print(
         f"audit database {store.safe_url} ready: {report.rows:,} rows, head {report.head_hash}",

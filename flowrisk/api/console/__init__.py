@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from flowrisk.api.console import audit_pages, entity, queue, signin
+from flowrisk.api.console import audit_pages, cases, entity, queue, signin
 from flowrisk.api.console.alerts import AlertQueue
 from flowrisk.api.console.auth import ConsoleRedirect, ConsoleRefused
 from flowrisk.api.console.pages import SECURITY_HEADERS, render
@@ -32,6 +32,7 @@ CONSOLE_ROUTERS: tuple[APIRouter, ...] = (
     queue.router,
     audit_pages.router,
     entity.router,
+    cases.router,
 )
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("flowrisk.api")
@@ -50,6 +51,10 @@ def install_console(app: FastAPI, config: ApiConfig) -> None:
         app.state.alert_queue = AlertQueue.load(config.scores, names)
         if app.state.console_entities is None:
             app.state.console_entities = _run_entities(config.scores)
+    if config.cases is not None:  # the queue's case status and "dismissed before" marks
+        app.state.case_store = config.cases
+        app.state.case_statuses = config.cases.statuses
+        app.state.dismissed_before = config.cases.dismissed_before
     app.add_exception_handler(ConsoleRedirect, _redirect)
     app.add_exception_handler(ConsoleRefused, _refused)
     previous = app.exception_handlers.get(RequestValidationError)

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from flowrisk.api import ApiConfig, create_app
 from flowrisk.api.service import ModelHolder
 from flowrisk.audit import Store
+from flowrisk.cases import CaseStore
 from flowrisk.errors import AuditChainBroken, AuditUnavailable, ConfigError
 from flowrisk.models.registry import Bundle
 from tests.conftest import TrainedWorld
@@ -269,7 +270,8 @@ FORBIDDEN = [
 def test_the_service_role_can_append_and_read_but_not_tamper(roles: Roles) -> None:
     with pytest.raises(ConfigError, match="audit init"):  # the service cannot create tables
         Store(roles.service_url, timeout=1.0)
-    Store(roles.owner_url, timeout=1.0).engine.dispose()  # what `flowrisk audit init` does
+    # what `flowrisk audit init` does: the audit tables and the cases' migrations
+    CaseStore(roles.owner_url, timeout=1.0).engine.dispose()
     done = _run_script(roles)
     assert done.returncode == 0, done.stderr
     assert _run_script(roles).returncode == 0  # running it again changes nothing
