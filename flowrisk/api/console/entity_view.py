@@ -13,10 +13,10 @@ import polars as pl
 from babel.numbers import format_currency
 
 from flowrisk.api.console.entity_words import words
-from flowrisk.models.report import entity_facts
 from flowrisk.models.scorer import probability_text, score_text
 from flowrisk.models.scoring import Loaded, score_frames
 from flowrisk.reports.charts import monthly_flows_svg
+from flowrisk.reports.facts import entity_facts
 from flowrisk.reports.network import Score, build_network, with_scores
 from flowrisk.reports.network_svg import network_svg
 
