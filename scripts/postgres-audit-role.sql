@@ -44,6 +44,10 @@ BEGIN
     RAISE EXCEPTION 'no audit_high_water table: the audit database was created by an earlier '
       'flowrisk (see docs/audit.md, "Databases of earlier versions")';
   END IF;
+  IF to_regclass('public.console_sessions') IS NULL THEN
+    RAISE EXCEPTION 'no console_sessions table: run `flowrisk audit init` of this version as % '
+      'first', owner;
+  END IF;
 END $$;
 
 BEGIN;
@@ -53,11 +57,12 @@ ALTER TABLE public.audit OWNER TO :"owner";
 ALTER TABLE public.audit_high_water OWNER TO :"owner";
 ALTER TABLE public.api_keys OWNER TO :"owner";
 ALTER TABLE public.audit_probe OWNER TO :"owner";
+ALTER TABLE public.console_sessions OWNER TO :"owner";
 ALTER FUNCTION public.flowrisk_audit_append_only() OWNER TO :"owner";
 
 -- nothing by default, for anyone but the owner
-REVOKE ALL ON public.audit, public.audit_high_water, public.api_keys, public.audit_probe
-  FROM PUBLIC, :"service";
+REVOKE ALL ON public.audit, public.audit_high_water, public.api_keys, public.audit_probe,
+  public.console_sessions FROM PUBLIC, :"service";
 REVOKE CREATE ON SCHEMA public FROM PUBLIC, :"service";
 
 -- the service: read and append the trail, raise the id high-water mark in the same
@@ -67,5 +72,7 @@ GRANT SELECT, INSERT ON public.audit TO :"service";
 GRANT SELECT, UPDATE ON public.audit_high_water TO :"service";
 GRANT SELECT, INSERT, UPDATE ON public.api_keys TO :"service";
 GRANT SELECT, UPDATE ON public.audit_probe TO :"service";
+-- console sessions: opened, given a case reference, ended; never deleted by the service
+GRANT SELECT, INSERT, UPDATE ON public.console_sessions TO :"service";
 
 COMMIT;

@@ -82,12 +82,15 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id to revoke
 @audit_app.command("init")
 @exits
 def audit_init() -> None:
-    """Create the audit database's tables and append-only guards (on PostgreSQL, run it as
-    the owning role, then scripts/postgres-audit-role.sql; see docs/audit.md)."""
+    """Create the audit database's tables, append-only guards and console sessions table (on
+    PostgreSQL, run it as the owning role, then scripts/postgres-audit-role.sql; see
+    docs/audit.md)."""
+    from flowrisk.api.console.sessions import SessionStore
     from flowrisk.audit import Store
 
     settings = get_settings()
     store = Store(settings.audit_url, settings.audit_timeout_seconds)
+    SessionStore(store, settings.console_session_minutes).create_table()
     report = store.check_chain()
     console.print(
         f"audit database {store.safe_url} ready: {report.rows:,} rows, head {report.head_hash}",

@@ -176,3 +176,15 @@ def test_no_page_is_shown_when_its_audit_row_cannot_be_committed(fresh: Console)
 def test_redirects_stay_inside_the_console(fresh: Console) -> None:
     reply = sign_in(fresh.client, fresh.keys["analyst"], next_="https://elsewhere.example/")
     assert reply.headers["location"] == "/ui/queue"
+
+
+def test_audit_init_creates_the_sessions_table(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flowrisk.cli import app
+
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    done = CliRunner().invoke(app, ["audit", "init"], env={"FLOWRISK_DATABASE_URL": url})
+    assert done.exit_code == 0, done.output
+    with sa.create_engine(url).connect() as conn:
+        assert "console_sessions" in sa.inspect(conn).get_table_names()
