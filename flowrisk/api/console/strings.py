@@ -65,6 +65,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "search.no_dataset": "The service was started without a dataset "
         "(`flowrisk serve --dataset DIR`): there is nothing to search.",
         "search.found": "{count} entities match “{q}”.",
+        "search.found_one": "1 entity matches “{q}”.",
         "search.more": "Only the first {limit} are shown; refine the search.",
         "audit.title": "Audit trail",
         "audit.hint": "The latest rows of the audit trail, newest first.",
