@@ -4,13 +4,17 @@ pages as an analyst gets them."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import polars as pl
 import pytest
+from fastapi.testclient import TestClient
 
+from flowrisk.api import ApiConfig, create_app
 from flowrisk.api.console.alerts import PAGE_SIZE, AlertQueue, QueueFilters, search_entities
+from flowrisk.audit import Store
 from flowrisk.errors import InvalidParameter
-from tests.unit.api.console.conftest import TAGS, Console, set_purpose, sign_in
+from tests.unit.api.console.conftest import TAGS, Console, set_purpose, sign_in, stand_in_holder
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +119,14 @@ def test_a_console_path_naming_no_page_is_an_html_page_and_the_api_keeps_problem
     assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
     bad = fresh.client.get("/v1/entities/E1/score?explain=maybe", headers={"X-API-Key": "x"})
     assert bad.headers["content-type"] == "application/problem+json"
+
+
+def test_without_a_run_or_a_dataset_the_pages_say_how_to_register_them(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'audit.db'}")
+    _, key = store.create_key("analyst")
+    app = create_app(ApiConfig(store=store, holder=stand_in_holder()))
+    with TestClient(app, base_url="https://testserver") as client:
+        sign_in(client, key)
+        set_purpose(client)
+        assert "flowrisk serve --scores DIR" in client.get("/ui/queue").text
+        assert "started without a dataset" in client.get("/ui/search?q=E1").text
