@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,10 @@ class Settings(BaseSettings):
         default=True,
         description="Mark the console's session cookie Secure (browsers still send it to "
         "http://127.0.0.1 and http://localhost).",
+    )
+    locale: Literal["en", "fr"] = Field(
+        default="en",
+        description="Language of reports and of the console when a user has chosen none: en, fr.",
     )
 
     serve_dataset: Path | None = Field(

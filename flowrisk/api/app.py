@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from flowrisk.api.console import CONSOLE_ROUTERS, install_console
 from flowrisk.api.deps import KEY_CHECKERS, TooManyFailures
+from flowrisk.api.docs import install_docs
 from flowrisk.api.limits import AuthFailures, LimitsMiddleware
 from flowrisk.api.logs import RequestLogMiddleware
 from flowrisk.api.metrics import Metrics
@@ -55,6 +56,8 @@ def create_app(config: ApiConfig) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=_lifespan,
+        docs_url=None,  # install_docs serves /docs and /redoc from the package's own assets
+        redoc_url=None,
         responses=responses(431, 503),  # any request: its headers (431), the timeout (503)
     )
     app.state.config, app.state.metrics = config, metrics
@@ -66,6 +69,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         app.include_router(router, include_in_schema=False)
     install_problem_handlers(app)
     install_console(app, config)  # after the problem handlers: it keeps the API's 422
+    install_docs(app)
     app.add_exception_handler(TooManyFailures, _too_many_failures)
     metrics.model_version(config.holder.current.bundle.version)
     app.add_middleware(

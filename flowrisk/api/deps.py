@@ -21,6 +21,7 @@ from flowrisk.api.limits import AuthFailures, failure_bucket
 from flowrisk.api.metrics import Metrics
 from flowrisk.api.problems import ApiProblem
 from flowrisk.api.schemas import ScoreRequest
+from flowrisk.api.schemas.fields import example_of
 from flowrisk.api.service import ApiConfig
 from flowrisk.audit import ROLES, ApiKey, Store
 from flowrisk.errors import AuditUnavailable
@@ -174,10 +175,14 @@ def parse_json(model: type[Body]) -> Callable[[Request], Awaitable[Body]]:
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
     """The OpenAPI request body of a route parsing ``model`` with ``parse_json`` (FastAPI
-    documents only the bodies it parses itself)."""
+    documents only the bodies it parses itself), with an example."""
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+    body = {"schema": ref, "example": example_of(model)}  # the fields' examples, composed
+    return {"requestBody": {"required": True, "content": {"application/json": body}}}
 
 
 ScoreBody = Annotated[ScoreRequest, Depends(parse_json(ScoreRequest))]
-Explain = Annotated[bool, Query(description="Return reasons and red flags (TreeSHAP costs time).")]
+Explain = Annotated[
+    bool,
+    Query(description="Return reasons and red flags (TreeSHAP costs time).", examples=[True]),
+]

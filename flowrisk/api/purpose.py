@@ -64,6 +64,7 @@ def purpose_openapi() -> dict[str, Any]:
                 "trail: exactly one header, printable text of at least FLOWRISK_PURPOSE_MIN_LENGTH "
                 "characters after trimming.",
                 "schema": {"type": "string", "maxLength": PURPOSE_MAX, "title": PURPOSE_HEADER},
+                "example": "case 2026-0042",
             }
         ]
     }

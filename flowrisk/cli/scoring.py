@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -207,15 +207,37 @@ def report(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
     entity_id: Annotated[str, typer.Argument(help="The entity to report on.")],
     purpose: PurposeOption,
-    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    out: Annotated[
+        Path | None, typer.Option(help="File to write (default report.html or report.pdf).")
+    ] = None,
     model: ModelOption = None,
     as_of: AsOfOption = None,
     verify: VerifyOption = True,
+    locale: Annotated[
+        Literal["en", "fr"] | None,
+        typer.Option(help="Language of the report (default FLOWRISK_LOCALE, else en)."),
+    ] = None,
+    fmt: Annotated[
+        Literal["html", "pdf"],
+        typer.Option("--format", help="html: a self-contained page; pdf: for the case file."),
+    ] = "html",
 ) -> None:
-    """Write a self-contained HTML case report on ENTITY_ID: score, band, reasons with their
-    evidence, contribution chart, monthly flows, counterparties and owners."""
+    """Write a case report on ENTITY_ID, headed by the purpose as case reference: score, band,
+    reasons with every evidence row, contribution chart, monthly flows, named counterparties,
+    owners and holdings; HTML or PDF, in English or French."""
     when = _as_of(as_of)
     lookup = _lookup(purpose, "flowrisk report")
     bundle = _bundle(model, dataset)
-    explained = write_case_report(dataset, entity_id, bundle, out, lookup, when, verify=verify)
-    show_report(explained.row, out)
+    target = out or Path(f"report.{fmt}")
+    explained = write_case_report(
+        dataset,
+        entity_id,
+        bundle,
+        target,
+        lookup,
+        when,
+        verify=verify,
+        locale=locale or get_settings().locale,
+        pdf=fmt == "pdf",
+    )
+    show_report(explained.row, target)

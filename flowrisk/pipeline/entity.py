@@ -19,9 +19,10 @@ from flowrisk.errors import EntityNotFound
 from flowrisk.io import manifest_digest, read_dataset, replace_file_atomically
 from flowrisk.models.dataset import scoring_date
 from flowrisk.models.registry import Bundle
-from flowrisk.models.report import case_report, entity_facts
 from flowrisk.models.scoring import explain_entity
 from flowrisk.pipeline.readable import reading_dataset
+from flowrisk.reports.case import case_report, case_report_pdf, entity_facts
+from flowrisk.reports.locale import check_locale
 
 __all__ = ["ExplainedEntity", "Lookup", "explain_in_dataset", "write_case_report"]
 
@@ -115,10 +116,15 @@ def write_case_report(
     as_of: datetime | None = None,
     *,
     verify: bool = True,
+    locale: str = "en",
+    pdf: bool = False,
+    network_svg: str | None = None,
 ) -> ExplainedEntity:
-    """Write the self-contained HTML case report on ``entity_id`` to ``out`` (through a
-    temporary file renamed when complete, so a failed write never leaves half a page), once
-    ``lookup`` has recorded it."""
+    """Write the self-contained case report on ``entity_id`` to ``out``, in ``locale``, as
+    HTML or (``pdf``) PDF, headed by the lookup's purpose as case reference and who asked, once
+    ``lookup`` has recorded it; written through a temporary file renamed when complete, so a
+    failed write never leaves half a report."""
+    check_locale(locale)
     explained = explain_in_dataset(dataset, entity_id, bundle, lookup, as_of, verify=verify)
     with reading_dataset(dataset):
         facts = entity_facts(explained.frames, entity_id, explained.as_of)
@@ -127,7 +133,14 @@ def write_case_report(
         facts,
         as_of=explained.as_of,
         model=f"{bundle.uri} (version {bundle.version})",
+        locale=locale,
+        case_reference=lookup.purpose,
+        analyst=_actor(),
+        network_svg=network_svg,
     )
     with replace_file_atomically(out) as staged:
-        staged.write_text(page, encoding="utf-8")
+        if pdf:
+            staged.write_bytes(case_report_pdf(page))
+        else:
+            staged.write_text(page, encoding="utf-8")
     return explained

@@ -38,7 +38,8 @@ def test_every_room_is_declared() -> None:
         ("flowrisk.api.app", "from flowrisk.cli import app", "may not import"),
         ("flowrisk.models.batch", "def f():\n    from ..api import app", "may not import"),
         ("flowrisk.data_contracts.rules", "from ..features import catalog", "may not import"),
-        ("flowrisk.models.report", "from flowrisk.features import context", "import only"),
+        ("flowrisk.reports.case", "from flowrisk.features import context", "import only"),
+        ("flowrisk.reports.case", "from flowrisk.audit import Store", "may not import"),
     ],
 )
 def test_a_forbidden_import_is_caught(module: str, source: str, broken: str) -> None:

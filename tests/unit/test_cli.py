@@ -143,6 +143,12 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
     page = tmp_path / "case.html"
     assert flowrisk("report", data, entity, "--out", str(page), *case).returncode == 0
     assert entity in page.read_text(encoding="utf-8")
+    pdf = tmp_path / "case.pdf"
+    made = flowrisk(
+        "report", data, entity, "--format", "pdf", "--locale", "fr", "--out", str(pdf), *case
+    )
+    assert made.returncode == 0, made.stderr
+    assert pdf.read_bytes().startswith(b"%PDF-")
     refused = flowrisk("explain", data, entity, "--purpose", "\u200b")
     assert refused.returncode == 2 and "--purpose" in refused.stderr and not refused.stdout
     from flowrisk.audit import Store
@@ -153,6 +159,7 @@ def test_main_job_runs_on_embedded_defaults(tmp_path: Path) -> None:
         ("flowrisk run", RUN_PURPOSE),
         ("flowrisk explain", "case 2026-117"),
         ("flowrisk explain", "case 2026-117"),
+        ("flowrisk report", "case 2026-117"),
         ("flowrisk report", "case 2026-117"),
     ]
     assert all(r["actor"].startswith("cli:") and r["method"] == "CLI" for r in rows)

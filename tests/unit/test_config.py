@@ -29,3 +29,17 @@ def test_services_are_one_setting_away(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_relative_home_is_made_absolute(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWRISK_HOME", "rel/dir")
     assert Settings().home.is_absolute()
+
+
+def test_reports_speak_english_unless_flowrisk_locale_says_french(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.delenv("FLOWRISK_LOCALE", raising=False)
+    assert Settings().locale == "en"
+    monkeypatch.setenv("FLOWRISK_LOCALE", "fr")
+    assert Settings().locale == "fr"
+    monkeypatch.setenv("FLOWRISK_LOCALE", "de")
+    with pytest.raises(ValidationError, match="locale"):
+        Settings()

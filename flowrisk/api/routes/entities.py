@@ -18,7 +18,16 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/entities", tags=["scores"])
 
 # printable: a NUL or another control character in an id is refused (422) before any lookup
-EntityId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+EntityId = Annotated[
+    str,
+    PathParam(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Id of an entity of the dataset the service was started on",
+        examples=["E00000042"],
+    ),
+]
 
 
 @router.get(
@@ -26,6 +35,7 @@ EntityId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[^\x
     response_model=ScoreResponse,
     responses=responses(400, 401, 403, 404, 422, 503),
     openapi_extra=purpose_openapi(),
+    summary="Score an entity of the served dataset",
 )
 def entity_score(
     entity_id: EntityId,

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/model", tags=["model"])
 VERSION_MAX = 32  # the audit trail's model_version column
 
 
-@router.get("", response_model=ModelInfo, responses=responses(401, 403))
+@router.get("", response_model=ModelInfo, responses=responses(401, 403), summary="The loaded model")
 def model_info(_: AnalystKey, config: Config) -> dict[str, Any]:
     """The loaded model: name, version, alias, feature set and held-out metrics."""
     return _model_info(config.holder)

@@ -17,19 +17,20 @@ from fastapi.responses import PlainTextResponse
 from flowrisk.api.deps import Config, MetricsDep
 from flowrisk.api.middleware import audit_health, audit_time_limit
 from flowrisk.api.problems import ApiProblem, responses
+from flowrisk.api.schemas import Health, Readiness
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health, summary="Liveness")
 async def healthz() -> dict[str, str]:
     """The process is up (no I/O: answered even while the audit database is blocked)."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses=responses(503))
+@router.get("/readyz", response_model=Readiness, responses=responses(503), summary="Readiness")
 async def readyz(request: Request, config: Config, metrics: MetricsDep) -> dict[str, Any]:
     """A model is loaded and the audit store takes writes (503 while it does not)."""
     health = audit_health(request.app)
@@ -52,7 +53,7 @@ async def readyz(request: Request, config: Config, metrics: MetricsDep) -> dict[
     return {"status": "ready", "model_version": config.holder.current.bundle.version}
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
 def prometheus(metrics: MetricsDep) -> PlainTextResponse:
     """Prometheus metrics: requests, latencies, scores by band, model version, audit failures."""
     body, content_type = metrics.render()

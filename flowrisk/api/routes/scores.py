@@ -41,6 +41,7 @@ def score_request(
     response_model=ScoreResponse,
     responses=responses(400, 401, 403, 413, 422, 503),
     openapi_extra={**json_body(ScoreRequest), **purpose_openapi()},
+    summary="Score one entity from a payload",
 )
 def score(
     _: AnalystKey,
@@ -63,6 +64,7 @@ def score(
     response_model=BatchResponse,
     responses=responses(400, 401, 403, 413, 422, 503),
     openapi_extra=purpose_openapi(),
+    summary="Score several entities",
 )
 def score_batch(
     _: AnalystKey,

@@ -1,4 +1,5 @@
-"""The README's example payload (docs/examples/payload.json) scores as documented."""
+"""The README's example payload (examples/payload.json) scores as documented, so that the
+example cannot rot."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 from tests.unit.api.conftest import Service
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "payload.json"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "payload.json"
 
 
 def test_the_readme_example_payload_scores(service: Service) -> None:

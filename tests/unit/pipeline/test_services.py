@@ -102,3 +102,24 @@ def test_no_report_is_written_when_its_lookup_cannot_be_recorded(
     with pytest.raises(AuditUnavailable, match="disk is full"):
         write_case_report(trained_world.folder, entity, bundle, page, down, trained_world.as_of)
     assert not page.exists()
+
+
+def test_a_case_report_in_french_as_pdf_is_headed_by_its_case_and_analyst(
+    trained_world: TrainedWorld, bundle: Bundle, lookup: Lookup, tmp_path: Path
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    t = trained_world
+    entity = t.labels.filter(pl.col("label") == 1)["entity_id"][0]
+    out = tmp_path / "case.pdf"
+    write_case_report(t.folder, entity, bundle, out, lookup, t.as_of, locale="fr", pdf=True)
+    assert out.read_bytes().startswith(b"%PDF-")
+    text = PdfReader(io.BytesIO(out.read_bytes())).pages[0].extract_text()
+    assert "Référence du dossier" in text and "case 2026-009" in text and "cli:" in text
+    assert "Page 1 sur" in text and entity in text
+    with pytest.raises(InvalidParameter, match="locale: 'de' is not supported"):
+        write_case_report(t.folder, entity, bundle, tmp_path / "x.html", lookup, locale="de")
+    assert len(list(lookup.store.audit_rows())) == 1  # the refused language recorded no lookup
+    assert [p.name for p in tmp_path.iterdir() if p.suffix in (".pdf", ".html")] == ["case.pdf"]

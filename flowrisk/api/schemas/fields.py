@@ -1,4 +1,4 @@
-"""Request and response models of the scoring service. Requests enforce the data contracts'
+"""The field types of the service's requests, which enforce the data contracts'
 rules (:mod:`flowrisk.data_contracts.declared`: a payload row the batch would quarantine is
 refused with a 422 naming the field): ids of 1 to 64 characters, positive finite amounts under
 the contracts' ceiling, known enum values, ISO 3166-1 alpha-2 country codes from the reference
@@ -14,14 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     GetPydanticSchema,
-    StrictBool,
-    StrictInt,
     StrictStr,
     WithJsonSchema,
-    model_validator,
 )
 from pydantic_core import core_schema
 
@@ -30,12 +26,8 @@ from flowrisk.data_contracts.rule import (
     AMOUNT_CEILING,
     AS_OF_SLACK,
     EARLIEST,
-    EARLIEST_BIRTH_YEAR,
-    EMPLOYEES_MAX,
     ID_MAX,
     MONEY_CEILING,
-    NAF_PATTERN,
-    NAME_MAX,
 )
 from flowrisk.reference import countries
 from flowrisk.schema import (
@@ -51,18 +43,32 @@ from flowrisk.schema import (
 )
 
 __all__ = [
-    "AccountIn",
-    "AssetIn",
-    "BatchRequest",
-    "BatchResponse",
-    "EntityIn",
-    "ModelInfo",
-    "OwnershipIn",
-    "Problem",
-    "ReportIn",
-    "ScoreRequest",
-    "ScoreResponse",
-    "TransactionIn",
+    "MAX_ACCOUNTS",
+    "MAX_ASSETS",
+    "MAX_OWNERSHIP",
+    "MAX_REPORTS",
+    "AccountType",
+    "Amount",
+    "AsOf",
+    "AssetType",
+    "Band",
+    "Channel",
+    "Country",
+    "Day",
+    "EntityType",
+    "EventTime",
+    "Id",
+    "ModernDay",
+    "Money",
+    "OldDay",
+    "OwnershipRole",
+    "PaymentMethod",
+    "ReportCategory",
+    "ReportTime",
+    "RiskTag",
+    "example_of",
+    "past_year",
+    "rule_of",
 ]
 
 MAX_ACCOUNTS = 500
@@ -120,7 +126,7 @@ def _not_after_today(value: date) -> date:
     return value
 
 
-def _past_year(value: int) -> int:
+def past_year(value: int) -> int:
     if value > datetime.now(UTC).year:
         raise ValueError("is after this year")
     return value
@@ -220,177 +226,19 @@ Money = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=MONEY_
 Amount = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=AMOUNT_CEILING)]
 
 
-class _In(BaseModel):
-    # numbers and booleans are strict field by field (no "12" or true as a number); dates and
-    # times still parse from their ISO strings
-    model_config = ConfigDict(extra="forbid")
+def example_of(model: type[BaseModel]) -> dict[str, Any]:
+    """An example instance of ``model`` as JSON, made of the first example of each of its
+    fields: the documented examples compose into documented objects (checked in the tests)."""
+    return {name: field.examples[0] for name, field in model.model_fields.items() if field.examples}
 
 
-class EntityIn(_In):
-    entity_id: Id
-    entity_type: EntityType
-    name: Annotated[str, Field(max_length=NAME_MAX)] | None = None
-    country: Country
-    birth_year: (
-        Annotated[StrictInt, Field(ge=EARLIEST_BIRTH_YEAR), AfterValidator(_past_year)] | None
-    ) = None
-    registration_date: OldDay | None = None
-    closure_date: Day | None = None
-    sector_code: Annotated[str, Field(pattern=NAF_PATTERN)] | None = None
-    employees: Annotated[StrictInt, Field(ge=0, le=EMPLOYEES_MAX)] | None = None
-    declared_income: Money | None = None
-    declared_revenue: Money | None = None
-    is_pep: StrictBool | None = None
-
-    @model_validator(mode="after")
-    def _closed_after_registered(self) -> EntityIn:
-        if (
-            self.closure_date
-            and self.registration_date
-            and self.closure_date < self.registration_date
-        ):
-            raise ValueError("closure_date is before registration_date")
-        return self
-
-
-class AccountIn(_In):
-    account_id: Id
-    entity_id: Id | None = None  # null: a counterparty outside the dataset
-    institution_id: Id | None = None
-    account_type: AccountType
-    country: Country | None = None
-    opened_at: ModernDay | None = None
-    risk_tags: Annotated[list[RiskTag], Field(max_length=len(RISK_TAGS))] = []
-
-
-class TransactionIn(_In):
-    txn_id: Annotated[StrictInt, Field(ge=0, le=2**62)]
-    ts: EventTime
-    src_account_id: Id | None = None  # null: cash paid in
-    dst_account_id: Id | None = None  # null: cash taken out
-    amount: Amount
-    channel: Channel
-    currency_original: Annotated[str, Field(pattern=r"^[A-Z0-9]{3,5}$")] = "EUR"
-    branch_id: Id | None = None
-
-
-class AssetIn(_In):
-    asset_id: Id
-    entity_id: Id
-    asset_type: AssetType
-    acquired_at: ModernDay
-    value: Amount
-    payment_method: PaymentMethod | None = None
-
-
-class OwnershipIn(_In):
-    owner_entity_id: Id
-    owned_entity_id: Id
-    role: OwnershipRole
-    share_pct: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=100)] | None = None
-    since: OldDay | None = None
-
-
-class ReportIn(_In):
-    report_id: Id
-    entity_id: Id
-    declarant_id: Id
-    reported_at: ReportTime
-    category: ReportCategory | None = None
-
-
-class ScoreRequest(_In):
-    """Everything known about one entity, scored as of ``as_of`` (events strictly before)."""
-
-    as_of: AsOf
-    entity: EntityIn
-    accounts: Annotated[list[AccountIn], Field(min_length=1, max_length=MAX_ACCOUNTS)]
-    # bounded by the request-size limit and, with a 413, by FLOWRISK_API_MAX_TRANSACTIONS
-    transactions: list[TransactionIn]
-    assets: Annotated[list[AssetIn], Field(max_length=MAX_ASSETS)] = []
-    ownership: Annotated[list[OwnershipIn], Field(max_length=MAX_OWNERSHIP)] = []
-    reports: Annotated[list[ReportIn], Field(max_length=MAX_REPORTS)] = []
-
-
-class BatchRequest(_In):
-    items: Annotated[list[ScoreRequest], Field(min_length=1, max_length=1_000)]
-
-
-class Reason(BaseModel):
-    family: str
-    typology: str
-    feature: str
-    direction: Literal["raises", "lowers"]
-    contribution: float
-    value: float
-    baseline: float | None
-    baseline_kind: str | None
-    text: str
-    evidence: list[str]
-    merged: list[str] = Field(
-        default_factory=list,
-        description="features of reasons backed by the same red flag, merged into this one",
-    )
-
-
-class RedFlag(BaseModel):
-    flag: str
-    family: str
-    text: str
-    evidence: list[str]
-
-
-class ScoreResponse(BaseModel):
-    entity_id: str
-    as_of: datetime
-    probability: float = Field(
-        gt=0,
-        lt=1,
-        description="Calibrated probability of laundering, strictly increasing in the model's "
-        "output and never 0 or 1 (bounded by what the validation data supports)",
-    )
-    score: float = Field(
-        ge=0,
-        le=100,
-        description="0-100, five decimals: the calibrated probability on a log-odds scale "
-        "from the model's floor (0) to its ceiling (100); equal steps are equal factors of the "
-        "odds. The band is set on this displayed score, so a higher score never has a lower band",
-    )
-    band: Band
-    tags: list[str] = Field(description="Typologies the entity resembles, strongest first")
-    reasons: list[Reason] | None = Field(
-        None, description="Absent when the request asked for no explanation"
-    )
-    red_flags: list[RedFlag] | None = None
-    model_version: str | None
-
-
-class BatchResponse(BaseModel):
-    items: list[ScoreResponse]
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem document."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-    errors: list[FieldError] | None = None
-
-
-class ModelInfo(BaseModel):
-    name: str
-    uri: str
-    version: str | None
-    alias: str | None
-    feature_set: str
-    feature_set_version: str
-    loaded_at: datetime
-    heldout_metrics: dict[str, float]
+def rule_of(kind: Any) -> str:
+    """The documented rule of an annotated field type (``EventTime``: "ISO 8601 timestamp
+    ..."), for a field's description to keep it: a field's own description replaces its type's."""
+    for meta in getattr(kind, "__metadata__", ()):
+        text = getattr(meta, "description", None) or getattr(meta, "json_schema", {}).get(
+            "description"
+        )
+        if text:
+            return str(text)
+    raise ValueError(f"{kind!r} documents no rule")

@@ -10,7 +10,7 @@ import polars as pl
 
 from flowrisk.features import build_profiles
 from flowrisk.models.batch import explain_entities
-from flowrisk.models.report import case_report, entity_facts
+from flowrisk.reports.case import case_report, entity_facts
 from tests.bands import assert_bands_follow_scores, assert_no_certain_probability
 from tests.conftest import TrainedWorld
 
@@ -32,12 +32,12 @@ def test_case_report_shows_flags_reasons_and_their_evidence(trained_world: Train
     for flag in row["red_flags"]:
         assert html.escape(flag["text"]) in page
         n = len(flag["evidence"])
-        assert f"{n} evidence item{'' if n == 1 else 's'}</summary>" in page
+        assert f'<p class="count">{n} evidence item{"" if n == 1 else "s"}</p>' in page
     for reason in row["reasons"]:
         assert html.escape(reason["text"]) in page
     first_txn = next(e for f in row["red_flags"] for e in f["evidence"] if e.startswith("txn:"))
     assert f"<td>{first_txn.removeprefix('txn:')}</td>" in page
-    assert f"As of {t.as_of.date()}" in page and "flowrisk@champion" in page
+    assert f"As of {t.as_of.day} {t.as_of:%b %Y}" in page and "flowrisk@champion" in page
 
 
 def test_the_badge_follows_the_score_and_no_probability_reads_certain(
