@@ -21,6 +21,7 @@ __all__ = [
     "BANDS",
     "CHANNELS",
     "ENTITY_TYPES",
+    "FEEDBACK",
     "INPUT_TABLES",
     "KEY_ROLES",
     "LABEL_TABLES",
@@ -266,6 +267,24 @@ TRANSACTION_LABELS = TableSpec(
     key=("txn_id", "entity_id"),
     required_columns=("txn_id", "entity_id", "typology"),
     description="Ground truth per transaction: the transactions that belong to an injected scheme.",
+)
+
+FEEDBACK = TableSpec(
+    name="feedback",
+    schema=_schema(
+        {
+            "entity_id": pl.String,
+            "label": pl.Int8,
+            "decided_at": TIMESTAMP,
+            "case_id": pl.String,
+            "reason_code": pl.String,
+        }
+    ),
+    key=("case_id",),
+    required_columns=("entity_id", "label", "decided_at"),
+    description="Analysts' decisions on closed cases as labels (1 = confirmed and reported, "
+    "0 = dismissed), dated by the decision: written by `flowrisk feedback export`, read by "
+    "`flowrisk train --feedback`. Not an input table of a dataset.",
 )
 
 TABLES: dict[str, TableSpec] = {

@@ -28,7 +28,7 @@ from flowrisk.api.middleware import AuditMiddleware
 from flowrisk.api.problems import install_problem_handlers, problem, responses
 from flowrisk.api.routes import ROUTERS
 from flowrisk.api.service import ApiConfig, ModelHolder
-from flowrisk.audit import Store
+from flowrisk.cases import CaseStore
 from flowrisk.models.registry import Bundle, Registry
 from flowrisk.models.scoring import DatasetSource
 
@@ -136,9 +136,12 @@ def app_from_settings(
     settings = get_settings()
     registry = Registry.from_settings(settings)
     holder = ModelHolder(model or model_uri(), partial(registry_loader, registry=registry))
+    # the cases' migrations run here, at start, on the audit database
+    cases = CaseStore(settings.audit_url, timeout=settings.audit_timeout_seconds)
     return create_app(
         ApiConfig(
-            store=Store(settings.audit_url, timeout=settings.audit_timeout_seconds),
+            store=cases.audit,
+            cases=cases,
             holder=holder,
             dataset=DatasetSource(dataset) if dataset else None,
             max_body_bytes=settings.api_max_body_bytes,

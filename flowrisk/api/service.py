@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from flowrisk.api.schemas import ScoreRequest
 from flowrisk.audit import Store
+from flowrisk.cases import CaseStore
 from flowrisk.config import Settings
 from flowrisk.errors import InvalidParameter, ModelNotFound, ModelRejected
 from flowrisk.models.registry import Bundle
@@ -95,8 +96,8 @@ def _reason(exc: BaseException) -> str:
 @dataclass(frozen=True)
 class ApiConfig:
     """What one service instance serves: the model holder, the audit store, the optional
-    dataset for entity lookups, the optional scoring output of the console's queue, and the
-    limits (defaults from ``Settings``)."""
+    dataset for entity lookups, the optional scoring output of the console's queue, the
+    limits (defaults from ``Settings``) and the cases."""
 
     store: Store
     holder: ModelHolder
@@ -113,6 +114,7 @@ class ApiConfig:
     session_minutes: int = _setting("console_session_minutes")
     secure_cookie: bool = _setting("console_secure_cookie")
     locale: str = "en"
+    cases: CaseStore | None = None  # the cases of the same database (migrated at start)
 
 
 def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:

@@ -16,12 +16,12 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 
@@ -66,6 +66,7 @@ __all__ = ["AUDIT_COLUMNS", "ROLES", "ApiKey", "ChainReport", "Store"]
 ROLES = KEY_ROLES  # weakest first: a role may use the routes of the roles before it
 KEY_PREFIX = "frk"
 SETUP = "see docs/audit.md"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,11 @@ class Store:
         except (sa.exc.SQLAlchemyError, OSError) as exc:
             raise AuditUnavailable(f"audit store {self.safe_url}: {_first_line(exc)}") from exc
 
+    def unavailable(self) -> AbstractContextManager[None]:
+        """Database failures as ``AuditUnavailable`` naming the store, for the other tables of
+        this database (the cases)."""
+        return self._unavailable()
+
     def ping(self) -> None:
         """Raise when the database does not answer."""
         with self.engine.connect() as conn:
@@ -214,6 +220,23 @@ class Store:
             raise AuditUnavailable(f"audit store {self.safe_url}: unstorable row: {exc}") from exc
         with self._unavailable(), write_transaction(self.engine) as conn:
             _append_in(conn, clean)
+
+    def append_with(
+        self, work: Callable[[sa.Connection], tuple[T, Sequence[Mapping[str, Any]]]]
+    ) -> T:
+        """Run ``work`` in one transaction under the audit write lock and append the audit rows
+        it returns in the same transaction: its change commits only with its audit rows (else
+        ``AuditUnavailable``, or the error ``work`` raised, and nothing is written)."""
+        with self._unavailable(), write_transaction(self.engine) as conn:
+            result, rows = work(conn)
+            try:
+                clean = [clean_row(r) for r in rows]
+            except (InvalidParameter, ValueError, TypeError) as exc:
+                raise AuditUnavailable(
+                    f"audit store {self.safe_url}: unstorable row: {exc}"
+                ) from exc
+            _append_in(conn, clean)
+        return result
 
     def create_key(self, role: str, label: str = "", actor: str | None = None) -> tuple[str, str]:
         """A new key for ``role`` and its audit row, in one transaction: returns its id and the

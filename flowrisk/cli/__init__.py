@@ -6,10 +6,21 @@ Errors become one ``error:`` line and an exit code (0 ok, 1 failure, 2 bad argum
 # registration order is the order of the help's panels: the main job first
 from flowrisk.cli import world  # noqa: I001
 from flowrisk.cli import data, imports, models, scoring, service
-from flowrisk.cli import audit
+from flowrisk.cli import audit, cases
 from flowrisk.cli._app import app
 
-__all__ = ["app", "audit", "data", "imports", "main", "models", "scoring", "service", "world"]
+__all__ = [
+    "app",
+    "audit",
+    "cases",
+    "data",
+    "imports",
+    "main",
+    "models",
+    "scoring",
+    "service",
+    "world",
+]
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -82,14 +82,14 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id to revoke
 @audit_app.command("init")
 @exits
 def audit_init() -> None:
-    """Create the audit database's tables, append-only guards and console sessions table (on
-    PostgreSQL, run it as the owning role, then scripts/postgres-audit-role.sql; see
-    docs/audit.md)."""
+    """Create the audit database's tables and append-only guards, the console's sessions
+    table, and apply the cases' migrations (on PostgreSQL, run it as the owning role, then
+    scripts/postgres-audit-role.sql; see docs/audit.md)."""
     from flowrisk.api.console.sessions import SessionStore
-    from flowrisk.audit import Store
+    from flowrisk.cases import CaseStore
 
     settings = get_settings()
-    store = Store(settings.audit_url, settings.audit_timeout_seconds)
+    store = CaseStore(settings.audit_url, settings.audit_timeout_seconds).audit
     SessionStore(store, settings.console_session_minutes).create_table()
     report = store.check_chain()
     console.print(

@@ -71,10 +71,20 @@ def train(
         typer.Option(help="JSON or TOML file of LightGBM parameters overriding the defaults."),
     ] = None,
     verify: VerifyOption = True,
+    feedback: Annotated[
+        Path | None,
+        typer.Option(
+            help="Analysts' decisions (`flowrisk feedback export`): confirmed and dismissed "
+            "cases override the labels from their decision date on."
+        ),
+    ] = None,
 ) -> None:
     """Train a risk model on point-in-time snapshots, evaluate it against the rule engine and
     raw-sums LightGBM on held-out entities and time, log it to MLflow and register it."""
+    from flowrisk.models.feedback import read_feedback
+
     overrides = _read_params(params)
+    decisions = read_feedback(feedback) if feedback is not None else None
     settings = get_settings()
     registry = Registry.from_settings(settings)
     # train_and_register is in models/, which may not import pipeline: traced to a file here
@@ -89,6 +99,7 @@ def train(
             params_file=params,
             step=step,
             verify=verify,
+            feedback=decisions,
         )
     show_training(result, settings.tracking_uri)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from flowrisk.models.bands import SHARE_TOLERANCE, BandShare, drift_warning
 from flowrisk.models.evaluate import BUDGETS, CEILINGS, HEADLINE, budget_tag
+from flowrisk.models.feedback import FeedbackUse
 from flowrisk.models.scorer import score_text
 
 __all__ = ["CARD", "model_card", "typology_recall"]
@@ -41,6 +42,7 @@ finding: every alert is reviewed by an analyst with the reasons and evidence flo
 - Point-in-time snapshots: {dates}. An entity counts as positive at a snapshot only when
   its scheme had started before it.
 - The test split is the last snapshot's entities that training and validation never saw.
+- Analysts' decisions: {feedback}
 
 {sizes}
 
@@ -128,6 +130,17 @@ def _results(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     }
 
 
+def _feedback(use: FeedbackUse | None) -> str:
+    """The line saying how many analysts' decisions became labels."""
+    if use is None:
+        return "none used (labels are the dataset's own)."
+    return (
+        f"{use.used} feedback labels used ({use.positives} confirmed, {use.negatives} "
+        f"dismissed) of {use.read} decisions read; each counts from its decision date on, "
+        "overriding the dataset's label."
+    )
+
+
 def _ceilings(ours: Mapping[str, Any]) -> str:
     """The sentence under the results: the best recall any ranking reaches at each budget."""
     if not all(ceiling in ours for ceiling in CEILINGS.values()):
@@ -186,12 +199,14 @@ def model_card(
     bands: Sequence[BandShare] = (),
     thresholds: Mapping[str, float] | None = None,
     alert_budget: float = 0.01,
+    feedback: FeedbackUse | None = None,
 ) -> str:
     """Markdown card of one registered version; ``metrics`` maps model name (``flowrisk`` and
     the baselines) to its held-out metrics as returned by ``evaluate_scores``; ``params_file``
     names the file the LightGBM overrides came from (``flowrisk train --params``); ``bands``
     are the held-out shares per band (:func:`~flowrisk.models.bands.band_shares`) against the
-    targets of ``alert_budget``, with the ``thresholds`` they start at."""
+    targets of ``alert_budget``, with the ``thresholds`` they start at; ``feedback``, the
+    analysts' decisions the snapshots' labels took in (``flowrisk train --feedback``)."""
     sizes = _table(
         ["split", "rows", "entities", "positives"],
         [[n, str(s["rows"]), str(s["entities"]), str(s["positives"])] for n, s in split.items()],
@@ -213,5 +228,6 @@ def model_card(
         features=features,
         tuned=", ".join(f"{k}={v}" for k, v in sorted(params.items())),
         source=f" (overrides from the file `{params_file}`)" if params_file else "",
+        feedback=_feedback(feedback),
         **_results(metrics),
     )

@@ -26,6 +26,7 @@ import polars as pl
 
 from flowrisk.errors import InvalidParameter
 from flowrisk.features import Baselines, build_profiles
+from flowrisk.models.feedback import labels_at
 
 __all__ = [
     "BUCKETS",
@@ -100,12 +101,19 @@ def snapshots(
     labels: pl.DataFrame,
     dates: Sequence[datetime],
     baselines: Baselines,
+    feedback: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Labelled profiles of every entity at each date (one row per entity and date)."""
+    """Labelled profiles of every entity at each date (one row per entity and date); the
+    analysts' decisions in ``feedback`` taken before a date override its labels there
+    (:func:`~flowrisk.models.feedback.labels_at`)."""
     if labels.is_empty():
         raise InvalidParameter("labels", "the dataset has no labels: training needs them")
     parts = [
-        label_snapshot(build_profiles(frames, d, baselines).collect(engine="streaming"), labels, d)
+        label_snapshot(
+            build_profiles(frames, d, baselines).collect(engine="streaming"),
+            labels_at(labels, feedback, d),
+            d,
+        )
         for d in sorted(dates)
     ]
     return pl.concat(parts)

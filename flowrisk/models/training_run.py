@@ -28,6 +28,7 @@ from flowrisk.models.bands import BandShare, band_shares
 from flowrisk.models.card import model_card
 from flowrisk.models.dataset import Split, snapshot_dates, snapshots, split_snapshots
 from flowrisk.models.evaluate import evaluate_scores
+from flowrisk.models.feedback import feedback_use
 from flowrisk.models.learner import Report, check_params
 from flowrisk.models.raw_baseline import raw_sums, raw_sums_scores
 from flowrisk.models.registry import HELDOUT_ARTIFACT, Registry
@@ -124,16 +125,21 @@ def _charts(fitted: _Fitted) -> dict[str, Any]:
 
 
 def training_split(
-    frames: Mapping[str, pl.LazyFrame], labels: pl.DataFrame, say: Step | None = None
+    frames: Mapping[str, pl.LazyFrame],
+    labels: pl.DataFrame,
+    say: Step | None = None,
+    feedback: pl.DataFrame | None = None,
 ) -> tuple[list[datetime], Baselines, Split]:
     """The snapshot dates, sector baselines and train/valid/test split every training run of a
-    dataset uses (``flowrisk train`` and ``flowrisk tune`` alike)."""
+    dataset uses (``flowrisk train`` and ``flowrisk tune`` alike), with the analysts'
+    decisions of ``feedback`` in its labels."""
     say = say or (lambda _: None)
     dates = snapshot_dates(frames)
     say("fitting sector baselines")
     baselines = fit_baselines(frames, dates[0], partitions_for(frames))
     say(f"building {len(dates)} point-in-time snapshots")
-    split = split_snapshots(snapshots(frames, labels, dates, baselines), seed=SPLIT_SEED)
+    data = snapshots(frames, labels, dates, baselines, feedback)
+    split = split_snapshots(data, seed=SPLIT_SEED)
     return dates, baselines, split
 
 
@@ -208,6 +214,7 @@ class _Source:
     path: Path
     label: str  # its name in run names (``world (validated)`` for a validated copy)
     digest: str  # :func:`~flowrisk.io.dataset_digest`: equal digests, equal data
+    feedback: pl.DataFrame | None = None  # analysts' decisions (``flowrisk feedback export``)
 
 
 def _log_run(
@@ -247,6 +254,7 @@ def _log_run(
             bands=_heldout_bands(fitted),
             thresholds=fitted.model.thresholds,
             alert_budget=fitted.model.alert_budget,
+            feedback=feedback_use(source.feedback, fitted.dates),
         )
         mlflow.log_text(card, "model_card.md")
         registry.describe(version, card)
@@ -303,7 +311,7 @@ def _train_in_run(
     import mlflow
 
     uri = registry.tracking_uri
-    dates, baselines, split = training_split(frames, labels, say)
+    dates, baselines, split = training_split(frames, labels, say, source.feedback)
     run_params = _run_params(
         source, dates, seed=seed, alert_budget=alert_budget, params_file=params_file
     )
@@ -342,8 +350,10 @@ def train_and_register(
     params_file: Path | None = None,
     step: Step | None = None,
     verify: bool = True,
+    feedback: pl.DataFrame | None = None,
 ) -> TrainingResult:
-    """Train on ``dataset`` (which must carry labels), evaluate on the held-out split against
+    """Train on ``dataset`` (which must carry labels, overridden by the decisions of
+    ``feedback`` point in time), evaluate on the held-out split against
     the rule engine and raw-sums LightGBM, log everything to ``registry``'s MLflow store and
     register the model. ``params`` override LightGBM's defaults (checked before any slow work);
     ``params_file``, the file they were read from, is recorded in the run and the model card.
@@ -360,7 +370,7 @@ def train_and_register(
     say("connecting to MLflow")
     registry.ensure_experiment(experiment)  # fail before the slow work if the store is away
     frames, labels, _ = read_labelled(dataset, "training", verify=verify)
-    source = _Source(dataset, dataset_label(dataset), dataset_digest(dataset))
+    source = _Source(dataset, dataset_label(dataset), dataset_digest(dataset), feedback)
     tags = run_tags("train", dataset=dataset, label=source.label, digest=source.digest)
     try:
         with registry.start_run(

@@ -1,2 +1,3 @@
 """Reports fit for a case file: the entity case report (HTML and PDF, English or French), its
-tables and charts, and the suspicious-transaction report in the goAML XML structure."""
+tables and charts, the money network around an entity and its drawing, and the
+suspicious-transaction report in the goAML XML structure."""

@@ -24,8 +24,9 @@ ALLOWED: dict[str, set[str]] = {
     "models": FOUNDATION | {"features"},
     "audit": FOUNDATION,
     "reports": FOUNDATION | {"features", "models"},
+    "cases": FOUNDATION | {"audit"},
     "pipeline": FOUNDATION | {"synth", "data_contracts", "features", "models", "audit", "reports"},
-    "api": FOUNDATION | {"data_contracts", "features", "models", "audit", "reports"},
+    "api": FOUNDATION | {"data_contracts", "features", "models", "audit", "cases", "reports"},
     "cli": FOUNDATION
     | {
         "synth",
@@ -34,9 +35,10 @@ ALLOWED: dict[str, set[str]] = {
         "features",
         "models",
         "audit",
-        "pipeline",
-        "api",
-        "reports",
+    "reports": FOUNDATION | {"features", "models"},
+    "cases": FOUNDATION | {"audit"},
+    "pipeline": FOUNDATION | {"synth", "data_contracts", "features", "models", "audit", "reports"},
+    "api": FOUNDATION | {"data_contracts", "features", "models", "audit", "cases", "reports"},
     },
     "__main__": {"cli"},
 }

@@ -26,7 +26,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from flowrisk.api.console import audit_pages, queue, signin
+from flowrisk.api.console import audit_pages, cases, entity, queue, signin
 from flowrisk.api.console.alerts import AlertQueue
 from flowrisk.api.console.auth import ConsoleRedirect, ConsoleRefused
 from flowrisk.api.console.pages import SECURITY_HEADERS, render
@@ -35,7 +35,13 @@ from flowrisk.api.service import ApiConfig
 
 __all__ = ["CONSOLE_ROUTERS", "STATIC", "install_console"]
 
-CONSOLE_ROUTERS: tuple[APIRouter, ...] = (signin.router, queue.router, audit_pages.router)
+CONSOLE_ROUTERS: tuple[APIRouter, ...] = (
+    signin.router,
+    queue.router,
+    audit_pages.router,
+    entity.router,
+    cases.router,
+)
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("flowrisk.api")
 
@@ -54,6 +60,10 @@ def install_console(app: FastAPI, config: ApiConfig) -> None:
         app.state.alert_queue = AlertQueue.load(config.scores, names)
         if app.state.console_entities is None:
             app.state.console_entities = _run_entities(config.scores)
+    if config.cases is not None:  # the queue's case status and "dismissed before" marks
+        app.state.case_store = config.cases
+        app.state.case_statuses = config.cases.statuses
+        app.state.dismissed_before = config.cases.dismissed_before
     app.add_exception_handler(ConsoleRedirect, _redirect)
     app.add_exception_handler(ConsoleRefused, _refused)
     app.state.api_handlers = {

@@ -59,7 +59,9 @@ def queue_page(
     queue, statuses = _queue(request), _statuses(request)
     audit_view(request, user)
     known = statuses() if statuses is not None else None
+    dismissed = getattr(request.app.state, "dismissed_before", None)
     context: dict[str, Any] = {
+        "dismissed": dismissed() if dismissed is not None else set(),
         "queue": queue,
         "filters": filters,
         "bands": BANDS,

@@ -22,6 +22,7 @@ from flowrisk.api import ApiConfig, create_app
 from flowrisk.api.console.sessions import SessionStore
 from flowrisk.api.service import ModelHolder
 from flowrisk.audit import Store
+from flowrisk.cases import CaseStore
 from flowrisk.errors import AuditChainBroken, AuditUnavailable, ConfigError
 from flowrisk.models.registry import Bundle
 from tests.conftest import TrainedWorld
@@ -272,10 +273,12 @@ FORBIDDEN = [
 def test_the_service_role_can_append_and_read_but_not_tamper(roles: Roles) -> None:
     with pytest.raises(ConfigError, match="audit init"):  # the service cannot create tables
         Store(roles.service_url, timeout=1.0)
-    owner = Store(roles.owner_url, timeout=1.0)  # what `flowrisk audit init` does
+    # what `flowrisk audit init` does: the audit tables and the cases' migrations, then the
+    # console's sessions table
+    owner = CaseStore(roles.owner_url, timeout=1.0)
     done = _run_script(roles)
     assert done.returncode == 3 and "no console_sessions table" in done.stderr
-    SessionStore(owner, 60).create_table()
+    SessionStore(owner.audit, 60).create_table()
     owner.engine.dispose()
     done = _run_script(roles)
     assert done.returncode == 0, done.stderr
