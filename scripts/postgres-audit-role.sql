@@ -50,6 +50,10 @@ BEGIN
     RAISE EXCEPTION 'no cases tables: run `flowrisk audit init` as % first (it applies the '
       'cases'' migrations)', owner;
   END IF;
+  IF to_regclass('public.console_sessions') IS NULL THEN
+    RAISE EXCEPTION 'no console_sessions table: run `flowrisk audit init` of this version as % '
+      'first', owner;
+  END IF;
 END $$;
 
 BEGIN;
@@ -59,6 +63,7 @@ ALTER TABLE public.audit OWNER TO :"owner";
 ALTER TABLE public.audit_high_water OWNER TO :"owner";
 ALTER TABLE public.api_keys OWNER TO :"owner";
 ALTER TABLE public.audit_probe OWNER TO :"owner";
+ALTER TABLE public.console_sessions OWNER TO :"owner";
 ALTER FUNCTION public.flowrisk_audit_append_only() OWNER TO :"owner";
 ALTER TABLE public.cases OWNER TO :"owner";
 ALTER TABLE public.case_events OWNER TO :"owner";
@@ -66,8 +71,8 @@ ALTER TABLE public.flowrisk_cases_version OWNER TO :"owner";
 ALTER FUNCTION public.flowrisk_case_events_append_only() OWNER TO :"owner";
 
 -- nothing by default, for anyone but the owner
-REVOKE ALL ON public.audit, public.audit_high_water, public.api_keys, public.audit_probe
-  FROM PUBLIC, :"service";
+REVOKE ALL ON public.audit, public.audit_high_water, public.api_keys, public.audit_probe,
+  public.console_sessions FROM PUBLIC, :"service";
 REVOKE ALL ON public.cases, public.case_events, public.flowrisk_cases_version
   FROM PUBLIC, :"service";
 REVOKE ALL ON SEQUENCE public.case_events_id_seq FROM PUBLIC, :"service";
@@ -86,5 +91,7 @@ GRANT SELECT, INSERT, UPDATE ON public.cases TO :"service";
 GRANT SELECT, INSERT ON public.case_events TO :"service";
 GRANT USAGE ON SEQUENCE public.case_events_id_seq TO :"service";
 GRANT SELECT ON public.flowrisk_cases_version TO :"service";
+-- console sessions: opened, given a case reference, ended; never deleted by the service
+GRANT SELECT, INSERT, UPDATE ON public.console_sessions TO :"service";
 
 COMMIT;

@@ -82,13 +82,15 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id to revoke
 @audit_app.command("init")
 @exits
 def audit_init() -> None:
-    """Create the audit database's tables and append-only guards and apply the cases'
-    migrations (on PostgreSQL, run it as the owning role, then
+    """Create the audit database's tables and append-only guards, the console's sessions
+    table, and apply the cases' migrations (on PostgreSQL, run it as the owning role, then
     scripts/postgres-audit-role.sql; see docs/audit.md)."""
+    from flowrisk.api.console.sessions import SessionStore
     from flowrisk.cases import CaseStore
 
     settings = get_settings()
     store = CaseStore(settings.audit_url, settings.audit_timeout_seconds).audit
+    SessionStore(store, settings.console_session_minutes).create_table()
     report = store.check_chain()
     console.print(
         f"audit database {store.safe_url} ready: {report.rows:,} rows, head {report.head_hash}",

@@ -58,6 +58,7 @@ def _shot(page: Any, name: str) -> None:
 def _sign_in(page: Any, live: LiveConsole, role: str) -> None:
     page.goto(f"{live.url}/ui")
     assert page.url.startswith(f"{live.url}/ui/sign-in")
+    _shot(page, "sign-in")
     page.fill("#key", live.keys[role])
     page.click("button[type=submit]")
 

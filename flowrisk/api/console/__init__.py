@@ -5,11 +5,18 @@ behind the same keys and roles as the API, turned into a server-side session at 
 ``CONSOLE_ROUTERS`` holds every console router (a module adding pages adds its router here);
 ``install_console`` gives an app what the pages need: the session store, the alert queue of
 the registered scoring run, the entities to search, the static files and the HTML error
-pages."""
+pages.
+
+What the pages read from ``app.state``: ``console_sessions`` (``SessionStore``),
+``alert_queue`` (``AlertQueue`` or None), ``console_entities`` (the dataset's entities or
+None) and ``case_statuses``: None, or a ``CaseStatuses`` function (every entity with a case
+and that case's status) that the cases pages set; the queue then shows a case column and a
+status filter."""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +24,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from flowrisk.api.console import audit_pages, cases, entity, queue, signin
 from flowrisk.api.console.alerts import AlertQueue
@@ -46,6 +54,7 @@ def install_console(app: FastAPI, config: ApiConfig) -> None:
     entities = _entities(config)
     app.state.console_entities = entities
     app.state.alert_queue = None
+    app.state.case_statuses = None  # set by the cases pages (alerts.CaseStatuses)
     if config.scores is not None:
         names = entities.select("entity_id", "name") if entities is not None else None
         app.state.alert_queue = AlertQueue.load(config.scores, names)
@@ -57,9 +66,11 @@ def install_console(app: FastAPI, config: ApiConfig) -> None:
         app.state.dismissed_before = config.cases.dismissed_before
     app.add_exception_handler(ConsoleRedirect, _redirect)
     app.add_exception_handler(ConsoleRefused, _refused)
-    previous = app.exception_handlers.get(RequestValidationError)
-    app.state.api_invalid_handler = previous
+    app.state.api_handlers = {
+        kind: app.exception_handlers[kind] for kind in (RequestValidationError, HTTPException)
+    }
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(HTTPException, _http)
 
 
 def _entities(config: ApiConfig) -> pl.DataFrame | None:
@@ -94,12 +105,26 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", context, exc.status)
 
 
+async def _api(request: Request, exc: Exception, kind: type[Exception]) -> Response:
+    """The API's own answer (a problem document) to ``exc``."""
+    response: Response = await request.app.state.api_handlers[kind](request, exc)
+    return response
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    """A console path that names no page (404, 405) is an HTML page; the API's a problem."""
+    if not request.url.path.startswith("/ui"):
+        return await _api(request, exc, HTTPException)
+    assert isinstance(exc, HTTPException)
+    title = HTTPStatus(exc.status_code).phrase
+    context = {"status": exc.status_code, "title": title, "detail": str(exc.detail)}
+    return render(request, "error.html", context, exc.status_code)
+
+
 async def _invalid(request: Request, exc: Exception) -> Response:
     """A console page's bad query or form is an HTML page; the API's stays a problem."""
     if not request.url.path.startswith("/ui"):
-        handler = request.app.state.api_invalid_handler
-        response: Response = await handler(request, exc)
-        return response
+        return await _api(request, exc, RequestValidationError)
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid"}
     where = ".".join(str(p) for p in first["loc"] if p not in ("query", "body"))

@@ -43,6 +43,7 @@ def render(
     user: ConsoleUser | None = getattr(request.state, "console_user", None)
     locale = user.locale if user else request.app.state.config.locale
     filled = {
+        "request": request,
         "user": user,
         "role": user.role if user else None,
         "csrf": user.csrf if user else "",

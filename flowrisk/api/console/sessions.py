@@ -3,6 +3,10 @@ key into a random session token whose SHA-256 (never the token) is stored with t
 role, the time it expires and the case reference the analyst works on. A session ends at its
 expiry, at sign-out, or as soon as its key is revoked (every lookup joins the key's row).
 
+The table is created by ``flowrisk audit init`` (as the database's owner, on PostgreSQL) or
+on first use; ``scripts/postgres-audit-role.sql`` lets the service role read, insert and
+update it, never delete from it.
+
 The CSRF token of a session is derived from its token (an HMAC), so it needs no storage and
 changes with every sign-in."""
 
@@ -78,7 +82,9 @@ class SessionStore:
     def _unavailable(self, exc: Exception) -> AuditUnavailable:
         return AuditUnavailable(f"console sessions in {self.store.safe_url}: {exc}")
 
-    def _ensure(self) -> None:
+    def create_table(self) -> None:
+        """Create the sessions table when the database has none (``flowrisk audit init`` does
+        it as the owner; the service otherwise does it on first use)."""
         if not self._ready:
             try:
                 metadata.create_all(self.store.engine, checkfirst=True)
@@ -88,7 +94,7 @@ class SessionStore:
 
     def open(self, key_id: str, role: str) -> str:
         """A new session for a verified key; returns its token (kept only by the browser)."""
-        self._ensure()
+        self.create_table()
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         row = {
@@ -107,7 +113,7 @@ class SessionStore:
 
     def find(self, token: str) -> Session | None:
         """The live session of ``token``: not ended, not expired, its key still active."""
-        self._ensure()
+        self.create_table()
         s, k = console_sessions.c, api_keys.c
         query = (
             sa.select(s.key_id, s.role, s.purpose, s.expires_at, k.label)
@@ -126,7 +132,7 @@ class SessionStore:
         return Session(row.key_id, row.role, row.label or "", row.purpose, _utc(row.expires_at))
 
     def _update(self, token: str, **values: object) -> None:
-        self._ensure()
+        self.create_table()
         where = sa.and_(
             console_sessions.c.token_hash == token_digest(token),
             console_sessions.c.ended_at.is_(None),

@@ -106,7 +106,10 @@ async def sign_in(
         await _audit(request, 401, "sign-in refused", claimed)
         return _sign_in_page(request, next, t("sign_in.refused", locale), 401)
     sessions = sessions_of(request)
+    previous = request.cookies.get(COOKIE)
     try:
+        if previous:  # signing in again ends the browser's earlier session
+            await anyio.to_thread.run_sync(sessions.end, previous)
         token = await anyio.to_thread.run_sync(sessions.open, found.key_id, found.role)
     except AuditUnavailable as exc:
         raise ConsoleRefused(503, "Service unavailable", str(exc)) from None

@@ -18,8 +18,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "nav.change": "change",
         "sign_in.title": "Sign in",
         "sign_in.key": "API key",
-        "sign_in.hint": "Paste the key given to you (`flowrisk keys create`). It is checked "
-        "once; the console then keeps a session for you.",
+        "sign_in.hint": "Paste the API key you were given (made with flowrisk keys create). "
+        "It is checked once; the console then keeps a session for you.",
         "sign_in.submit": "Sign in",
         "sign_in.refused": "Unknown or revoked key.",
         "sign_in.locked": "Too many failed attempts for this key; try again in {seconds} s.",
@@ -31,7 +31,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "purpose.submit": "Continue",
         "queue.title": "Alert queue",
         "queue.none": "No scoring run is registered: start the service with "
-        "`flowrisk serve --scores DIR` (DIR written by `flowrisk score ... --out DIR`).",
+        "flowrisk serve --scores DIR, where DIR was written by flowrisk score … --out DIR.",
         "queue.run": "Run of {finished}, model version {version}, as of {as_of}: "
         "{entities} entities scored.",
         "queue.empty": "No entity matches these filters.",
@@ -63,8 +63,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "search.submit": "Search",
         "search.none": "No entity matches “{q}”.",
         "search.no_dataset": "The service was started without a dataset "
-        "(`flowrisk serve --dataset DIR`): there is nothing to search.",
+        "(flowrisk serve --dataset DIR): there is nothing to search.",
         "search.found": "{count} entities match “{q}”.",
+        "search.found_one": "1 entity matches “{q}”.",
         "search.more": "Only the first {limit} are shown; refine the search.",
         "audit.title": "Audit trail",
         "audit.hint": "The latest rows of the audit trail, newest first.",

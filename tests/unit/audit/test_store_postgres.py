@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from flowrisk.api import ApiConfig, create_app
+from flowrisk.api.console.sessions import SessionStore
 from flowrisk.api.service import ModelHolder
 from flowrisk.audit import Store
 from flowrisk.cases import CaseStore
@@ -264,14 +265,21 @@ FORBIDDEN = [
     ("ALTER TABLE audit_high_water DISABLE TRIGGER audit_high_water_kept", "must be owner"),
     ("DROP TRIGGER audit_high_water_kept ON audit_high_water", "must be owner"),
     ("ALTER TABLE audit_high_water ADD COLUMN note text", "must be owner"),
+    ("DELETE FROM console_sessions", "permission denied"),
+    ("DROP TABLE console_sessions", "must be owner"),
 ]
 
 
 def test_the_service_role_can_append_and_read_but_not_tamper(roles: Roles) -> None:
     with pytest.raises(ConfigError, match="audit init"):  # the service cannot create tables
         Store(roles.service_url, timeout=1.0)
-    # what `flowrisk audit init` does: the audit tables and the cases' migrations
-    CaseStore(roles.owner_url, timeout=1.0).engine.dispose()
+    # what `flowrisk audit init` does: the audit tables and the cases' migrations, then the
+    # console's sessions table
+    owner = CaseStore(roles.owner_url, timeout=1.0)
+    done = _run_script(roles)
+    assert done.returncode == 3 and "no console_sessions table" in done.stderr
+    SessionStore(owner.audit, 60).create_table()
+    owner.engine.dispose()
     done = _run_script(roles)
     assert done.returncode == 0, done.stderr
     assert _run_script(roles).returncode == 0  # running it again changes nothing
@@ -279,6 +287,13 @@ def test_the_service_role_can_append_and_read_but_not_tamper(roles: Roles) -> No
     key_id, key = service.create_key("analyst", "service")
     fill(service, 4, batch=2)
     service.probe_write()
+    sessions = SessionStore(service, 60)  # the console: open, give a purpose, end
+    token = sessions.open(key_id, "analyst")
+    sessions.set_purpose(token, "case 2026-018")
+    found = sessions.find(token)
+    assert found is not None and found.purpose == "case 2026-018"
+    sessions.end(token)
+    assert sessions.find(token) is None
     assert service.verify(key) is not None and service.revoke_key(key_id)
     report = service.check_chain()
     assert report.rows == 6

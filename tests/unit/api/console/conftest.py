@@ -79,6 +79,7 @@ def write_run(folder: Path, entities: pl.DataFrame, dataset: Path) -> Path:
         "model_version": "1",
         "as_of": "2026-01-01T00:00:00+00:00",
         "entities": n,
+        "bands": {b: int((scores["band"].cast(pl.String) == b).sum()) for b in BANDS},
         "dataset": str(dataset),
     }
     (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")

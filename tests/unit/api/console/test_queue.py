@@ -4,13 +4,17 @@ pages as an analyst gets them."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import polars as pl
 import pytest
+from fastapi.testclient import TestClient
 
+from flowrisk.api import ApiConfig, create_app
 from flowrisk.api.console.alerts import PAGE_SIZE, AlertQueue, QueueFilters, search_entities
+from flowrisk.audit import Store
 from flowrisk.errors import InvalidParameter
-from tests.unit.api.console.conftest import TAGS, Console, set_purpose, sign_in
+from tests.unit.api.console.conftest import TAGS, Console, set_purpose, sign_in, stand_in_holder
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +86,7 @@ def test_the_queue_page_filters_pages_and_links_each_entity(fresh: Console) -> N
     assert len(links) == PAGE_SIZE
     assert 'rel="prev"' in page.text and "page=3" in page.text
     assert 'class="badge band-' in page.text and "crypto" in page.text
+    assert 'href="/ui/queue?band=critical"' in page.text  # the run's count per band
     bad = fresh.client.get("/ui/queue?band=severe")
     assert bad.status_code == 400 and "band: must be alerts" in bad.text
     assert fresh.last_rows(1)[0]["status"] == 400
@@ -96,8 +101,32 @@ def test_the_search_page_finds_entities_and_audits_the_query(fresh: Console) -> 
     before = fresh.audit_count()
     page = fresh.client.get("/ui/search", params={"q": some["entity_id"]})
     assert page.status_code == 200 and f"/ui/entities/{some['entity_id']}" in page.text
-    assert some["name"] in page.text
+    assert some["name"] in page.text and "1 entity matches" in page.text
     row = fresh.last_rows(1)[0]
     assert fresh.audit_count() == before + 1
     assert row["route"] == f"/ui/search?q={some['entity_id']}" and row["purpose"] == "case 2026-077"
     assert "No entity matches" in fresh.client.get("/ui/search?q=zz-nobody-zz").text
+
+
+def test_a_console_path_naming_no_page_is_an_html_page_and_the_api_keeps_problems(
+    fresh: Console,
+) -> None:
+    sign_in(fresh.client, fresh.keys["analyst"])
+    page = fresh.client.get("/ui/no-such-page")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "Back to the queue" in page.text
+    api = fresh.client.get("/v1/no-such-route")
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
+    bad = fresh.client.get("/v1/entities/E1/score?explain=maybe", headers={"X-API-Key": "x"})
+    assert bad.headers["content-type"] == "application/problem+json"
+
+
+def test_without_a_run_or_a_dataset_the_pages_say_how_to_register_them(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'audit.db'}")
+    _, key = store.create_key("analyst")
+    app = create_app(ApiConfig(store=store, holder=stand_in_holder()))
+    with TestClient(app, base_url="https://testserver") as client:
+        sign_in(client, key)
+        set_purpose(client)
+        assert "flowrisk serve --scores DIR" in client.get("/ui/queue").text
+        assert "started without a dataset" in client.get("/ui/search?q=E1").text

@@ -173,6 +173,26 @@ def test_no_page_is_shown_when_its_audit_row_cannot_be_committed(fresh: Console)
     assert "Alert queue" not in reply.text and "Many cash deposits" not in reply.text
 
 
+def test_signing_in_again_ends_the_earlier_session(fresh: Console) -> None:
+    sign_in(fresh.client, fresh.keys["analyst"])
+    first = fresh.client.cookies[COOKIE]
+    sign_in(fresh.client, fresh.keys["supervisor"])
+    assert fresh.client.cookies[COOKIE] != first
+    assert fresh.client.app.state.console_sessions.find(first) is None
+
+
 def test_redirects_stay_inside_the_console(fresh: Console) -> None:
     reply = sign_in(fresh.client, fresh.keys["analyst"], next_="https://elsewhere.example/")
     assert reply.headers["location"] == "/ui/queue"
+
+
+def test_audit_init_creates_the_sessions_table(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flowrisk.cli import app
+
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    done = CliRunner().invoke(app, ["audit", "init"], env={"FLOWRISK_DATABASE_URL": url})
+    assert done.exit_code == 0, done.output
+    with sa.create_engine(url).connect() as conn:
+        assert "console_sessions" in sa.inspect(conn).get_table_names()
