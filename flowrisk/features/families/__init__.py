@@ -20,6 +20,7 @@ from flowrisk.features.families import (
     crypto,
     flows,
     geography,
+    motif,
     neighbourhood,
     network,
     reports,
@@ -60,4 +61,5 @@ FAMILIES: tuple[Family, ...] = (
     amount,
     neighbourhood,
     timing,
+    motif,
 )
