@@ -20,7 +20,6 @@ from flowrisk.features.families import (
     crypto,
     flows,
     geography,
-    motif,
     neighbourhood,
     network,
     reports,
@@ -61,5 +60,4 @@ FAMILIES: tuple[Family, ...] = (
     amount,
     neighbourhood,
     timing,
-    motif,
 )

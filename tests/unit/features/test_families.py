@@ -10,7 +10,6 @@ import pytest
 from flowrisk.features import build_profiles, catalog, feature_names, reference_baselines
 
 from .test_amount_neighbourhood import EXPECTED as EXPECTED_AMOUNTS
-from .test_motif import EXPECTED as EXPECTED_MOTIF
 from .test_timing import EXPECTED as EXPECTED_TIMING
 from .tiny import AS_OF, assert_value, cases, tiny_frames
 
@@ -112,7 +111,6 @@ def test_every_feature_has_a_hand_checked_value() -> None:
             *EXPECTED.values(),
             *EXPECTED_AMOUNTS.values(),
             *EXPECTED_TIMING.values(),
-            *EXPECTED_MOTIF.values(),
         )
         for f in feats
     }
