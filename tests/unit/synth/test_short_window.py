@@ -14,7 +14,8 @@ from flowrisk.io import read_dataset
 from flowrisk.reference import thresholds
 from flowrisk.schema import SHORT_WINDOW_TYPOLOGIES, TABLES
 from flowrisk.synth import WorldParams, generate_world
-from flowrisk.synth.typologies.short_window import LIFE_DAYS, SHAPES as PATTERNS
+from flowrisk.synth.typologies.short_window import LIFE_DAYS
+from flowrisk.synth.typologies.short_window import SHAPES as PATTERNS
 
 Edges = list[tuple[str, str]]
 
