@@ -183,7 +183,8 @@ def _case_reason(case: CaseLike, explanation: Mapping[str, Any], substitute: boo
         head += f" ({case.reason_code.replace('_', ' ')}, {case.decided_at.date().isoformat()})"
     parts = [head + "."]
     if decision and decision.text:
-        parts.append(f"Analyst's note: {decision.text.strip()}")
+        note = decision.text.strip()
+        parts.append(f"Analyst's note: {note}" + ("" if note[-1] in ".!?" else "."))
     texts = [f["text"] for f in explanation["red_flags"]] + [
         r["text"] for r in explanation["reasons"] if r["direction"] == "raises"
     ]

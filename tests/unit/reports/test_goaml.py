@@ -158,7 +158,7 @@ def test_a_case_s_report_names_who_holds_it_and_its_disposition(
     assert report.analyst == "Carol Roy"  # the analyst who closed it answers for it
     assert report.reason.startswith(
         "Case C-2026-0007: reported (confirmed suspicious, 2026-12-02). "
-        "Analyst's note: Cash split across branches Grounds: "
+        "Analyst's note: Cash split across branches. Grounds: "
     )
     validate_goaml(goaml_xml(report))
 
