@@ -38,9 +38,17 @@ templates = jinja2.Environment(
 )
 
 
-def _moment(value: datetime | str) -> datetime:
-    """A moment, from a datetime or its ISO text (as a run's record holds it)."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+def _moment(value: datetime | str, locale: str, seconds: bool) -> str:
+    """A moment in the reader's zone, from a datetime or its ISO text (as a run's record
+    holds it); a text that is no time (a run named otherwise) is shown as it is."""
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    assert isinstance(moment, datetime)
+    return formats.when(moment, locale, seconds=seconds)
 
 
 def _day(value: date | datetime | str) -> date:
@@ -58,9 +66,7 @@ def _formats(locale: str) -> dict[str, Any]:
         "money": lambda value: "" if value is None else formats.money(value, locale),
         "number": lambda value, digits=0: formats.number(value, locale, digits),
         "day": lambda value: formats.day(_day(value), locale),
-        "when": lambda moment, seconds=False: formats.when(
-            _moment(moment), locale, seconds=seconds
-        ),
+        "when": lambda moment, seconds=False: _moment(moment, locale, seconds),
     }
 
 

@@ -117,6 +117,7 @@ def test_a_french_analyst_sees_the_queue_in_french(french: TestClient) -> None:
     scores = re.findall(r'<td class="num">(\d+,\d{2})</td>', html)
     assert scores, "scores written with a decimal comma"
     assert re.search(r'class="badge band-critical">critique<', html)
+    assert "fractionnement" in html and "Référence du dossier :" in html
     for english in ("Alert queue", "Main reason", "Sign out", "open a case", ">critical<"):
         assert english not in html, english
 
@@ -134,8 +135,8 @@ def test_a_french_analyst_sees_a_case_page_in_french(site: Site, french: TestCli
     queue = french.get("/ui/queue").text
     opened = french.post(
         "/ui/cases",
-        data={"csrf": form_token(queue), "entity_id": site.entity, "run": "2026-01-02",
-              "score": "27843.5", "band": "critical"},
+        data={"csrf": form_token(queue), "entity_id": site.entity,
+              "run": "2026-01-02T00:00:00+00:00", "score": "27843.5", "band": "critical"},
         follow_redirects=False,
     )  # fmt: skip
     assert opened.status_code == 303
@@ -153,6 +154,7 @@ def test_a_french_analyst_sees_a_case_page_in_french(site: Site, french: TestCli
     assert "a ouvert le dossier" in html and "a écrit une note" in html
     assert "l'a clos comme classé (fausse alerte)" in html
     assert "score 27\u202f843,50" in html and "critique" in html
+    assert "calcul 2 janv. 2026, 01:00 CET" in html  # the alert's run, named by its time
     assert len(FRENCH_TIME.findall(html)) >= 4  # opened, decided, and each event of the timeline
     for english in ("Timeline", "Assignee", "opened the case", "wrote a note", "Case "):
         assert english not in html, english

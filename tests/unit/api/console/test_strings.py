@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flowrisk.api.console.strings import STRINGS, SUPPORTED, catalog, t, words
 from flowrisk.cases import REASONS, STATUSES
-from flowrisk.schema import BANDS, ENTITY_TYPES, OWNERSHIP_ROLES
+from flowrisk.schema import BANDS, ENTITY_TYPES, OWNERSHIP_ROLES, TYPOLOGIES
 
 TEMPLATES = Path(__file__).parents[4] / "flowrisk" / "api" / "console" / "templates"
 # t("band." ~ value): the values each prefix is completed with
@@ -20,6 +20,7 @@ PREFIXED = {
     "status.": STATUSES,
     "reason.": tuple(REASONS),
     "locale.": SUPPORTED,
+    "typology.": TYPOLOGIES,
 }
 ERROR_PAGES = (400, 401, 403, 404, 405, 422, 429, 503)
 
