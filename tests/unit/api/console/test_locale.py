@@ -9,6 +9,7 @@ from __future__ import annotations
 import html as markup
 import re
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -20,9 +21,10 @@ from flowrisk.api.console.auth import LOCALE_COOKIE
 from flowrisk.api.service import ModelHolder
 from flowrisk.cases import CaseStore
 from flowrisk.models.registry import Bundle
-from flowrisk.models.scoring import DatasetSource
+from flowrisk.models.scoring import DatasetSource, Loaded
 from tests.conftest import TrainedWorld
 from tests.unit.api.console.conftest import form_token, set_purpose, sign_in, write_run
+from tests.unit.api.console.test_entity_view import _flagged as flagged
 
 # Babel's French amounts: narrow no-break spaces between thousands, a no-break space before €
 FRENCH_MONEY = re.compile(r"\d{1,3}(?:\u202f\d{3})+,\d{2}\xa0€")
@@ -34,7 +36,7 @@ ENGLISH_TIME = re.compile(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC")
 class Site:
     config: ApiConfig
     key: str
-    entity: str  # a laundering entity of the world
+    entity: str  # a laundering entity with a red flag backed by transactions
 
     def client(self, locale: str | None = None) -> TestClient:
         """A browser signed in as an analyst with a case reference; ``locale`` chosen with
@@ -82,7 +84,8 @@ def site(trained_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory) 
         scores=run,
     )
     key = cases.audit.create_key("analyst", "ana")[1]
-    entity = str(t.labels.filter(pl.col("label") == 1)["entity_id"][0])
+    loaded = Loaded(bundle=bundle, loaded_at=datetime.now(UTC), metrics={})
+    entity = flagged(DatasetSource(t.folder, t.as_of), loaded, t)  # transactions dated on its page
     return Site(config, key, entity)
 
 
