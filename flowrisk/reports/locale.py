@@ -38,12 +38,14 @@ def number(value: float, locale: str, digits: int = 0) -> str:
     return str(format_decimal(value, format=pattern, locale=_BABEL[check_locale(locale)]))
 
 
-def when(moment: datetime, locale: str, zone: str | None = None) -> str:
+def when(moment: datetime, locale: str, zone: str | None = None, *, seconds: bool = False) -> str:
     """A moment in the reader's zone (Europe/Paris for French, UTC for English, or ``zone``),
-    the zone shown: ``3 déc. 2026, 14:05 CET``, ``3 Dec 2026, 13:05 UTC``."""
+    the zone shown: ``3 déc. 2026, 14:05 CET``, ``3 Dec 2026, 13:05 UTC`` (with the seconds
+    when asked, as an audit trail shows them)."""
     tz = ZoneInfo(zone or ZONES[check_locale(locale)])
     local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(tz)
-    text = format_datetime(local, "d MMM y, HH:mm", tzinfo=tz, locale=_BABEL[locale])
+    pattern = "d MMM y, HH:mm:ss" if seconds else "d MMM y, HH:mm"
+    text = format_datetime(local, pattern, tzinfo=tz, locale=_BABEL[locale])
     return f"{text} {local.tzname()}"
 
 

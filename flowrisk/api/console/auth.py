@@ -22,6 +22,7 @@ from fastapi import Depends, Request
 from flowrisk.api.console.sessions import SessionStore, csrf_token
 from flowrisk.audit import ROLES, Store
 from flowrisk.errors import AuditUnavailable
+from flowrisk.reports.locale import SUPPORTED
 
 __all__ = [
     "COOKIE",
@@ -36,12 +37,14 @@ __all__ = [
     "audit_row",
     "audit_view",
     "current_user",
+    "locale_of",
     "require_role",
     "safe_next",
     "sessions_of",
 ]
 
 COOKIE = "flowrisk_session"
+LOCALE_COOKIE = "flowrisk_locale"  # the language the analyst chose in this browser
 SIGN_IN = "/ui/sign-in"
 HOME = "/ui/queue"
 CSRF_FIELD = "csrf"
@@ -99,6 +102,16 @@ def _here(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+def locale_of(request: Request) -> str:
+    """The language of the request's pages: the one chosen with the console's switch (its
+    cookie, when it names a supported language), else the service's ``FLOWRISK_LOCALE``."""
+    chosen = request.cookies.get(LOCALE_COOKIE, "")
+    if chosen in SUPPORTED:
+        return chosen
+    default: str = request.app.state.config.locale
+    return default
+
+
 def current_user(request: Request) -> ConsoleUser:
     """The user of the request's live session, else a redirect to the sign-in form (which
     brings them back here). Runs in a worker thread: it reads the database."""
@@ -113,7 +126,7 @@ def current_user(request: Request) -> ConsoleUser:
         key_id=session.key_id,
         label=session.label,
         role=session.role,
-        locale=request.app.state.config.locale,
+        locale=locale_of(request),
         purpose=session.purpose,
         csrf=csrf_token(token),
         token=token,

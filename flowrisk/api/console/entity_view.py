@@ -6,35 +6,37 @@ monthly flows and the money network as inline SVG, and the lookup history when g
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
-from babel.numbers import format_currency
 
-from flowrisk.api.console.entity_words import words
+from flowrisk.api.console.strings import words
 from flowrisk.models.scorer import probability_text, score_text
 from flowrisk.models.scoring import Loaded, score_frames
 from flowrisk.reports.charts import monthly_flows_svg
 from flowrisk.reports.facts import entity_facts
+from flowrisk.reports.locale import day, when
+from flowrisk.reports.locale import money as locale_money
 from flowrisk.reports.network import Score, build_network, with_scores
 from flowrisk.reports.network_svg import network_svg
 
-__all__ = ["ScoresOf", "entity_view", "money"]
+__all__ = ["ScoresOf", "entity_view"]
 
 ScoresOf = Callable[[list[str]], Mapping[str, Score]]
 """The band and score a registered run gave each of some entity ids (those it scored)."""
 
 
-def money(value: float | None, locale: str) -> str:
-    """An amount in euros as the analyst's locale writes it (``€27,843.00``, ``27 843,00 €``)."""
+def _money(value: float | None, locale: str) -> str:
+    """An amount in euros as the reader writes it (``27 843,00 €``); nothing when unknown."""
+    return "" if value is None else locale_money(value, locale)
+
+
+def _day(value: date | None, locale: str) -> str:
+    """A calendar day (or a moment's) as the reader writes it; nothing when unknown."""
     if value is None:
         return ""
-    return str(format_currency(value, "EUR", locale=locale if locale in ("en", "fr") else "en"))
-
-
-def _when(ts: datetime) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M UTC")
+    return day(value.date() if isinstance(value, datetime) else value, locale)
 
 
 def _names(frames: Mapping[str, pl.LazyFrame], ids: Sequence[str]) -> dict[str, str]:
@@ -64,9 +66,9 @@ def _transactions(
     return [
         {
             "id": r["txn_id"],
-            "when": _when(r["ts"]),
+            "when": when(r["ts"], locale),
             "direction": "in" if r["inbound"] else "out",
-            "amount": money(r["amount"], locale),
+            "amount": _money(r["amount"], locale),
             "channel": str(r["channel"]),
             "party": _party(r["cp_entity"], r["cp_account"], names),
             "country": r["cp_country"] or "",
@@ -93,23 +95,24 @@ def _evidence(
             {
                 "id": r["asset_id"],
                 "type": str(r["asset_type"]),
-                "when": str(r["acquired_at"]),
-                "value": money(r["value"], locale),
+                "when": _day(r["acquired_at"], locale),
+                "value": _money(r["value"], locale),
                 "paid_by": str(r["payment_method"] or ""),
             }
             for r in assets.filter(pl.col("asset_id").is_in(kinds["asset"])).iter_rows(named=True)
         ]
     if "report" in kinds and reports.height:
-        out["reports"] = _report_rows(reports.filter(pl.col("report_id").is_in(kinds["report"])))
+        chosen = reports.filter(pl.col("report_id").is_in(kinds["report"]))
+        out["reports"] = _report_rows(chosen, locale)
     return out
 
 
-def _report_rows(reports: pl.DataFrame) -> list[dict[str, Any]]:
+def _report_rows(reports: pl.DataFrame, locale: str) -> list[dict[str, Any]]:
     return [
         {
             "id": r["report_id"],
             "declarant": r["declarant_id"],
-            "when": _when(r["reported_at"]),
+            "when": when(r["reported_at"], locale),
             "category": str(r["category"] or ""),
         }
         for r in reports.sort("reported_at").iter_rows(named=True)
@@ -142,8 +145,8 @@ def _counterparties(
             ),
             "country": r["cp_country"] or "",
             "tags": r["cp_tags"] or "",
-            "received": money(r["received"], locale),
-            "paid": money(r["paid"], locale),
+            "received": _money(r["received"], locale),
+            "paid": _money(r["paid"], locale),
             "count": r["transactions"],
         }
         for r in facts["counterparties"].iter_rows(named=True)
@@ -151,7 +154,7 @@ def _counterparties(
 
 
 def _ties(
-    entity_id: str, facts: Mapping[str, Any], names: Mapping[str, str]
+    entity_id: str, facts: Mapping[str, Any], names: Mapping[str, str], locale: str
 ) -> list[dict[str, Any]]:
     """Ownership, control and family links, each from the entity's side."""
     out = []
@@ -166,7 +169,7 @@ def _ties(
                 "owner": owner,
                 "party": _party(other, None, names),
                 "share": r.get("share_pct"),
-                "since": str(r["since"]) if r.get("since") else "",
+                "since": _day(r.get("since"), locale),
             }
         )
     return out
@@ -201,13 +204,13 @@ def entity_view(
     return {
         "entity": facts["entity"],
         "entity_id": entity_id,
-        "as_of": as_of.date().isoformat(),
+        "as_of": _day(as_of, locale),
         "score": score_text(explained["score"]),
         "probability": probability_text(explained["probability"]),
         "band": explained["band"],
         "tags": list(explained["tags"]),
         "model_version": explained.get("model_version") or "",
-        "declared": money(
+        "declared": _money(
             facts["entity"].get("declared_revenue") or facts["entity"].get("declared_income"),
             locale,
         ),
@@ -230,8 +233,8 @@ def entity_view(
         "flows_svg": monthly_flows_svg(_monthly(legs), locale),
         "transactions": legs.filter(~pl.col("is_self")).height,
         "counterparties": _counterparties(facts, names, locale),
-        "ties": _ties(entity_id, facts, names),
-        "reports": _report_rows(facts["reports"]) if facts["reports"].height else [],
+        "ties": _ties(entity_id, facts, names, locale),
+        "reports": _report_rows(facts["reports"], locale) if facts["reports"].height else [],
         "history": history,
         "w": words(locale),
     }

@@ -21,17 +21,22 @@ from fastapi.responses import RedirectResponse, Response
 from flowrisk.api.console.auth import (
     COOKIE,
     HOME,
+    LOCALE_COOKIE,
     SIGN_IN,
+    ConsoleRedirect,
     ConsoleRefused,
+    ConsoleUser,
     CsrfChecked,
     Viewer,
     audit_row,
     audit_view,
+    current_user,
+    locale_of,
     safe_next,
     sessions_of,
 )
 from flowrisk.api.console.pages import SECURITY_HEADERS, render
-from flowrisk.api.console.strings import t
+from flowrisk.api.console.strings import SUPPORTED, t
 from flowrisk.api.deps import verify_key
 from flowrisk.api.limits import AuthFailures, failure_bucket
 from flowrisk.api.problems import ApiProblem
@@ -43,6 +48,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["console"], include_in_schema=False)
 SIGN_IN_COOKIE = "flowrisk_sign_in"  # the sign-in form's own CSRF token (no session yet)
 SIGN_IN_SECONDS = 600
+LOCALE_SECONDS = 365 * 24 * 3600  # the language choice outlives sessions: a year
 
 
 def _cookie(response: Response, request: Request, name: str, value: str, seconds: int) -> None:
@@ -85,7 +91,7 @@ async def sign_in(
 ) -> Response:
     """Check the key and open a session (303 to ``next``); a wrong key, a locked-out key id
     or a stale form shows the form again with why."""
-    locale = request.app.state.config.locale
+    locale = locale_of(request)
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf, expected):
         return _sign_in_page(request, next, t("sign_in.stale", locale), 403)
@@ -124,8 +130,6 @@ async def _audit(
     request: Request, status: int, action: str, key_id: str | None, role: str | None = None
 ) -> None:
     """The audit row of a sign-in attempt (no session yet: the key id it claimed)."""
-    from flowrisk.api.console.auth import ConsoleUser
-
     user = ConsoleUser(key_id, "", role, "") if key_id and role else None
     await anyio.to_thread.run_sync(
         lambda: audit_row(request, user, status=status, action=action, key_id=key_id)
@@ -177,3 +181,41 @@ def set_purpose(
 
     audit_view(request, replace(user, purpose=checked), action="purpose")
     return RedirectResponse(safe_next(next), status_code=303, headers=SECURITY_HEADERS)
+
+
+def _signed_in(request: Request) -> ConsoleUser | None:
+    """The user of the request's live session, or None (the sign-in page's switch)."""
+    try:
+        return current_user(request)
+    except ConsoleRedirect:
+        return None
+
+
+@router.post("/ui/locale")
+def choose_locale(
+    request: Request,
+    locale: Annotated[str, Form(max_length=16)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=400)] = HOME,
+) -> Response:
+    """Keep the language the analyst chose (a year-long cookie that scripts cannot read and
+    other sites' requests do not carry) and go back to ``next``. The form's token is the
+    session's CSRF token, or the sign-in form's before signing in; a change while signed in
+    is audited; a language the console does not speak is refused, naming the choices."""
+    user = _signed_in(request)
+    expected = user.csrf if user else request.cookies.get(SIGN_IN_COOKIE, "")
+    if not expected or not hmac.compare_digest(csrf, expected):
+        if user:
+            audit_row(request, user, status=403, action="csrf refused")
+        raise ConsoleRefused(403, "Form refused", "the form's security token is missing or stale")
+    if locale not in SUPPORTED:
+        if user:
+            audit_row(request, user, status=400, action="locale refused")
+        shown = locale_of(request)
+        detail = t("locale.refused", shown, value=locale, choices=", ".join(SUPPORTED))
+        raise ConsoleRefused(400, "Language refused", detail)
+    if user:
+        audit_view(request, user, action="locale", detail=locale)
+    response = RedirectResponse(safe_next(next), status_code=303, headers=SECURITY_HEADERS)
+    _cookie(response, request, LOCALE_COOKIE, locale, LOCALE_SECONDS)
+    return response
