@@ -7,6 +7,7 @@ opened from it with notes, and the first page of the case PDF (rendered by pdfto
 is fetched from the internet.
 
     python scripts/screenshots.py [--out docs/screenshots] [--entities 3000] [--seed 8]
+    python scripts/screenshots.py --home DIR   # a FLOWRISK_HOME where `flowrisk run` has run
 """
 
 from __future__ import annotations
@@ -93,11 +94,19 @@ def _serving(env: dict[str, str], home: Path, dataset: Path) -> Iterator[str]:
             proc.wait(timeout=30)
 
 
-def _save(page: Any, out: Path, name: str, *, full_page: bool = False) -> Path:
-    """A screenshot written next to its final name, then moved over it (never half a file)."""
+def _save(
+    page: Any, out: Path, name: str, *, full_page: bool = False, until: str | None = None
+) -> Path:
+    """A screenshot (the window, the whole page, or the page from its top to the bottom of
+    the ``until`` element) written next to its final name, then moved over it."""
     target = out / name
     partial = out / f".{name}.partial.png"
-    page.screenshot(path=str(partial), full_page=full_page)
+    if until is None:
+        page.screenshot(path=str(partial), full_page=full_page)
+    else:
+        box = page.locator(until).bounding_box()
+        clip = {"x": 0, "y": 0, "width": 1280, "height": box["y"] + box["height"] + 16}
+        page.screenshot(path=str(partial), full_page=True, clip=clip)
     os.replace(partial, target)
     print(f"wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
     return target
@@ -153,20 +162,19 @@ def _drive(url: str, key: str, out: Path, env: dict[str, str], dataset: Path, wo
         entity = top.inner_text()
         top.click()
         page.wait_for_url(f"**/ui/entities/{entity}")
-        page.set_viewport_size({"width": 1280, "height": 1500})
-        page.locator("#network").scroll_into_view_if_needed()
-        page.evaluate("window.scrollTo(0, 0)")
-        _save(page, out, "entity.png")
-        page.set_viewport_size({"width": 1280, "height": 900})
+        _save(page, out, "entity.png", until="#network")
 
-        page.click("form.open-case button")
+        existing = page.locator(".case-line a")  # a reused home: the case in progress
+        (existing if existing.count() else page.locator("form.open-case button")).click()
         page.wait_for_url("**/ui/cases/C-*")
         for note in NOTES:
             page.fill("textarea[name=text]", note)
             page.click("text=Add note")
-        page.select_option("form[action$='/status'] select[name=status]", "in_review")
-        page.fill("form[action$='/status'] input[name=note]", "awaiting the bank's file")
-        page.click("form[action$='/status'] button")
+        move = "form[action$='/status']"
+        if page.locator(f"{move} option[value=in_review]").count():
+            page.select_option(f"{move} select[name=status]", "in_review")
+            page.fill(f"{move} input[name=note]", "awaiting the bank's file")
+            page.click(f"{move} button")
         _save(page, out, "case.png", full_page=True)
         _pdf_page_one(_case_pdf(page, env, dataset, entity, work), out)
         context.close()
@@ -179,17 +187,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--entities", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--home", type=Path, help="reuse the main job of this FLOWRISK_HOME")
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="flowrisk-screenshots-") as tmp:
         work = Path(tmp)
-        home = work / "home"
+        home = args.home.resolve() if args.home else work / "home"
         env = {**os.environ, "FLOWRISK_HOME": str(home), "FLOWRISK_LOCALE": "en"}
         for inherited in ("FLOWRISK_MLFLOW_URI", "FLOWRISK_DATABASE_URL", "FLOWRISK_AUDIT_URL"):
             env.pop(inherited, None)
-        print(f"the main job on {args.entities:,} generated entities in {home} ...")
-        _flowrisk(env, "run", "--entities", str(args.entities), "--seed", str(args.seed))
+        env.setdefault("FLOWRISK_REPORTING_ENTITY_ID", "FIU-DEMO-0001")
+        if not (home / "scores" / "run.json").exists():
+            print(f"the main job on {args.entities:,} generated entities in {home} ...")
+            _flowrisk(env, "run", "--entities", str(args.entities), "--seed", str(args.seed))
         made = _flowrisk(env, "keys", "create", "--role", "analyst", "--label", "A. Martin")
         key = made.strip().splitlines()[-1]
         dataset = home / "data" / "validated" / "accepted"
