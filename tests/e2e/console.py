@@ -16,6 +16,7 @@ from tests.conftest import TrainedWorld
 from tests.e2e.live import create_key, flowrisk_serve, register_model, service_env
 from tests.servers import run_cli
 
+REPORTING_ENTITY = "FIU-TEST-0042"  # the reporting entity's id in the goAML exports
 SHOTS = Path("/tmp/flowrisk-console-shots")  # outside the checkout: for a person to look at
 
 
@@ -41,7 +42,7 @@ def live(
     t = trained_world
     home = tmp_path_factory.mktemp("console_home")
     register_model(t, home)
-    env = service_env(home)
+    env = service_env(home, reporting_entity_id=REPORTING_ENTITY)
     scores = home / "scores"
     scored = run_cli(env, "score", str(t.folder), "--out", str(scores), "--no-validate")
     assert scored.returncode == 0, scored.stderr

@@ -8,14 +8,18 @@ one row per page view and per case change, in the story's order."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
-from tests.e2e.console import LiveConsole, shot, sign_in
+import flowrisk.reports
+from tests.e2e.console import REPORTING_ENTITY, LiveConsole, shot, sign_in
 
 pytestmark = pytest.mark.slow
 PURPOSE = "case E2E-2026-FLOW"
+XSD = Path(flowrisk.reports.__file__).parent / "goaml.xsd"
 
 
 def _step(row: dict[str, Any]) -> tuple[str, str, str, int]:
@@ -36,6 +40,15 @@ def _case_steps(case: str, change: str) -> list[tuple[str, str, str, int]]:
         ("POST", f"/ui/cases {{case}} {change}", "", 200),
         ("GET", "/ui/cases/{case}", "view", 200),
     ]
+
+
+def _download(page: Any, link: str, filename: str) -> bytes:
+    """Click a download link of the page; the file the browser saved, named ``filename``."""
+    with page.expect_download(timeout=120_000) as started:
+        page.click(f"text={link}")
+    download = started.value
+    assert download.suggested_filename == filename
+    return Path(download.path()).read_bytes()
 
 
 def test_the_analysts_whole_flow_leaves_one_audit_row_per_view_and_change(
@@ -76,6 +89,14 @@ def test_the_analysts_whole_flow_leaves_one_audit_row_per_view_and_change(
     page.click("text=Close the case")
     assert "closed it as dismissed (false positive)" in page.inner_text("ol.timeline")
     shot(page, "flow-case")
+    pdf = _download(page, "Case report (PDF)", f"{case}-report.pdf")
+    assert pdf.startswith(b"%PDF-")
+    xml = _download(page, "goAML report (XML)", f"{case}-goaml.xml")
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    report = etree.fromstring(xml)
+    assert schema.validate(report), schema.error_log
+    assert report.findtext(".//rentity_id") == REPORTING_ENTITY
+    assert case in xml.decode() and entity in xml.decode()
 
     refused = page.goto(f"{live.url}/ui/audit")
     assert refused.status == 403 and "Forbidden" in page.inner_text("h1")
@@ -99,6 +120,8 @@ def test_the_analysts_whole_flow_leaves_one_audit_row_per_view_and_change(
         *_case_steps(case, "open"),
         *_case_steps(case, "note"),
         *_case_steps(case, "dispose"),
+        ("GET", "/ui/cases/{case}/report.pdf", "export", 200),
+        ("GET", "/ui/cases/{case}/goaml.xml", "export", 200),
         ("GET", "/ui/audit", "refused", 403),
         ("POST", "/ui/sign-out", "sign-out", 200),
         ("POST", "/ui/sign-in", "sign-in", 303),
