@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,7 +130,8 @@ def _case_pdf(page: Any, env: dict[str, str], dataset: Path, entity: str, work: 
     pdf = work / "case.pdf"
     link = page.locator("a[href$='.pdf'], a[href*='/pdf']")
     if link.count() > 0:
-        reply = page.request.get(str(link.first.get_attribute("href")))
+        href = str(link.first.get_attribute("href"))
+        reply = page.request.get(urllib.parse.urljoin(page.url, href), timeout=180_000)
         if reply.ok and reply.body().startswith(b"%PDF"):
             pdf.write_bytes(reply.body())
             return pdf
