@@ -114,11 +114,11 @@ def _save(
 
 
 def _pdf_page_one(pdf: Path, out: Path) -> None:
-    """The PDF's first page as report-pdf-page1.png (pdftoppm, 80 dpi)."""
+    """The PDF's first page as report-pdf-page1.png (pdftoppm, 100 dpi)."""
     if shutil.which("pdftoppm") is None:
         sys.exit("pdftoppm is missing: install poppler-utils")
     stem = pdf.with_suffix("")
-    cmd = ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile"]
+    cmd = ["pdftoppm", "-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile"]
     subprocess.run([*cmd, str(pdf), str(stem)], check=True)
     os.replace(stem.with_suffix(".png"), out / "report-pdf-page1.png")
     print(f"wrote {out / 'report-pdf-page1.png'}")
