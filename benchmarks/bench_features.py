@@ -6,8 +6,9 @@ before ``as_of`` within a year, seen from each entity-held side (joined to accou
 entity and for windows of 30, 90 and 365 days: cash deposited (sum, count), money in and out
 from others, distinct payers and payees. Each engine reads the Parquet files itself. The full
 ``build_profiles`` (every family) is timed as well, and the same build with only the families
-that predate the detection work (without amount, neighbourhood, timing and motif): the ratio of
-the two, in one run, is the cost of the behavioural families.
+that predate the detection work (without amount, neighbourhood, timing and motif), and the same
+build without motif: the ratios, in one run, are the cost of the behavioural families and of
+the motif family.
 
     python benchmarks/bench_features.py --entities 82000            # about 10 M transactions
     python benchmarks/bench_features.py --entities 820000 --no-pandas  # about 100 M
@@ -134,19 +135,29 @@ def core_pandas(folder: str) -> int:
 BEHAVIOURAL = ("amount", "neighbourhood", "timing", "motif")  # the detection work's families
 
 
-def earlier_profiles(folder: str) -> int:
-    """:func:`full_profiles` with only the families that predate the behavioural ones: this
-    fresh process drops the others from the feature path before building."""
+def _profiles_without(folder: str, dropped: tuple[str, ...]) -> int:
+    """:func:`full_profiles` without the families ``dropped``: this fresh process takes them
+    out of the feature path before building."""
     import flowrisk.features.build as build
     from flowrisk.features.families import FAMILIES
 
-    kept = tuple(f for f in FAMILIES if not {x.family for x in f.FEATURES} & set(BEHAVIOURAL))
+    kept = tuple(f for f in FAMILIES if not {x.family for x in f.FEATURES} & set(dropped))
     features = [feature for family in kept for feature in family.FEATURES]
     build.FAMILIES = kept
     build.catalog = lambda: features
     build.feature_names = lambda: [f.name for f in features]
     build._finishing.cache_clear()
     return full_profiles(folder)
+
+
+def earlier_profiles(folder: str) -> int:
+    """The build with only the families that predate the behavioural ones."""
+    return _profiles_without(folder, BEHAVIOURAL)
+
+
+def without_motif_profiles(folder: str) -> int:
+    """The build with every family but ``motif``: the ratio to the full build is its cost."""
+    return _profiles_without(folder, ("motif",))
 
 
 def full_profiles(folder: str) -> int:
@@ -162,7 +173,8 @@ def full_profiles(folder: str) -> int:
 
 
 ENGINES = {"flowrisk profiles (every family)": full_profiles,
-           "flowrisk profiles (earlier families)": earlier_profiles, "polars core": core_polars,
+           "flowrisk profiles (earlier families)": earlier_profiles,
+           "flowrisk profiles (without motif)": without_motif_profiles, "polars core": core_polars,
            "duckdb core": core_duckdb, "pandas core": core_pandas}
 
 
@@ -196,18 +208,19 @@ def main() -> None:
         chosen = args.engines.split(",") if args.engines else list(ENGINES)
         names = [n for n in chosen if not (args.no_pandas and n.startswith("pandas"))]
         results = [_measure(n, str(world)) for n in names]
-    core = next(r for r in results if r["engine"] == "polars core")
+    core = next((r for r in results if r["engine"] == "polars core"), None)
     print("| engine | seconds | peak RSS GiB | entities | polars core / engine |")
     print("|---|---:|---:|---:|---:|")
     for r in results:
         note = f" ({r['failed']})" if "failed" in r else ""
         print(f"| {r['engine']}{note} | {r['seconds']:.1f} | {r['peak_gib']:.2f} | "
-              f"{r['rows']:,} | {core['seconds'] / r['seconds']:.2f} |")
-    full, earlier = (next((r for r in results if r["engine"] == f"flowrisk profiles ({k})"), None)
-                     for k in ("every family", "earlier families"))
-    if full and earlier:
-        print(f"\nevery family / earlier families: {full['seconds'] / earlier['seconds']:.2f}x "
-              f"time, {full['peak_gib'] / earlier['peak_gib']:.2f}x peak memory")
+              f"{r['rows']:,} | {core['seconds'] / r['seconds'] if core else float('nan'):.2f} |")
+    full = next((r for r in results if r["engine"] == "flowrisk profiles (every family)"), None)
+    for other in ("earlier families", "without motif"):
+        base = next((r for r in results if r["engine"] == f"flowrisk profiles ({other})"), None)
+        if full and base:
+            print(f"\nevery family / {other}: {full['seconds'] / base['seconds']:.2f}x time, "
+                  f"{full['peak_gib'] / base['peak_gib']:.2f}x peak memory")
 
 
 if __name__ == "__main__":

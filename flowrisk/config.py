@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         description="Language of reports and of the console when a user has chosen none: en, fr.",
     )
 
+    reporting_entity_id: str | None = Field(
+        default=None,
+        max_length=50,
+        description="The reporting entity's id at the financial intelligence unit (goAML "
+        "rentity_id), written in every goAML export; exports are refused while it is unset.",
+    )
+
     serve_dataset: Path | None = Field(
         default=None,
         description="Dataset the service's workers load (set by `flowrisk serve --dataset`).",

@@ -246,12 +246,14 @@ LABELS = TableSpec(
             "typology": Typology,
             "typologies": pl.List(Typology),
             "label_date": pl.Date,
+            "label_end": pl.Date,
         }
     ),
     key=("entity_id",),
     required_columns=("entity_id", "label"),
     description="Ground truth per entity: 1 = launders; typology is the main one, typologies all "
-    "of them; label_date the start of the first scheme. Training only.",
+    "of them; label_date the start of the first scheme; label_end the last day of the last "
+    "scheme (null: still active). Training only.",
 )
 
 TRANSACTION_LABELS = TableSpec(

@@ -156,6 +156,7 @@ def app_from_settings(
             session_minutes=settings.console_session_minutes,
             secure_cookie=settings.console_secure_cookie,
             locale=getattr(settings, "locale", None) or "en",
+            reporting_entity_id=settings.reporting_entity_id,
         )
     )
 

@@ -115,6 +115,7 @@ class ApiConfig:
     secure_cookie: bool = _setting("console_secure_cookie")
     locale: str = "en"
     cases: CaseStore | None = None  # the cases of the same database (migrated at start)
+    reporting_entity_id: str | None = None  # goAML rentity_id of the case exports
 
 
 def payload_frames(request: ScoreRequest) -> dict[str, pl.LazyFrame]:

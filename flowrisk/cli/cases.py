@@ -1,6 +1,6 @@
 """Commands of the analyst's cases: ``cases list|show|open|assign|status|note|dispose`` (every
-change audited, in the service's database) and ``feedback export`` (closed cases as training
-labels for ``flowrisk train --feedback``)."""
+change audited, in the service's database), ``cases export`` (the case's goAML report) and
+``feedback export`` (closed cases as training labels for ``flowrisk train --feedback``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from flowrisk.cli._app import app, console, exits
+from flowrisk.cli._app import VerifyOption, app, console, exits
 from flowrisk.cli.audit import cli_actor
 from flowrisk.config import get_settings
 
@@ -25,6 +25,7 @@ __all__ = [
     "cases_app",
     "cases_assign",
     "cases_dispose",
+    "cases_export",
     "cases_list",
     "cases_note",
     "cases_open",
@@ -174,6 +175,63 @@ def cases_dispose(
     it); the decision becomes a training label."""
     case = _store().dispose(case_id, reason, _actor(), note)
     _say(case, f"closed as {case.status} ({reason})")
+
+
+@cases_app.command("export")
+@exits
+def cases_export(
+    case_id: CaseId,
+    out: Annotated[Path, typer.Option(help="The goAML XML file to write (.xml).")],
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            help="Dataset folder the entity is explained on (default FLOWRISK_SERVE_DATASET)."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Registry URI of the model (default: the champion).")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Explain as of this date (default: the dataset's scoring date)."),
+    ] = None,
+    verify: VerifyOption = True,
+) -> None:
+    """Write the case's suspicious-transaction report as goAML XML, validated against the
+    shipped XSD: its entity explained by the model on the dataset, the evidence transactions
+    between named parties, the case as reference, the analyst and the disposition as reason.
+    The lookup is audited with the case as its purpose."""
+    from flowrisk.cli._app import parse_as_of
+    from flowrisk.cli.scoring import _bundle, _lookup
+    from flowrisk.errors import InvalidParameter
+    from flowrisk.pipeline import write_case_goaml
+    from flowrisk.reports.goaml_build import reporting_entity
+
+    settings = get_settings()
+    if out.suffix.lower() != ".xml":
+        raise InvalidParameter("--out", f"must end in .xml, got {out.name!r}")
+    folder = dataset or settings.serve_dataset
+    if folder is None:
+        raise InvalidParameter(
+            "--dataset",
+            "needed (or FLOWRISK_SERVE_DATASET): the data to explain the case's entity on",
+        )
+    when = parse_as_of(as_of) if as_of else None
+    reporting_entity(settings.reporting_entity_id)  # refused before anything is read
+    case = _store().get(case_id)
+    lookup = _lookup(case.id, "flowrisk cases export")
+    explained = write_case_goaml(
+        folder,
+        case,
+        _bundle(model, folder),
+        out,
+        lookup,
+        reporting_entity_id=settings.reporting_entity_id,
+        as_of=when,
+        verify=verify,
+    )
+    row = explained.row
+    _say(case, f"goAML report (score {row['score']:.1f}, {row['band']}) -> {out}")
 
 
 @feedback_app.command("export")

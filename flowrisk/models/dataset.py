@@ -1,10 +1,11 @@
 """Training data: point-in-time snapshots of entity profiles with their labels, split by time
 and by entity.
 
-At a snapshot dated ``as_of`` an entity is positive when it is labelled and its first scheme
-started before ``as_of`` (so the features can see it). Evaluation holds out both a later
-snapshot and entities the model never saw: train and validation entities come from the earlier
-snapshots, test entities only from the last one.
+At a snapshot dated ``as_of`` an entity is positive when it is labelled, its first scheme
+started before ``as_of`` and its last one had not ended more than :data:`LABEL_GRACE` before
+(so the point-in-time features can see it; an entity without ``label_end`` stays positive).
+Evaluation holds out both a later snapshot and entities the model never saw: train and
+validation entities come from the earlier snapshots, test entities only from the last one.
 
 "As of" has one definition for the whole package: :func:`scoring_date` (the first month start
 after the last transaction) ends the training snapshots of :func:`snapshot_dates`, the benchmark's
@@ -20,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
@@ -30,6 +31,7 @@ from flowrisk.models.feedback import labels_at
 
 __all__ = [
     "BUCKETS",
+    "LABEL_GRACE",
     "Split",
     "entity_buckets",
     "label_snapshot",
@@ -79,11 +81,20 @@ def scoring_date(frames: Mapping[str, pl.LazyFrame]) -> datetime:
     return snapshot_dates(frames, 1)[0]
 
 
+# How long after its scheme's last day an entity stays positive: the recent windows of the
+# point-in-time features still show the scheme that long.
+LABEL_GRACE = timedelta(days=30)
+
+
 def label_snapshot(profiles: pl.DataFrame, labels: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
-    """Profiles with ``as_of``, ``label`` (0/1 at that date) and ``typologies``."""
+    """Profiles with ``as_of``, ``label`` (0/1 at that date: labelled, started before ``as_of``
+    and not ended more than :data:`LABEL_GRACE` before it) and ``typologies``."""
+    if "label_end" not in labels.columns:
+        labels = labels.with_columns(pl.lit(None, dtype=pl.Date).alias("label_end"))
+    active = pl.col("label_end").is_null() | (pl.col("label_end") >= (as_of - LABEL_GRACE).date())
     lab = labels.select(
         "entity_id",
-        ((pl.col("label") == 1) & (pl.col("label_date") < as_of.date()))
+        ((pl.col("label") == 1) & (pl.col("label_date") < as_of.date()) & active)
         .fill_null(False)
         .cast(pl.Int8)
         .alias("label"),

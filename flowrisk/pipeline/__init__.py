@@ -7,6 +7,7 @@ is reported through callbacks so that any face (CLI, notebook, scheduler) can sh
 """
 
 from flowrisk.pipeline.benchmark import run_benchmark
+from flowrisk.pipeline.case_export import write_case_goaml
 from flowrisk.pipeline.entity import (
     ExplainedEntity,
     Lookup,
@@ -54,6 +55,7 @@ __all__ = [
     "score_validated",
     "strongest_features",
     "top_alerts",
+    "write_case_goaml",
     "write_case_report",
     "write_profiles",
 ]

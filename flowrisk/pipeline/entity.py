@@ -21,7 +21,7 @@ from flowrisk.models.dataset import scoring_date
 from flowrisk.models.registry import Bundle
 from flowrisk.models.scoring import explain_entity
 from flowrisk.pipeline.readable import reading_dataset
-from flowrisk.reports.case import case_report, case_report_pdf, entity_facts
+from flowrisk.reports.case import case_report, case_report_pdf, entity_facts, report_network
 from flowrisk.reports.locale import check_locale
 
 __all__ = ["ExplainedEntity", "Lookup", "explain_in_dataset", "write_case_report"]
@@ -121,13 +121,16 @@ def write_case_report(
     network_svg: str | None = None,
 ) -> ExplainedEntity:
     """Write the self-contained case report on ``entity_id`` to ``out``, in ``locale``, as
-    HTML or (``pdf``) PDF, headed by the lookup's purpose as case reference and who asked, once
-    ``lookup`` has recorded it; written through a temporary file renamed when complete, so a
-    failed write never leaves half a report."""
+    HTML or (``pdf``) PDF, headed by the lookup's purpose as case reference and who asked, with
+    the money network drawn (``network_svg``, or drawn here from the dataset), once ``lookup``
+    has recorded it; written through a temporary file renamed when complete, so a failed write
+    never leaves half a report."""
     check_locale(locale)
     explained = explain_in_dataset(dataset, entity_id, bundle, lookup, as_of, verify=verify)
     with reading_dataset(dataset):
         facts = entity_facts(explained.frames, entity_id, explained.as_of)
+        if network_svg is None:
+            network_svg = report_network(explained.frames, explained.row, explained.as_of, locale)
     page = case_report(
         explained.row,
         facts,

@@ -6,7 +6,7 @@ Charts are inline SVG rendered offline; no script, no network."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,8 @@ from flowrisk.models.scorer import probability_text, score_text
 from flowrisk.reports.chart import contribution_svg, in_contribution_order
 from flowrisk.reports.facts import entity_facts
 from flowrisk.reports.locale import check_locale, day, money, number, t, when
+from flowrisk.reports.network import Score, build_network, with_scores
+from flowrisk.reports.network_svg import network_svg as draw_network
 from flowrisk.reports.tables import (
     counterparty_table,
     e,
@@ -26,7 +28,7 @@ from flowrisk.reports.tables import (
     siblings_table,
 )
 
-__all__ = ["case_report", "case_report_pdf", "entity_facts"]
+__all__ = ["case_report", "case_report_pdf", "entity_facts", "report_network"]
 
 SHARED_OWNERS = "net_shared_owner_companies"  # the reason whose companies are listed under it
 # the reasons table keeps its columns on an A4 page however wide its evidence tables are
@@ -161,6 +163,24 @@ def _flow_chart(flows: pl.DataFrame, locale: str) -> str:
         return ""
     chart = plots.monthly_flows(flows.to_dicts()).properties(title=t("flows.chart", locale))
     return plots.to_svg(chart)
+
+
+def report_network(
+    frames: Mapping[str, pl.LazyFrame],
+    explanation: Mapping[str, Any],
+    as_of: datetime,
+    locale: str = "en",
+    scores_of: Callable[[list[str]], Mapping[str, Score]] | None = None,
+) -> str:
+    """The money network around the explained entity as an inline SVG for the printed report
+    (no links): the entity's own band and score, the other entities' from ``scores_of`` (a
+    scored run's bands of some entity ids) when given."""
+    entity_id = str(explanation["entity_id"])
+    network = build_network(frames, entity_id, as_of)
+    others = [n.id for n in network.nodes if n.kind == "entity" and n.id != entity_id]
+    scores = dict(scores_of(others)) if scores_of and others else {}
+    scores[entity_id] = Score(str(explanation["band"]), float(explanation["score"]))
+    return draw_network(with_scores(network, scores), locale, link_prefix=None)
 
 
 def case_report(

@@ -4,17 +4,27 @@ or an account outside the dataset), the red flags and typologies as indicators."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import polars as pl
 
+from flowrisk.errors import ConfigError
 from flowrisk.reports.goaml import GoamlParty, GoamlReport, GoamlTransaction
 
-__all__ = ["evidence_transactions", "goaml_report"]
+__all__ = [
+    "CaseLike",
+    "case_analyst",
+    "case_goaml",
+    "evidence_transactions",
+    "goaml_report",
+    "reporting_entity",
+]
 
 Kind = Literal["person", "company"]
+REASON_CHARS = 4000  # goAML's reason is a text of at most this many characters
+FALLBACK_TRANSACTIONS = 10  # the largest ones, when no red flag or reason cites any
 
 
 def evidence_transactions(explanation: Mapping[str, Any]) -> list[int]:
@@ -94,12 +104,14 @@ def goaml_report(
     action: str = "Reported to the financial intelligence unit; accounts kept under review.",
     submitted_at: datetime | None = None,
     report_code: Literal["STR", "SAR"] = "STR",
+    transaction_ids: Sequence[int] | None = None,
 ) -> GoamlReport:
     """The goAML report of one explained entity (``facts`` from ``entity_facts``): its
-    evidence transactions, parties named, red flags and typologies as indicators; ``reason``
-    defaults to the red flags' and reasons' texts."""
+    evidence transactions (or ``transaction_ids``), parties named, red flags and typologies as
+    indicators; ``reason`` defaults to the red flags' and reasons' texts."""
     entity = facts["entity"]
-    transactions = _transactions(evidence_transactions(explanation), facts, entity)
+    ids = list(transaction_ids) if transaction_ids is not None else None
+    transactions = _transactions(ids or evidence_transactions(explanation), facts, entity)
     texts = [f["text"] for f in explanation["red_flags"]] + [
         r["text"] for r in explanation["reasons"] if r["direction"] == "raises"
     ]
@@ -117,3 +129,114 @@ def goaml_report(
         transactions=tuple(transactions),
         indicators=tuple(dict.fromkeys(indicators)),
     )
+
+
+class CaseEventLike(Protocol):
+    """What the export reads of a case's timeline event (``flowrisk.cases.CaseEvent``)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+class CaseLike(Protocol):
+    """What the export reads of a case (``flowrisk.cases.Case``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def opened_by(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def reason_code(self) -> str | None: ...
+    @property
+    def decided_at(self) -> datetime | None: ...
+    @property
+    def events(self) -> Sequence[CaseEventLike]: ...
+
+
+def _decision(case: CaseLike) -> CaseEventLike | None:
+    found: list[CaseEventLike] = [e for e in case.events if e.kind == "disposition"]
+    return found[-1] if found else None
+
+
+def case_analyst(case: CaseLike) -> str:
+    """Who answers for the case: the analyst who closed it, else its assignee, else whoever
+    opened it."""
+    decision = _decision(case)
+    return decision.actor if decision else case.assignee or case.opened_by
+
+
+def _case_reason(case: CaseLike, explanation: Mapping[str, Any], substitute: bool) -> str:
+    """The case's status and disposition, the analyst's words on it, then the red flags and
+    raising reasons, cut to goAML's length."""
+    decision = _decision(case)
+    status = case.status.replace("_", " ")
+    head = f"Case {case.id}: {status}"
+    if case.reason_code and case.decided_at is not None:
+        head += f" ({case.reason_code.replace('_', ' ')}, {case.decided_at.date().isoformat()})"
+    parts = [head + "."]
+    if decision and decision.text:
+        note = decision.text.strip()
+        parts.append(f"Analyst's note: {note}" + ("" if note[-1] in ".!?" else "."))
+    texts = [f["text"] for f in explanation["red_flags"]] + [
+        r["text"] for r in explanation["reasons"] if r["direction"] == "raises"
+    ]
+    if texts:
+        parts.append("Grounds: " + "; ".join(texts) + ".")
+    if substitute:
+        parts.append("No red flag cites a transaction: the largest recent ones are reported.")
+    text = " ".join(parts)
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
+
+
+def _largest(facts: Mapping[str, Any]) -> list[int]:
+    legs: pl.DataFrame = facts["legs"].filter(~pl.col("is_self"))
+    top = legs.sort(["amount", "txn_id"], descending=[True, False]).head(FALLBACK_TRANSACTIONS)
+    return [int(i) for i in top["txn_id"]]
+
+
+def case_goaml(
+    explanation: Mapping[str, Any],
+    facts: Mapping[str, Any],
+    case: CaseLike,
+    *,
+    reporting_entity: str,
+    submitted_at: datetime | None = None,
+) -> GoamlReport:
+    """The goAML report of a case, the same from the command line and the console: the case's
+    entity explained (``explanation``, ``facts`` of ``entity_facts``), the case id as
+    reference, the analyst who closed or holds it, its disposition as the reason; the evidence
+    transactions, or the largest ones when no red flag or reason cites any."""
+    cited = evidence_transactions(explanation)
+    ids = cited or _largest(facts)
+    return goaml_report(
+        explanation,
+        facts,
+        reporting_entity=reporting_entity,
+        case_reference=case.id,
+        analyst=case_analyst(case),
+        reason=_case_reason(case, explanation, substitute=not cited),
+        submitted_at=submitted_at,
+        transaction_ids=ids,
+    )
+
+
+REPORTING_ENTITY_SETTING = "FLOWRISK_REPORTING_ENTITY_ID"
+
+
+def reporting_entity(value: str | None) -> str:
+    """The reporting entity's id at the unit, required by goAML: a ``ConfigError`` naming the
+    setting while it is unset or blank."""
+    if value is None or not value.strip():
+        raise ConfigError(
+            f"{REPORTING_ENTITY_SETTING} is not set: goAML reports name the reporting entity "
+            "by the id the financial intelligence unit gave it (rentity_id)"
+        )
+    return value.strip()

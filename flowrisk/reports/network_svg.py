@@ -186,6 +186,16 @@ def _node_title(node: Node, words: Mapping[str, str]) -> str:
     return " · ".join(b for b in bits if b)
 
 
+def _haloed(x: float, y: float, klass: str, text: str) -> str:
+    """A text with a white outline behind it, readable over the lines it crosses: the outline
+    is a copy of its own (PDF renderers ignore ``paint-order``), hidden from screen readers."""
+    where = f'x="{x}" y="{y}"'
+    return (
+        f'<text {where} class="{klass} halo" aria-hidden="true">{escape(text)}</text>'
+        f'<text {where} class="{klass}">{escape(text)}</text>'
+    )
+
+
 def _node(node: Node, at: Point, words: Mapping[str, str], link: str | None, centre: bool) -> str:
     x, y = at
     label = "" if node.id == CASH else _short(node.name)
@@ -193,11 +203,9 @@ def _node(node: Node, at: Point, words: Mapping[str, str], link: str | None, cen
         label = f"{label} · {node.country}"
     klass = "node centre" if centre else "node"
     lx = min(max(x, 80.0), WIDTH - 80.0)  # a label stays inside the drawing
-    body = (
-        f"<title>{escape(_node_title(node, words))}</title>{_shape(node, at, centre)}"
-        f'<text x="{lx}" y="{y + (42 if centre else 31)}" class="label'
-        f'{" big" if centre else ""}">{escape(label)}</text>'
-    )
+    title = f"<title>{escape(_node_title(node, words))}</title>"
+    name = _haloed(lx, y + (42 if centre else 31), "label big" if centre else "label", label)
+    body = title + _shape(node, at, centre) + name
     if node.reports:
         body += (
             f'<circle cx="{x + 15}" cy="{y - 15}" r="8" fill="#922b21"/>'
@@ -238,7 +246,7 @@ def _edge(
     if label is None:
         return line
     mx, my = round((x1 + x2) / 2, 1), round((y1 + y2) / 2, 1)
-    return line + f'<text x="{mx}" y="{my}" class="amount">{escape(label)}</text>'
+    return line + _haloed(mx, my, "amount", label)
 
 
 def _short_of(start: Point, end: Point, by: float) -> Point:
@@ -263,10 +271,10 @@ def _edge_title(edge: Edge, network: Network, words: Mapping[str, str], locale: 
 
 STYLE = (
     "text{font:12px system-ui,-apple-system,Segoe UI,Roboto,sans-serif;fill:#1c2833}"
-    ".label{text-anchor:middle;paint-order:stroke;stroke:#fff;stroke-width:3px}"
+    ".label{text-anchor:middle}"
     ".big{font-weight:700;font-size:14px}"
-    ".amount{text-anchor:middle;font-size:11px;fill:#4d5656;paint-order:stroke;stroke:#fff;"
-    "stroke-width:3px}"
+    ".amount{text-anchor:middle;font-size:11px;fill:#4d5656}"
+    ".halo{stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
     ".badge{text-anchor:middle;font-size:10px;font-weight:700;fill:#fff}"
     ".glyph{text-anchor:middle;font-size:14px;font-weight:700}"
     "a .node:hover circle,a .node:hover rect,a .node:hover polygon{stroke-width:3}"

@@ -22,7 +22,7 @@ __all__ = [
     "default_typologies",
 ]
 
-GENERATOR_VERSION = "1.2.0"
+GENERATOR_VERSION = "1.3.0"
 MAX_ENTITIES = 20_000_000
 MAX_MONTHS = 120
 # ``full``: every table of the data model; ``edge-list``: only amounts, times and counterparties

@@ -267,27 +267,38 @@ def reports_frame(world: World, reports: list[Reports]) -> pl.DataFrame:
 
 
 def labels_frame(world: World) -> pl.DataFrame:
-    """One row per entity: label, main typology (earliest scheme), all typologies, start date."""
-    ent, code, start = [], [], []
+    """One row per entity: label, main typology (earliest scheme), all typologies, the start of
+    the first scheme and the end of the last (null when a scheme lasts to the end of the period
+    and on)."""
+    ent, code, start, end = [], [], [], []
     for name, plan in world.schemes.items():
         ent.append(plan.entity)
         code.append(np.full(len(plan.entity), REGISTRY[name].stream, np.int8))
         start.append(plan.start_s)
+        open_end = np.full(len(plan.entity), -1)
+        end.append(
+            open_end if plan.end_s is None else np.where(plan.end_s < world.end_s, plan.end_s, -1)
+        )
     guilty = pl.DataFrame(
         {
             "e": np.concatenate(ent) if ent else np.zeros(0, np.int64),
             "typology": _typologies(np.concatenate(code) if code else np.zeros(0, np.int8)),
             "start": np.concatenate(start) if start else np.zeros(0, np.int64),
+            "end": np.concatenate(end).astype(np.int64) if end else np.zeros(0, np.int64),
         }
     ).sort("e", "start", "typology")
     per_entity = guilty.group_by("e", maintain_order=True).agg(
         pl.col("typology").first().alias("typology"),
         pl.col("typology").unique(maintain_order=True).sort().alias("typologies"),
         pl.col("start").min().alias("start"),
+        pl.when((pl.col("end") < 0).any()).then(-1).otherwise(pl.col("end").max()).alias("end"),
     )
     all_entities = pl.DataFrame({"e": np.arange(world.n_entities, dtype=np.int64)})
     joined = all_entities.join(per_entity, on="e", how="left", maintain_order="left")
     start_day = (joined["start"] // DAY).fill_null(-1).to_numpy()
+    # the last day with activity: a life ending at midnight ended the day before
+    end_day = ((joined["end"] - 1) // DAY).fill_null(-1).to_numpy()
+    end_day = np.where(joined["end"].fill_null(-1).to_numpy() < 0, -1, end_day)
     return pl.DataFrame(
         {
             "entity_id": entity_ids(world, joined["e"].to_numpy()),
@@ -297,6 +308,7 @@ def labels_frame(world: World) -> pl.DataFrame:
                 pl.lit([], dtype=pl.List(pl.Enum(TYPOLOGIES)))
             ),
             "label_date": _dates(start_day),
+            "label_end": _dates(end_day),
         },
         schema=TABLES["labels"].schema,
     )

@@ -368,11 +368,13 @@ class World:
 
 @dataclass
 class SchemePlan:
-    """Members of one typology: entity, scheme id (a group shares one), start time, role, and
-    ``extra`` arrays for its injector (``asset_*`` ones are assets the assets table lists)."""
+    """Members of one typology: entity, scheme id (a group shares one), start time, role,
+    ``extra`` arrays for its injector (``asset_*`` ones are assets the assets table lists) and
+    the end of each member's active life (``None``: active until the end of the period and on)."""
 
     entity: np.ndarray
     scheme: np.ndarray
     start_s: np.ndarray
     role: np.ndarray  # 0 = principal, 1 = helper / member of a group
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    end_s: np.ndarray | None = None

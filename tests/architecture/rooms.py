@@ -25,7 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     "audit": FOUNDATION,
     "reports": FOUNDATION | {"features", "models"},
     "cases": FOUNDATION | {"audit"},
-    "pipeline": FOUNDATION | {"synth", "data_contracts", "features", "models", "audit", "reports"},
+    "pipeline": FOUNDATION
+    | {"synth", "data_contracts", "features", "models", "audit", "cases", "reports"},
     "api": FOUNDATION | {"data_contracts", "features", "models", "audit", "cases", "reports"},
     "cli": FOUNDATION
     | {

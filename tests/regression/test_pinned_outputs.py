@@ -23,13 +23,13 @@ from tests.conftest import TrainedWorld
 
 SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
-    "baselines": "5ce58118f65ad208",
-    "profiles": "80fb1f76c6680259",
-    "scores": "7958d0007ea2dcb2",
-    "explanations": "bb4f79358113b8c3",
-    "rules": "f9ea42d644fb0484",
-    "report": "9e5eb55785bf384a",
-    "reason_lines": "abce449c724fbc48",
+    "baselines": "451a632248f27079",
+    "profiles": "d8c91fca4621e396",
+    "scores": "b72dbb7b93704b50",
+    "explanations": "60c69edfb2469f80",
+    "rules": "4bdb36a35ddeed05",
+    "report": "f24bf97732e61e3c",
+    "reason_lines": "021af28ab52c12f5",
 }
 
 

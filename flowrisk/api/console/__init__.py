@@ -26,7 +26,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from flowrisk.api.console import audit_pages, cases, entity, queue, signin
+from flowrisk.api.console import audit_pages, cases, entity, exports, queue, signin
 from flowrisk.api.console.alerts import AlertQueue
 from flowrisk.api.console.auth import ConsoleRedirect, ConsoleRefused
 from flowrisk.api.console.pages import SECURITY_HEADERS, render
@@ -41,6 +41,7 @@ CONSOLE_ROUTERS: tuple[APIRouter, ...] = (
     audit_pages.router,
     entity.router,
     cases.router,
+    exports.router,
 )
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("flowrisk.api")

@@ -1,7 +1,8 @@
 """The variety of honest life that generic amount and neighbourhood features would otherwise
 mistake for laundering: money between people in heavy-tailed round and odd sums, freelance and
 seasonal incomes from several clients, one-off bursts (a car sold, a wedding, an inheritance)
-and companies paid by many customers.
+companies paid by many customers, family loans repaid (round trips) and flatmates whose shares
+of the rent one of them collects every month (a repeated fan-in before the rent goes out).
 
 Drawn after the rest of ordinary life (the order of the draws is part of a world's identity).
 """
@@ -19,6 +20,8 @@ CIRCLE = 6  # most people a person exchanges money with (friends and family)
 ROUND_SHARE = 0.5  # share of payments between people made in whole tens, fifties or hundreds
 FREELANCE_SHARE = 0.08  # workers with freelance clients on top of their pay
 CAR_SALE, WEDDING, INHERITANCE = 0.04, 0.02, 0.015  # yearly chance of each burst per person
+FAMILY_LOAN = 0.06  # yearly chance that a person lends a relative money that comes back
+FLAT_SHARE = 0.05  # share of renters who collect their flatmates' shares of the rent
 
 
 def _roundish(rng: np.random.Generator, amount: np.ndarray) -> np.ndarray:
@@ -153,8 +156,49 @@ def _customers(rng: np.random.Generator, world: World, comp: np.ndarray) -> Txns
     )
 
 
+def _family_loans(rng: np.random.Generator, world: World, ents: np.ndarray) -> list[Txns]:
+    """A person lends a relative a sum, repaid in one to four monthly instalments from a few
+    weeks later: the same money goes out and comes back (an honest round trip)."""
+    lender = ents[rng.random(len(ents)) < FAMILY_LOAN * world.months / 12]
+    other = pick(rng, world.pools["person"], len(lender))
+    lender, other = (
+        lender[world.acc_primary[lender] != other],
+        other[world.acc_primary[lender] != other],
+    )
+    lent = when(rng, world, rng.integers(0, world.months, len(lender)))
+    amount = _roundish(rng, rng.lognormal(np.log(1_500), 0.8, len(lender)))
+    parts = rng.integers(1, 5, len(lender))
+    i = np.repeat(np.arange(len(lender)), parts)
+    k = np.arange(len(i)) - np.repeat(np.cumsum(parts) - parts, parts)
+    first = rng.integers(14 * DAY, 60 * DAY, len(lender))
+    back = lent[i] + first[i] + k * 30 * DAY + rng.integers(-3 * DAY, 3 * DAY, len(i))
+    loan = Txns.make(world.acc_primary[lender], other, lent, amount, "instant")
+    repaid = Txns.make(
+        other[i], world.acc_primary[lender[i]], back, amount[i] / parts[i], "instant"
+    )
+    return [loan, repaid.take(repaid.ts < world.end_s)]
+
+
+def _flat_shares(rng: np.random.Generator, world: World, ents: np.ndarray) -> Txns:
+    """Flatmates pay one of them their share of the rent in the first days of each month; the
+    collector pays the landlord with the rest of their own rent (a fan-in repeated monthly)."""
+    renters = ents[world.landlord[ents] >= 0]
+    who = renters[rng.random(len(renters)) < FLAT_SHARE]
+    mates = rng.integers(1, 4, len(who))
+    flatmates = pick(rng, world.pools["person"], int(mates.sum()))
+    share = (net_month(world, who) * rng.uniform(0.15, 0.3, len(who))).clip(150.0, 1_200.0)
+    g = np.repeat(np.arange(len(who)), mates)
+    e, m = np.repeat(g, world.months), np.tile(np.arange(world.months), len(g))
+    payer = np.repeat(flatmates, world.months)
+    amount = np.round(share[e] * rng.normal(1.0, 0.02, len(e)), 2)
+    keep = payer != world.acc_primary[who[e]]
+    ts = when(rng, world, m[keep], 0, 5)
+    return Txns.make(payer[keep], world.acc_primary[who[e[keep]]], ts, amount[keep], "instant")
+
+
 def honest_variety(rng: np.random.Generator, world: World, ents: np.ndarray) -> list[Txns]:
-    """Money between people, freelance incomes, life's bursts and companies' customers."""
+    """Money between people, freelance incomes, life's bursts, companies' customers, family
+    loans repaid and flatmates' shares of the rent."""
     persons = ents[~world.is_company[ents]]
     working = persons[np.isin(world.arch[persons], [Arch.SALARIED, Arch.HIGH_EARNER])]
     return [
@@ -162,4 +206,6 @@ def honest_variety(rng: np.random.Generator, world: World, ents: np.ndarray) -> 
         _freelance(rng, world, working),
         *_bursts(rng, world, persons),
         _customers(rng, world, ents[world.is_company[ents]]),
+        *_family_loans(rng, world, persons),
+        _flat_shares(rng, world, persons),
     ]

@@ -49,10 +49,10 @@ __all__ = [
 
 Planner = Callable[[np.random.Generator, World, AccountBook, int, np.ndarray], SchemePlan]
 Injector = Callable[[np.random.Generator, World, SchemePlan, int, int], list[Txns]]
-SHORT_WINDOW_PREVALENCE = 0.0015  # each short-window typology in an edge-list world
-# Off in the full world for now: the motif family that sees them is not in the feature set yet,
-# and a model trained on labels it cannot see learns to distrust ordinary extra income.
-SHORT_WINDOW_DEFAULT = TypologyParams(0.0)
+SHORT_WINDOW_PREVALENCE = 0.003  # each short-window typology in an edge-list world
+# On in the full world at a low prevalence: each scheme repeats its pattern over its life and
+# its members are labelled while active, so a point-in-time feature can see what the label says.
+SHORT_WINDOW_DEFAULT = TypologyParams(0.001)
 MAX_STREAM = 127  # ground-truth codes are stored as int8
 
 

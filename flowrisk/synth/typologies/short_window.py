@@ -2,11 +2,13 @@
 cycle, scatter-gather, gather-scatter, bipartite, stacked bipartite and a random walk.
 
 Each scheme is a small group of ordinary accounts of the world (people and companies who keep
-their normal lives) that plays its pattern out within 1 to 20 days, over ordinary wire and
-instant transfers, in amounts drawn like the members' honest transfers: never round, never just
-under a reporting threshold. Nothing but amounts, times and counterparties marks them, so they
-exist in a world reduced to a plain edge list as in the full one. Intensity sets how many times
-a group repeats its pattern inside its window.
+their normal lives) that repeats its pattern over an active life of weeks to months (as the
+research generators' schemes do): each play lasts 1 to 20 days, the plays follow one another at
+a cadence of days to weeks, jittered, over ordinary wire and instant transfers, in amounts drawn
+like the members' honest transfers: never round, never just under a reporting threshold.
+Nothing but amounts, times and counterparties marks them, so they exist in a world reduced to a
+plain edge list as in the full one. The plan's ``end_s`` is the end of the life (the labels say
+when a member was active); intensity shortens the cadence (more plays in the same life).
 """
 
 from __future__ import annotations
@@ -21,10 +23,21 @@ from flowrisk.synth.flows.timing import net_month
 from flowrisk.synth.typologies.base import in_chunk
 from flowrisk.synth.world import CHANNEL, DAY, Arch, SchemePlan, Txns, World
 
-__all__ = ["MAX_DAYS", "SIZES", "honest_scale", "inject_short_window", "plan_short_window"]
+__all__ = [
+    "CADENCE_DAYS",
+    "LIFE_DAYS",
+    "MAX_DAYS",
+    "SIZES",
+    "honest_scale",
+    "inject_short_window",
+    "plan_short_window",
+]
 
 HOUR = 3600
 MAX_DAYS = 20  # AMLworld's patterns last 1 to 20 days
+LIFE_DAYS = (45, 240)  # a scheme's active life (lowest, highest), cut at the end of the period
+CADENCE_DAYS = (3.0, 28.0)  # days between two plays at intensity one (lowest, highest)
+JITTER = 0.3  # each gap between plays varies by up to this share of the cadence
 # Members per group (lowest, highest) of each pattern; the first member is the hub, the source
 # or the origin of the pattern.
 SIZES: dict[str, tuple[int, int]] = {
@@ -72,23 +85,53 @@ def plan_short_window(typology: str) -> Callable[..., SchemePlan]:
         total = min(sum(sizes), len(pool))
         members = rng.choice(pool, total, replace=False).astype(np.int64)
         scheme = np.repeat(np.arange(len(sizes)), sizes)[:total].astype(np.int64)
-        n_groups = len(sizes)
-        days = rng.integers(1, MAX_DAYS + 1, n_groups)
-        period_days = (world.end_s - world.start_s) // DAY
-        first_day = rng.integers(0, np.maximum(period_days - days, 1))
-        start = world.start_s + first_day * DAY + rng.integers(8, 18, n_groups) * HOUR
         first = np.r_[0, np.flatnonzero(np.diff(scheme)) + 1] if total else scheme
         role = np.ones(total, dtype=np.int8)
         role[first] = 0
+        life = _lives(rng, world, len(sizes), world.params.intensity(typology))
         return SchemePlan(
             entity=members,
             scheme=scheme,
-            start_s=start[scheme].astype(np.int64),
+            start_s=life["start_s"][scheme],
             role=role,
-            extra={"days": days[scheme].astype(np.int64)},
+            extra={k: v[scheme] for k, v in life.items() if k != "start_s"},
+            end_s=life["end_s"][scheme],
         )
 
     return plan
+
+
+def _lives(
+    rng: np.random.Generator, world: World, n_groups: int, intensity: float
+) -> dict[str, np.ndarray]:
+    """Each group's active life (start and end times, seconds), the length of one play (days)
+    and its cadence (days between plays, shorter when the typology is more intense)."""
+    period_days = (world.end_s - world.start_s) // DAY
+    length = rng.integers(LIFE_DAYS[0], LIFE_DAYS[1] + 1, n_groups)
+    first_day = rng.integers(0, max(period_days - LIFE_DAYS[0] // 2, 1), n_groups)
+    start = world.start_s + first_day * DAY + rng.integers(8, 18, n_groups) * HOUR
+    end = np.minimum(start + length * DAY, world.end_s)
+    cadence = rng.uniform(*CADENCE_DAYS, n_groups) / max(intensity, 0.05)
+    # a play ends before the next one can begin (the gap is jittered down to 1 - JITTER cadences)
+    days = np.minimum(rng.integers(1, MAX_DAYS + 1, n_groups), (1.0 - JITTER) * cadence)
+    days = np.maximum(days, 1.0)
+    return {
+        "start_s": start.astype(np.int64),
+        "end_s": end.astype(np.int64),
+        "days": days.astype(np.int64),
+        "cadence": cadence,
+    }
+
+
+def _play_starts(rng: np.random.Generator, start: int, end: int, cadence: float) -> list[int]:
+    """When each play of a group begins: from ``start``, one cadence apart (each gap jittered),
+    up to ``end``; at least one play."""
+    out, t = [start], float(start)
+    while True:
+        t += cadence * DAY * float(rng.uniform(1.0 - JITTER, 1.0 + JITTER))
+        if t >= end:
+            return out
+        out.append(int(t))
 
 
 def _group_sizes(rng: np.random.Generator, k: int, lo: int, hi: int) -> list[int]:
@@ -239,32 +282,29 @@ SHAPES: dict[str, Shape] = {
 
 
 def _group_legs(
-    rng: np.random.Generator, world: World, typology: str, group: np.ndarray, start: int, days: int
+    rng: np.random.Generator, world: World, typology: str, group: np.ndarray, life: dict[str, float]
 ) -> list[tuple[int, int, int, float]]:
-    """Legs of one group (source entity, destination entity, time, amount) over its window,
-    the pattern repeated 1 + Poisson(0.5 x intensity) times."""
-    k = world.params.intensity(typology)
-    repeats = 1 + int(rng.poisson(0.5 * k))
-    span = days * DAY - 2 * HOUR
+    """Legs of one group (source entity, destination entity, time, amount) over its life: the
+    pattern played within ``days`` at each of its play starts, in a fresh amount each time."""
+    span = int(life["days"]) * DAY - 2 * HOUR
     base = float(np.median(honest_scale(world, group)))
     out = []
-    for r in range(repeats):
+    last = int(life["end_s"]) - span  # every play ends within the life
+    for start in _play_starts(rng, int(life["start_s"]), last, life["cadence"]):
         legs = SHAPES[typology](rng, len(group))
         shares = np.array([leg[3] for leg in legs])
         for _ in range(10):  # a value that leaves every leg off the thresholds' bands
             value = base * float(rng.lognormal(0.0, 0.5))
             if not _near_threshold(value * shares).any():
                 break
-        lo, hi = r / repeats, (r + 1) / repeats
         for (s, d, h, _), share in zip(legs, shares, strict=True):
-            ts = start + int((lo + h * (hi - lo)) * span)
-            out.append((int(group[s]), int(group[d]), ts, value * float(share)))
+            out.append((int(group[s]), int(group[d]), start + int(h * span), value * float(share)))
     return out
 
 
 def inject_short_window(typology: str) -> Callable[..., list[Txns]]:
     """The injector of one short-window typology: each group whose first member lies in the
-    chunk plays its pattern out within its window."""
+    chunk repeats its pattern over its life."""
     if typology not in SHAPES:
         raise ValueError(f"{typology!r} is not a short-window typology")
 
@@ -282,9 +322,13 @@ def inject_short_window(typology: str) -> Callable[..., list[Txns]]:
             group = plan.entity[bounds[g] : bounds[g + 1]]
             if len(group) < 3:
                 continue
-            new = _group_legs(
-                rng, world, typology, group, int(plan.start_s[f]), int(plan.extra["days"][f])
-            )
+            life = {
+                "start_s": float(plan.start_s[f]),
+                "end_s": float(plan.end_s[f]) if plan.end_s is not None else float(world.end_s),
+                "days": float(plan.extra["days"][f]),
+                "cadence": float(plan.extra["cadence"][f]),
+            }
+            new = _group_legs(rng, world, typology, group, life)
             legs += new
             schemes += [int(plan.scheme[f])] * len(new)
         if not legs:

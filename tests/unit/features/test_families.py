@@ -107,7 +107,11 @@ def test_feature_value(profiles: pl.DataFrame, entity: str, feature: str) -> Non
 def test_every_feature_has_a_hand_checked_value() -> None:
     checked = {
         f
-        for feats in (*EXPECTED.values(), *EXPECTED_AMOUNTS.values(), *EXPECTED_TIMING.values())
+        for feats in (
+            *EXPECTED.values(),
+            *EXPECTED_AMOUNTS.values(),
+            *EXPECTED_TIMING.values(),
+        )
         for f in feats
     }
     assert set(feature_names()) <= checked, sorted(set(feature_names()) - checked)

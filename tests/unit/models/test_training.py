@@ -25,6 +25,7 @@ from flowrisk.models import (
     snapshots,
     split_snapshots,
 )
+from flowrisk.models.dataset import LABEL_GRACE
 from flowrisk.models.scorer import probability_text
 from flowrisk.schema import BANDS
 
@@ -55,6 +56,27 @@ def test_labels_are_point_in_time() -> None:
     )
     out = label_snapshot(profiles, labels, datetime(2025, 2, 1, tzinfo=UTC))
     assert out["label"].to_list() == [1, 0, 0]  # b's scheme starts after the snapshot
+
+
+def test_labels_end_with_the_scheme_after_a_grace() -> None:
+    """An entity whose scheme ended is positive while recent windows still show it, then not;
+    one without an end stays positive."""
+    profiles = pl.DataFrame({"entity_id": ["a", "b", "c"]})
+    labels = pl.DataFrame(
+        {
+            "entity_id": ["a", "b", "c"],
+            "label": [1, 1, 1],
+            "typologies": [["fan_in"], ["cycle"], ["mule"]],
+            "label_date": [date(2025, 1, 5), date(2025, 1, 5), date(2025, 1, 5)],
+            "label_end": [date(2025, 3, 20), date(2025, 1, 31), None],
+        }
+    )
+    as_of = datetime(2025, 4, 1, tzinfo=UTC)
+    assert (as_of - LABEL_GRACE).date() <= date(2025, 3, 20)
+    out = label_snapshot(profiles, labels, as_of)
+    assert out["label"].to_list() == [1, 0, 1]
+    later = label_snapshot(profiles, labels, datetime(2025, 6, 1, tzinfo=UTC))
+    assert later["label"].to_list() == [0, 0, 1]
 
 
 def test_split_holds_out_time_and_entities(split: Split) -> None:

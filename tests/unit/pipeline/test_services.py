@@ -71,6 +71,8 @@ def test_a_case_report_is_written_whole_or_not_at_all(
     t = trained_world
     done = write_case_report(t.folder, entity, bundle, page, lookup, t.as_of)
     assert done.row["entity_id"] == entity and entity in page.read_text(encoding="utf-8")
+    drawn = page.read_text(encoding="utf-8")
+    assert "<h2>Money network</h2><svg" in drawn and 'href="/ui/entities/' not in drawn
     assert [p.name for p in page.parent.iterdir()] == ["case.html"]  # no partial file left
     blocker = tmp_path / "file"
     blocker.write_text("not a folder", encoding="utf-8")

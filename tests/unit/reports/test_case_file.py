@@ -17,8 +17,9 @@ from pypdf import PdfReader
 
 from flowrisk.features import build_profiles, catalog
 from flowrisk.models.batch import explain_entities
-from flowrisk.reports.case import case_report, case_report_pdf, entity_facts
+from flowrisk.reports.case import case_report, case_report_pdf, entity_facts, report_network
 from flowrisk.reports.chart import contribution_svg, in_contribution_order
+from flowrisk.reports.network import Score
 from flowrisk.reports.tables import named
 from tests.conftest import TrainedWorld
 
@@ -143,6 +144,28 @@ def test_the_money_network_is_drawn_where_given(
     drawn = _page(trained_world, row, network_svg='<svg id="network"></svg>')
     assert '<h2>Money network</h2><svg id="network"></svg>' in drawn
     assert "Money network" not in _page(trained_world, row)
+
+
+def test_the_report_draws_the_entity_s_money_network_without_links(
+    trained_world: TrainedWorld, explained: list[dict[str, Any]]
+) -> None:
+    t, row = trained_world, _with_transactions(explained)
+    asked: list[str] = []
+
+    def scores_of(ids: list[str]) -> dict[str, Score]:
+        asked.extend(ids)
+        return {ids[0]: Score("critical", 97.5)}
+
+    svg = report_network(t.frames, row, t.as_of, "en", scores_of)
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and 'class="network"' in svg
+    assert "<a " not in svg and "/ui/entities/" not in svg  # printed: nothing to click
+    assert asked and row["entity_id"] not in asked  # the entity's own band is the row's
+    name = t.frames["entities"].filter(pl.col("entity_id") == row["entity_id"]).collect()["name"]
+    assert html.escape(str(name[0])) in svg and report_network(t.frames, row, t.as_of) != svg
+    page = _page(t, row, network_svg=svg)
+    assert f"<h2>Money network</h2>{svg}" in page
+    pdf = PdfReader(io.BytesIO(case_report_pdf(page)))
+    assert any("Money network" in p.extract_text() for p in pdf.pages)
 
 
 def test_the_pdf_prints_every_evidence_transaction_with_page_numbers(

@@ -14,12 +14,21 @@ import polars as pl
 import pytest
 from lxml import etree
 
-from flowrisk.errors import InvalidParameter
+from flowrisk.cases import Case, CaseEvent
+from flowrisk.errors import ConfigError, InvalidParameter
 from flowrisk.features import build_profiles
 from flowrisk.models.batch import explain_entities
 from flowrisk.reports.case import entity_facts
 from flowrisk.reports.goaml import GoamlReport, goaml_xml, validate_goaml, write_goaml
-from flowrisk.reports.goaml_build import evidence_transactions, goaml_report
+from flowrisk.reports.goaml_build import (
+    FALLBACK_TRANSACTIONS,
+    REASON_CHARS,
+    case_analyst,
+    case_goaml,
+    evidence_transactions,
+    goaml_report,
+    reporting_entity,
+)
 from tests.conftest import TrainedWorld
 
 ORDER = [
@@ -124,3 +133,66 @@ def test_a_document_that_is_not_xml_is_refused() -> None:
 def test_the_schema_ships_with_the_package() -> None:
     xsd = resources.files("flowrisk.reports").joinpath("goaml.xsd")
     assert xsd.is_file() and b'<xs:element name="report">' in xsd.read_bytes()
+
+
+def _case(status: str = "in_review", **kw: Any) -> Case:
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    return Case(id="C-2026-0007", entity_id="E1", opened_by="cli:bob", opened_at=at,
+                status=status, **kw)  # fmt: skip
+
+
+def test_a_case_s_report_names_who_holds_it_and_its_disposition(
+    built: tuple[dict[str, Any], dict[str, Any], GoamlReport],
+) -> None:
+    row, facts, _ = built
+    held = case_goaml(row, facts, _case(assignee="Alice Martin"), reporting_entity="FR-0042")
+    assert held.analyst == "Alice Martin" and held.case_reference == "C-2026-0007"
+    assert held.reason.startswith("Case C-2026-0007: in review. Grounds: ")
+    assert case_analyst(_case()) == "cli:bob"  # nobody assigned: whoever opened it
+    decided = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
+    closing = CaseEvent("disposition", "Carol Roy", decided, "Cash split across branches",
+                        "in_review", "reported", reason_code="confirmed_suspicious")  # fmt: skip
+    closed = _case("reported", assignee="Alice Martin", reason_code="confirmed_suspicious",
+                   decided_at=decided, events=(closing,))  # fmt: skip
+    report = case_goaml(row, facts, closed, reporting_entity="FR-0042")
+    assert report.analyst == "Carol Roy"  # the analyst who closed it answers for it
+    assert report.reason.startswith(
+        "Case C-2026-0007: reported (confirmed suspicious, 2026-12-02). "
+        "Analyst's note: Cash split across branches. Grounds: "
+    )
+    validate_goaml(goaml_xml(report))
+
+
+def test_without_cited_transactions_the_largest_are_reported(
+    built: tuple[dict[str, Any], dict[str, Any], GoamlReport],
+) -> None:
+    row, facts, _ = built
+    plain = {
+        **row,
+        "red_flags": [],
+        "reasons": [{**r, "evidence": []} for r in row["reasons"]],
+    }
+    report = case_goaml(plain, facts, _case(), reporting_entity="FR-0042")
+    legs = facts["legs"].filter(~pl.col("is_self")).sort("amount", descending=True)
+    amounts = sorted((t.amount for t in report.transactions), reverse=True)
+    assert 0 < len(amounts) <= FALLBACK_TRANSACTIONS
+    assert amounts == [float(a) for a in legs["amount"].head(len(amounts))]
+    assert "No red flag cites a transaction" in report.reason
+    validate_goaml(goaml_xml(report))
+
+
+def test_the_reason_keeps_to_goaml_s_length(
+    built: tuple[dict[str, Any], dict[str, Any], GoamlReport],
+) -> None:
+    row, facts, _ = built
+    wordy = {**row, "red_flags": [{**f, "text": "x" * 5000} for f in row["red_flags"]]}
+    report = case_goaml(wordy, facts, _case(), reporting_entity="FR-0042")
+    assert len(report.reason) == REASON_CHARS and report.reason.endswith("…")
+    validate_goaml(goaml_xml(report))
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_an_unset_reporting_entity_is_refused_naming_the_setting(value: str | None) -> None:
+    with pytest.raises(ConfigError, match="FLOWRISK_REPORTING_ENTITY_ID is not set"):
+        reporting_entity(value)
+    assert reporting_entity(" FR-0042 ") == "FR-0042"

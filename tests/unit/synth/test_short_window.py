@@ -1,10 +1,12 @@
-"""The short-window typologies: each group plays its pattern out within days, its shape holds,
-its amounts look like honest transfers, and its members keep ordinary lives beside."""
+"""The short-window typologies: each group repeats its pattern over an active life that the
+labels date, its shape holds, its amounts look like honest transfers, and its members keep
+ordinary lives beside."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -12,14 +14,15 @@ from flowrisk.io import read_dataset
 from flowrisk.reference import thresholds
 from flowrisk.schema import SHORT_WINDOW_TYPOLOGIES, TABLES
 from flowrisk.synth import WorldParams, generate_world
-from flowrisk.synth.typologies.short_window import MAX_DAYS
+from flowrisk.synth.typologies.short_window import LIFE_DAYS
+from flowrisk.synth.typologies.short_window import SHAPES as PATTERNS
 
 Edges = list[tuple[str, str]]
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
-    """A full world with every short-window typology on (they are off by default)."""
+    """A full world with every short-window typology more common than by default."""
     params = WorldParams(entities=8_000, seed=11, chunk_entities=4_000).with_overrides(
         prevalence=dict.fromkeys(SHORT_WINDOW_TYPOLOGIES, 0.005)
     )
@@ -55,15 +58,49 @@ def _roles(edges: Edges) -> tuple[set[str], set[str], set[str]]:
     return src - dst, src & dst, dst - src
 
 
+def _members(world: dict[str, pl.DataFrame], scheme: pl.DataFrame) -> pl.DataFrame:
+    """The labels of the account holders a scheme's transactions touch."""
+    accounts = set(scheme["src_account_id"]) | set(scheme["dst_account_id"])
+    holders = world["accounts"].filter(pl.col("account_id").is_in(list(accounts)))["entity_id"]
+    return world["labels"].filter(pl.col("entity_id").is_in(holders.implode()))
+
+
 @pytest.mark.parametrize("typology", SHORT_WINDOW_TYPOLOGIES)
-def test_every_scheme_plays_out_within_days(scheme_legs: pl.DataFrame, typology: str) -> None:
+def test_every_scheme_repeats_its_pattern_over_its_life(
+    world: dict[str, pl.DataFrame], scheme_legs: pl.DataFrame, typology: str
+) -> None:
+    """Whole plays only (the legs are a multiple of one play's), several of them over weeks to
+    months, every leg an account-to-account transfer."""
     schemes = _schemes(scheme_legs, typology)
     assert len(schemes) >= 2, f"{typology}: {len(schemes)} schemes in the world"
+    repeated = 0
     for scheme in schemes:
+        members = _members(world, scheme)
+        per_play = len(PATTERNS[typology](np.random.default_rng(0), members.height))
+        assert scheme.height % per_play == 0, (typology, scheme.height, per_play)
+        plays = scheme.height // per_play
         span = scheme["ts"].max() - scheme["ts"].min()
-        assert span.total_seconds() <= MAX_DAYS * 86_400, (typology, span)
+        repeated += plays >= 3 and span.days >= 14
         assert set(scheme["channel"].cast(pl.String)) <= {"wire", "instant"}
         assert scheme["src_account_id"].null_count() == scheme["dst_account_id"].null_count() == 0
+    assert repeated >= 0.6 * len(schemes), (typology, repeated, len(schemes))
+
+
+@pytest.mark.parametrize("typology", SHORT_WINDOW_TYPOLOGIES)
+def test_labels_date_the_members_active_life(
+    world: dict[str, pl.DataFrame], scheme_legs: pl.DataFrame, typology: str
+) -> None:
+    """Every leg falls between its members' label_date and label_end (null: active at the end
+    of the period); a life that ended lasted at least the shortest life."""
+    period_end = world["transactions"]["ts"].max().date()
+    for scheme in _schemes(scheme_legs, typology):
+        members = _members(world, scheme)
+        assert members["label"].min() == 1
+        assert members["label_date"].n_unique() == 1 and members["label_end"].n_unique() == 1
+        start, end = members["label_date"][0], members["label_end"][0] or period_end
+        assert start <= scheme["ts"].min().date() and scheme["ts"].max().date() <= end
+        if members["label_end"][0] is not None:
+            assert (end - start).days >= LIFE_DAYS[0] - 1, (typology, start, end)
 
 
 def _check_fan_in(edges: Edges) -> None:
