@@ -70,6 +70,7 @@ def test_the_analysts_whole_flow_leaves_one_audit_row_per_view_and_change(
     entity = top.inner_text()
     top.click()
     assert page.url.endswith(f"/ui/entities/{entity}")
+    name = page.inner_text("main .entity-head h1")
     network = page.locator("#network svg.network")
     assert network.is_visible()
     assert page.locator("#network svg g.node.centre").get_attribute("data-id") == entity
@@ -96,7 +97,9 @@ def test_the_analysts_whole_flow_leaves_one_audit_row_per_view_and_change(
     report = etree.fromstring(xml)
     assert schema.validate(report), schema.error_log
     assert report.findtext(".//rentity_id") == REPORTING_ENTITY
-    assert case in xml.decode() and entity in xml.decode()
+    assert report.findtext("entity_reference") == case
+    assert all(part in xml.decode() for part in name.split())  # the entity, named
+    assert "the takings of a bakery" in str(report.findtext("reason"))  # the disposition
 
     refused = page.goto(f"{live.url}/ui/audit")
     assert refused.status == 403 and "Forbidden" in page.inner_text("h1")
