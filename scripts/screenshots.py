@@ -120,8 +120,9 @@ def _pdf_page_one(pdf: Path, out: Path) -> None:
     stem = pdf.with_suffix("")
     cmd = ["pdftoppm", "-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile"]
     subprocess.run([*cmd, str(pdf), str(stem)], check=True)
-    os.replace(stem.with_suffix(".png"), out / "report-pdf-page1.png")
-    print(f"wrote {out / 'report-pdf-page1.png'}")
+    target = out / "report-pdf-page1.png"
+    os.replace(stem.with_suffix(".png"), target)
+    print(f"wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
 
 
 def _case_pdf(page: Any, env: dict[str, str], dataset: Path, entity: str, work: Path) -> Path:
