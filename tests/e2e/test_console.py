@@ -6,61 +6,15 @@ leaves exactly one audit row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from flowrisk.audit import Store
-from tests.conftest import TrainedWorld
-from tests.e2e.live import create_key, flowrisk_serve, register_model, service_env
-from tests.servers import run_cli
+from tests.e2e.console import LiveConsole
+from tests.e2e.console import shot as _shot
+from tests.e2e.console import sign_in as _sign_in
 
 pytestmark = pytest.mark.slow
-SHOTS = Path("/tmp/flowrisk-console-shots")  # outside the checkout: for a person to look at
-
-
-@dataclass
-class LiveConsole:
-    url: str
-    home: Path
-    keys: dict[str, str]
-
-    def rows(self) -> list[dict[str, Any]]:
-        store = Store(f"sqlite:///{self.home / 'audit.db'}", read_only=True)
-        return list(store.audit_rows())
-
-
-@pytest.fixture(scope="module")
-def live(
-    trained_world: TrainedWorld, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveConsole]:
-    t = trained_world
-    home = tmp_path_factory.mktemp("console_home")
-    register_model(t, home)
-    env = service_env(home)
-    scores = home / "scores"
-    scored = run_cli(env, "score", str(t.folder), "--out", str(scores), "--no-validate")
-    assert scored.returncode == 0, scored.stderr
-    keys = {role: create_key(env, role) for role in ("analyst", "supervisor")}
-    args = ("--dataset", str(t.folder), "--scores", str(scores))
-    with flowrisk_serve(env, home / "server.log", *args) as url:
-        yield LiveConsole(url, home, keys)
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def _sign_in(page: Any, live: LiveConsole, role: str) -> None:
-    page.goto(f"{live.url}/ui")
-    assert page.url.startswith(f"{live.url}/ui/sign-in")
-    _shot(page, "sign-in")
-    page.fill("#key", live.keys[role])
-    page.click("button[type=submit]")
 
 
 def test_sign_in_queue_filter_open_an_alert_and_sign_out(page: Any, live: LiveConsole) -> None:

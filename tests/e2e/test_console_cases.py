@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_console import LiveConsole, _shot, _sign_in, live  # noqa: F401 (a fixture)
+from tests.e2e.console import LiveConsole
+from tests.e2e.console import shot as _shot
+from tests.e2e.console import sign_in as _sign_in
 
 pytestmark = pytest.mark.slow
 
 
-def test_open_note_and_dismiss_a_case(page: Any, live: LiveConsole) -> None:  # noqa: F811
+def test_open_note_and_dismiss_a_case(page: Any, live: LiveConsole) -> None:
     _sign_in(page, live, "analyst")
     page.fill("#purpose", "case E2E-2026-19")
     page.click("main button[type=submit]")

@@ -6,7 +6,7 @@ case reference) before the page is rendered."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
@@ -22,6 +22,7 @@ from flowrisk.api.console.auth import (
     audit_row,
     audit_view,
 )
+from flowrisk.api.console.cases import case_store
 from flowrisk.api.console.entity_view import ScoresOf, entity_view
 from flowrisk.api.console.pages import render
 from flowrisk.api.service import ApiConfig
@@ -29,6 +30,7 @@ from flowrisk.errors import EntityNotFound, ModelNotFound
 from flowrisk.reports.network import Score
 
 __all__ = ["HISTORY_ROWS", "router"]
+ACTIVE = ("open", "in_review", "escalated")
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 HISTORY_ROWS = 50  # the latest lookups a supervisor sees on the page
@@ -48,6 +50,21 @@ def _scores_of(request: Request) -> ScoresOf | None:
         return {i: Score(str(r["band"]), float(r["score"])) for i, r in rows.items()}
 
     return lookup
+
+
+def _cases_of(request: Request, entity_id: str) -> dict[str, Any]:
+    """The entity's case in progress (a link to it), else the alert of the registered run a
+    new case would be opened from (the form's hidden fields)."""
+    latest = case_store(request).list_cases(entity_id=entity_id, limit=1)
+    if latest and latest[0].status in ACTIVE:
+        return {"active_case": latest[0], "alert": None}
+    queue: AlertQueue | None = getattr(request.app.state, "alert_queue", None)
+    row = queue.lookup([entity_id]).get(entity_id) if queue is not None else None
+    alert = None
+    if queue is not None and row is not None:
+        run = queue.run.get("finished_at") or queue.run.get("as_of")
+        alert = {"run": run, "score": row["score"], "band": row["band"]}
+    return {"active_case": None, "alert": alert}
 
 
 def _refuse(request: Request, user: ConsoleUser, entity_id: str, status: int, why: str) -> NoReturn:
@@ -83,4 +100,5 @@ def entity_page(request: Request, entity_id: EntityId, user: Viewer, _: PurposeS
         history=history,
         locale=user.locale,
     )
+    context.update(_cases_of(request, entity_id))
     return render(request, "entity.html", context)

@@ -114,3 +114,25 @@ def test_without_a_session_the_page_sends_to_sign_in(served: Page) -> None:
     page = served.client().get(f"/ui/entities/{served.entity}", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"].startswith("/ui/sign-in?next=")
     assert len(served.rows()) == before  # nothing shown, nothing looked up
+
+
+def test_a_case_opens_from_the_entity_page_with_its_alert_then_the_page_links_to_it(
+    served: Page,
+) -> None:
+    client = served.client("analyst")
+    entity = str(served.world.labels["entity_id"][3])  # no other test opens a case on it
+    html = client.get(f"/ui/entities/{entity}").text
+    form = re.search(
+        r'<form method="post" action="/ui/cases" class="inline open-case">(.*?)</form>', html, re.S
+    )
+    assert form, "the entity page offers to open a case"
+    fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form.group(1)))
+    assert fields["entity_id"] == entity and fields["run"] and fields["band"]
+    opened = client.post("/ui/cases", data=fields, follow_redirects=False)
+    assert opened.status_code == 303, opened.text
+    case_id = opened.headers["location"].rsplit("/", 1)[-1]
+    case = client.get(f"/ui/cases/{case_id}").text
+    assert f"score {float(fields['score']):.2f}, {fields['band']}" in case  # the alert kept
+    again = client.get(f"/ui/entities/{entity}").text
+    assert f'<a href="/ui/cases/{case_id}">Case {case_id}</a>' in again
+    assert 'class="inline open-case"' not in again  # a case in progress: a link
