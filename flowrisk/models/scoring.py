@@ -19,6 +19,7 @@ from flowrisk.models.batch import explain_entities
 from flowrisk.models.scorer import RiskModel
 
 if TYPE_CHECKING:
+    from flowrisk.models.lookups import LegIndex, Prepared
     from flowrisk.models.registry import Bundle
 
 __all__ = ["DatasetSource", "Loaded", "explain_entity", "score_frames"]
@@ -65,8 +66,18 @@ def score_frames(
     if explain:
         out = _explained_row(frames, profiles, as_of, bundle.model, bundle.baselines, "request")
     else:
-        scored = bundle.model.score(profiles).row(0, named=True)
-        out = {**scored, "tags": [], "reasons": None, "red_flags": None}
+        out = _bare_row(bundle.model, profiles)
+    return _stamped(out, as_of, bundle)
+
+
+def _bare_row(model: RiskModel, profile: pl.DataFrame) -> dict[str, Any]:
+    """The score of a one-entity profile without its explanation, as the API returns it."""
+    return {**model.score(profile).row(0, named=True), "tags": [], "reasons": None,
+            "red_flags": None}  # fmt: skip
+
+
+def _stamped(out: dict[str, Any], as_of: datetime, bundle: Bundle) -> dict[str, Any]:
+    """A score row with its band as text, its date and the model version that made it."""
     out["band"] = str(out["band"])
     out["as_of"] = as_of
     out["model_version"] = bundle.version
@@ -87,9 +98,11 @@ def _explained_row(
 
 
 class DatasetSource:
-    """A dataset a service was started on, for ``GET /v1/entities/{id}/score``, held in
-    memory; each lookup scores the entity's neighbourhood (``frames_for_entities``), which gives
-    the entity the same features as the batch scorer."""
+    """A dataset a service was started on, for ``GET /v1/entities/{id}/score`` and the
+    console's entity page, held in memory. Once ``prepare``d for a bundle, lookups read the
+    profiles and red flags built in the batch path at start-up (:mod:`flowrisk.models.lookups`);
+    otherwise (or for another bundle) each lookup scores the entity's neighbourhood
+    (``frames_for_entities``), which gives the entity the same features as the batch scorer."""
 
     def __init__(self, folder: Path, as_of: datetime | None = None) -> None:
         from flowrisk.models.dataset import scoring_date
@@ -100,6 +113,32 @@ class DatasetSource:
         self.as_of = as_of or scoring_date(self.frames)
         ids = self.frames["entities"].select("entity_id").collect()["entity_id"]
         self.entities = set(ids.to_list())
+        self.prepared: Prepared | None = None
+        self.index: LegIndex | None = None
+
+    def prepare(self, loaded: Loaded) -> None:
+        """Build, once, what lookups of ``loaded``'s bundle at ``as_of`` read from memory: every
+        entity's profile and red flags, and the index of each account's transactions."""
+        from flowrisk.models.lookups import LegIndex, prepare_lookups
+
+        self.prepared = prepare_lookups(self.frames, self.as_of, loaded.bundle)
+        self.index = LegIndex(self.frames["transactions"].collect(), self.as_of)
+
+    def score(self, entity_id: str, loaded: Loaded, explain: bool) -> dict[str, Any]:
+        """The entity's score (explained or bare) at ``as_of``: from the prepared profiles when
+        they were built for ``loaded``'s bundle, else through the feature path."""
+        if entity_id not in self.entities:
+            raise EntityNotFound(f"{entity_id}: no such entity in {self.folder.name}")
+        ready = self.prepared
+        bundle = loaded.bundle
+        profile = ready.profile(entity_id) if ready and ready.serves(bundle, self.as_of) else None
+        if ready is None or profile is None:
+            return score_frames(self.frames_for(entity_id), entity_id, self.as_of, loaded, explain)
+        if explain:
+            out = ready.explained(entity_id, profile).row(0, named=True)
+        else:
+            out = _bare_row(bundle.model, profile)
+        return _stamped(out, self.as_of, bundle)
 
     def frames_for(self, entity_id: str) -> dict[str, pl.LazyFrame]:
         """The entity's neighbourhood, collected (a request's plans then run on small frames)."""
@@ -107,3 +146,29 @@ class DatasetSource:
             raise EntityNotFound(f"{entity_id}: no such entity in {self.folder.name}")
         sub = frames_for_entities(self.frames, [entity_id], self.as_of)
         return {name: frame.collect().lazy() for name, frame in sub.items()}
+
+    def page_frames(self, entity_id: str) -> dict[str, pl.LazyFrame]:
+        """What the entity page's facts and money network read: the dataset's tables, with only
+        the window's transactions of the entity and of the entities it deals with or is tied
+        to (their facts and network are those of the whole dataset). Without an index (not
+        prepared), the entity's neighbourhood (``frames_for``)."""
+        if self.index is None:
+            return self.frames_for(entity_id)
+        if entity_id not in self.entities:
+            raise EntityNotFound(f"{entity_id}: no such entity in {self.folder.name}")
+        accounts = self.frames["accounts"].select("account_id", "entity_id").collect()
+        own = accounts.filter(pl.col("entity_id") == entity_id)["account_id"].to_list()
+        first = self.index.take(self.index.rows_of(own))
+        touched = pl.concat([first["src_account_id"], first["dst_account_id"]]).drop_nulls()
+        near = {entity_id, *accounts.filter(pl.col("account_id").is_in(touched.implode()))
+                .get_column("entity_id").drop_nulls().to_list()}  # fmt: skip
+        if "ownership" in self.frames:
+            tied = self.frames["ownership"].filter(
+                (pl.col("owner_entity_id") == entity_id) | (pl.col("owned_entity_id") == entity_id)
+            )
+            rows = tied.select("owner_entity_id", "owned_entity_id").collect()
+            near |= {*rows["owner_entity_id"].to_list(), *rows["owned_entity_id"].to_list()}
+        theirs = accounts.filter(pl.col("entity_id").is_in(list(near)))["account_id"].to_list()
+        out = dict(self.frames)
+        out["transactions"] = self.index.take(self.index.rows_of(theirs)).lazy()
+        return out

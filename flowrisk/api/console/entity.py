@@ -64,8 +64,9 @@ def entity_page(request: Request, entity_id: EntityId, user: Viewer, _: PurposeS
     if config.dataset is None:
         _refuse(request, user, entity_id, 404, "the service was started without a dataset")
     try:
-        frames = config.dataset.frames_for(entity_id)
+        frames = config.dataset.page_frames(entity_id)
         loaded = config.holder.current
+        explained = config.dataset.score(entity_id, loaded, True)
     except EntityNotFound as exc:
         _refuse(request, user, entity_id, 404, str(exc))
     except ModelNotFound as exc:
@@ -79,6 +80,7 @@ def entity_page(request: Request, entity_id: EntityId, user: Viewer, _: PurposeS
         entity_id,
         config.dataset.as_of,
         loaded,
+        explained=explained,
         scores_of=_scores_of(request),
         history=history,
         locale=user.locale,

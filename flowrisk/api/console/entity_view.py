@@ -178,14 +178,18 @@ def entity_view(
     as_of: datetime,
     loaded: Loaded,
     *,
+    explained: Mapping[str, Any] | None = None,
     scores_of: ScoresOf | None = None,
     history: list[dict[str, Any]] | None = None,
     locale: str = "en",
 ) -> dict[str, Any]:
     """The entity page's context from the entity's frames (raises ``EntityNotFound`` for an
-    unknown id); ``scores_of`` names the bands of the network's other entities, ``history``
-    (supervisors only) the audit rows of lookups of this entity."""
-    explained = score_frames(frames, entity_id, as_of, loaded, True)
+    unknown id); ``explained`` is the entity's explained score when the caller has it (read
+    from memory, ``DatasetSource.score``), else it is scored from ``frames``; ``scores_of``
+    names the bands of the network's other entities, ``history`` (supervisors only) the audit
+    rows of lookups of this entity."""
+    if explained is None:
+        explained = score_frames(frames, entity_id, as_of, loaded, True)
     facts = entity_facts(frames, entity_id, as_of)
     network = build_network(frames, entity_id, as_of)
     others = [n.id for n in network.nodes if n.kind == "entity" and n.id != entity_id]
