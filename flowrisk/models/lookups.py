@@ -15,9 +15,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from flowrisk.features import build_profiles, entity_partitions, partitions_for
-from flowrisk.features.context import HORIZON_DAYS
-from flowrisk.features.flags import red_flags
+from flowrisk.features import (
+    HORIZON_DAYS,
+    build_profiles,
+    entity_partitions,
+    partitions_for,
+    red_flags,
+)
 from flowrisk.models.explain import explain
 
 if TYPE_CHECKING:
