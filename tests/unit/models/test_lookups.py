@@ -122,3 +122,37 @@ def test_the_leg_index_finds_each_accounts_transactions_of_the_window() -> None:
     assert index.rows_of(["C", "B", "Z"]).tolist() == [0, 2, 3]
     assert index.rows_of(["Z"]).tolist() == [] and index.rows_of([]).tolist() == []
     assert index.take(np.array([3, 0], dtype=np.uint32))["txn_id"].to_list() == ["t3", "t0"]
+
+
+@pytest.mark.slow
+def test_the_api_and_the_page_read_the_prepared_lookups(
+    prepared: tuple[DatasetSource, Loaded],
+    trained_world: TrainedWorld,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from flowrisk.api import ApiConfig, create_app
+    from flowrisk.api.service import ModelHolder
+    from flowrisk.audit import Store
+    from tests.unit.api.console.conftest import set_purpose, sign_in
+
+    source, loaded = prepared
+    plain = DatasetSource(trained_world.folder, trained_world.as_of)  # not prepared
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('lookups') / 'audit.db'}")
+    holder = ModelHolder(loaded.bundle.uri, lambda uri: (loaded.bundle, {}), lambda _: None)
+    key = store.create_key("analyst", "test analyst")[1]
+    clients = []
+    for dataset in (source, plain):
+        app = create_app(ApiConfig(store=store, holder=holder, dataset=dataset))
+        client = TestClient(app, base_url="https://testserver", raise_server_exceptions=False)
+        assert sign_in(client, key).status_code == 303 and set_purpose(client).status_code == 303
+        clients.append(client)
+    headers = {"X-API-Key": key, "X-Purpose": "case 2026-118"}
+    for entity in _sample(source, loaded)[:3]:
+        fast, slow = (c.get(f"/v1/entities/{entity}/score", headers=headers) for c in clients)
+        assert fast.status_code == slow.status_code == 200
+        assert fast.json() == slow.json()
+        page = clients[0].get(f"/ui/entities/{entity}")
+        assert page.status_code == 200 and fast.json()["band"] in page.text.lower()
+    assert clients[0].get("/v1/entities/NOPE/score", headers=headers).status_code == 404
