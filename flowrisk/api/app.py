@@ -140,7 +140,8 @@ def app_from_settings(
     cases = CaseStore(settings.audit_url, timeout=settings.audit_timeout_seconds)
     source = DatasetSource(dataset) if dataset else None
     if source is not None:
-        source.prepare(holder.current)  # lookups then read profiles built once, in batch
+        # lookups then read profiles built once in the batch path (until then, the feature path)
+        source.prepare(holder.current, background=True)
     return create_app(
         ApiConfig(
             store=cases.audit,

@@ -4,6 +4,9 @@ path (``build_profiles``) and its explanation through the one explanation path
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +24,8 @@ from flowrisk.models.scorer import RiskModel
 if TYPE_CHECKING:
     from flowrisk.models.lookups import LegIndex, Prepared
     from flowrisk.models.registry import Bundle
+
+log = logging.getLogger(__name__)
 
 __all__ = ["DatasetSource", "Loaded", "explain_entity", "score_frames"]
 
@@ -116,13 +121,26 @@ class DatasetSource:
         self.prepared: Prepared | None = None
         self.index: LegIndex | None = None
 
-    def prepare(self, loaded: Loaded) -> None:
+    def prepare(self, loaded: Loaded, background: bool = False) -> threading.Thread | None:
         """Build, once, what lookups of ``loaded``'s bundle at ``as_of`` read from memory: every
-        entity's profile and red flags, and the index of each account's transactions."""
+        entity's profile and red flags, and the index of each account's transactions. With
+        ``background``, in a thread (returned): lookups take the feature path until it ends."""
+        if background:
+            worker = threading.Thread(target=self.prepare, args=(loaded,), daemon=True)
+            worker.start()
+            return worker
         from flowrisk.models.lookups import LegIndex, prepare_lookups
 
-        self.prepared = prepare_lookups(self.frames, self.as_of, loaded.bundle)
+        started = time.perf_counter()
+        ready = prepare_lookups(self.frames, self.as_of, loaded.bundle)
         self.index = LegIndex(self.frames["transactions"].collect(), self.as_of)
+        self.prepared = ready  # one assignment: a lookup sees all of it or none
+        held = (ready.nbytes() + self.index.nbytes()) / 2**20
+        log.info(
+            "lookups of %s prepared in memory in %.1f s (%.0f MiB)",
+            self.folder.name, time.perf_counter() - started, held,
+        )  # fmt: skip
+        return None
 
     def score(self, entity_id: str, loaded: Loaded, explain: bool) -> dict[str, Any]:
         """The entity's score (explained or bare) at ``as_of``: from the prepared profiles when

@@ -30,7 +30,10 @@ def _loaded(t: TrainedWorld) -> Loaded:
 def prepared(trained_world: TrainedWorld) -> tuple[DatasetSource, Loaded]:
     source = DatasetSource(trained_world.folder, trained_world.as_of)
     loaded = _loaded(trained_world)
-    source.prepare(loaded)
+    worker = source.prepare(loaded, background=True)  # as the service starts
+    assert worker is not None
+    worker.join()
+    assert source.prepared is not None and source.index is not None
     return source, loaded
 
 
