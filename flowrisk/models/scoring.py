@@ -120,6 +120,7 @@ class DatasetSource:
         self.entities = set(ids.to_list())
         self.prepared: Prepared | None = None
         self.index: LegIndex | None = None
+        self.preparing: threading.Thread | None = None  # the latest background preparation
 
     def prepare(self, loaded: Loaded, background: bool = False) -> threading.Thread | None:
         """Build, once, what lookups of ``loaded``'s bundle at ``as_of`` read from memory: every
@@ -127,6 +128,7 @@ class DatasetSource:
         ``background``, in a thread (returned): lookups take the feature path until it ends."""
         if background:
             worker = threading.Thread(target=self.prepare, args=(loaded,), daemon=True)
+            self.preparing = worker
             worker.start()
             return worker
         from flowrisk.models.lookups import LegIndex, prepare_lookups

@@ -159,3 +159,12 @@ def test_the_api_and_the_page_read_the_prepared_lookups(
         page = clients[0].get(f"/ui/entities/{entity}")
         assert page.status_code == 200 and fast.json()["band"] in page.text.lower()
     assert clients[0].get("/v1/entities/NOPE/score", headers=headers).status_code == 404
+    admin = {"X-API-Key": store.create_key("admin", "test admin")[1]}
+    before = source.preparing
+    assert clients[0].post("/v1/model/reload", headers=admin).status_code == 200
+    worker = source.preparing
+    assert worker is not None and worker is not before
+    worker.join()  # prepared again, for the reloaded model
+    assert source.prepared is not None and source.prepared.serves(
+        holder.current.bundle, source.as_of
+    )
