@@ -152,14 +152,14 @@ def _feature_path(source: Any, loaded: Any, entity: str, client: Any, renders: i
 
 def _from_memory(ready: Any, loaded: Any, entity: str, client: Any, key: str, renders: int) -> Rows:
     """The same from a prepared source, and the API's lookup over ASGI."""
-    from flowrisk.api.console.entity_view import entity_view
+    from flowrisk.api.console.entity_view import entity_view, page_frames
 
     def lookup() -> None:
         ready.score(entity, loaded, True)
 
     def view() -> None:
         explained = ready.score(entity, loaded, True)
-        frames = ready.page_frames(entity)
+        frames = page_frames(ready, entity)
         _render(entity_view(frames, entity, ready.as_of, loaded, explained=explained, history=[]))
 
     def page() -> None:

@@ -167,28 +167,17 @@ class DatasetSource:
         sub = frames_for_entities(self.frames, [entity_id], self.as_of)
         return {name: frame.collect().lazy() for name, frame in sub.items()}
 
-    def page_frames(self, entity_id: str) -> dict[str, pl.LazyFrame]:
-        """What the entity page's facts and money network read: the dataset's tables, with only
-        the window's transactions of the entity and of the entities it deals with or is tied
-        to (their facts and network are those of the whole dataset). Without an index (not
-        prepared), the entity's neighbourhood (``frames_for``)."""
+    def frames_of(self, entity_ids: list[str]) -> dict[str, pl.LazyFrame] | None:
+        """The dataset's tables with only the transactions, of the ``HORIZON_DAYS`` before
+        ``as_of``, that have an account of ``entity_ids`` on a side: everything these entities'
+        facts and links read, found through the index (None before ``prepare``)."""
         if self.index is None:
-            return self.frames_for(entity_id)
-        if entity_id not in self.entities:
-            raise EntityNotFound(f"{entity_id}: no such entity in {self.folder.name}")
-        accounts = self.frames["accounts"].select("account_id", "entity_id").collect()
-        own = accounts.filter(pl.col("entity_id") == entity_id)["account_id"].to_list()
-        first = self.index.take(self.index.rows_of(own))
-        touched = pl.concat([first["src_account_id"], first["dst_account_id"]]).drop_nulls()
-        near = {entity_id, *accounts.filter(pl.col("account_id").is_in(touched.implode()))
-                .get_column("entity_id").drop_nulls().to_list()}  # fmt: skip
-        if "ownership" in self.frames:
-            tied = self.frames["ownership"].filter(
-                (pl.col("owner_entity_id") == entity_id) | (pl.col("owned_entity_id") == entity_id)
-            )
-            rows = tied.select("owner_entity_id", "owned_entity_id").collect()
-            near |= {*rows["owner_entity_id"].to_list(), *rows["owned_entity_id"].to_list()}
-        theirs = accounts.filter(pl.col("entity_id").is_in(list(near)))["account_id"].to_list()
+            return None
+        unknown = [e for e in entity_ids if e not in self.entities]
+        if unknown:
+            raise EntityNotFound(f"{unknown[0]}: no such entity in {self.folder.name}")
+        accounts = self.frames["accounts"].filter(pl.col("entity_id").is_in(entity_ids))
+        theirs = accounts.select("account_id").collect()["account_id"].to_list()
         out = dict(self.frames)
         out["transactions"] = self.index.take(self.index.rows_of(theirs)).lazy()
         return out

@@ -22,7 +22,7 @@ from flowrisk.api.console.auth import (
     audit_row,
     audit_view,
 )
-from flowrisk.api.console.entity_view import ScoresOf, entity_view
+from flowrisk.api.console.entity_view import ScoresOf, entity_view, page_frames
 from flowrisk.api.console.pages import render
 from flowrisk.api.service import ApiConfig
 from flowrisk.errors import EntityNotFound, ModelNotFound
@@ -64,7 +64,7 @@ def entity_page(request: Request, entity_id: EntityId, user: Viewer, _: PurposeS
     if config.dataset is None:
         _refuse(request, user, entity_id, 404, "the service was started without a dataset")
     try:
-        frames = config.dataset.page_frames(entity_id)
+        frames = page_frames(config.dataset, entity_id)
         loaded = config.holder.current
         explained = config.dataset.score(entity_id, loaded, True)
     except EntityNotFound as exc:

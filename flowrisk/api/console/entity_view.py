@@ -14,13 +14,13 @@ from babel.numbers import format_currency
 
 from flowrisk.api.console.entity_words import words
 from flowrisk.models.scorer import probability_text, score_text
-from flowrisk.models.scoring import Loaded, score_frames
+from flowrisk.models.scoring import DatasetSource, Loaded, score_frames
 from flowrisk.reports.charts import monthly_flows_svg
 from flowrisk.reports.facts import entity_facts
-from flowrisk.reports.network import Score, build_network, with_scores
+from flowrisk.reports.network import PER_HOP, Score, build_network, with_scores
 from flowrisk.reports.network_svg import network_svg
 
-__all__ = ["ScoresOf", "entity_view", "money"]
+__all__ = ["ScoresOf", "entity_view", "money", "page_frames"]
 
 ScoresOf = Callable[[list[str]], Mapping[str, Score]]
 """The band and score a registered run gave each of some entity ids (those it scored)."""
@@ -170,6 +170,21 @@ def _ties(
             }
         )
     return out
+
+
+def page_frames(source: DatasetSource, entity_id: str) -> dict[str, pl.LazyFrame]:
+    """What the page's facts and network read, from a prepared source's index: the entity's
+    transactions and those of the neighbours its network keeps at the first hop (which only
+    its own transactions and ties decide), so that facts and network are the whole dataset's.
+    From a source not prepared, the entity's neighbourhood (``frames_for``)."""
+    first = source.frames_of([entity_id])
+    if first is None:
+        return source.frames_for(entity_id)
+    ring = build_network(first, entity_id, source.as_of, per_hop=(PER_HOP[0], 0))
+    near = [n.id for n in ring.nodes if n.kind == "entity" and n.id in source.entities]
+    frames = source.frames_of(near)
+    assert frames is not None  # prepared above
+    return frames
 
 
 def entity_view(

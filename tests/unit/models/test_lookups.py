@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from flowrisk.api.console.entity_view import page_frames
 from flowrisk.errors import EntityNotFound
 from flowrisk.models.lookups import LegIndex
 from flowrisk.models.registry import Bundle
@@ -94,7 +95,7 @@ def test_the_page_frames_give_the_whole_datasets_facts_and_network(
 ) -> None:
     source, loaded = prepared
     for entity in _sample(source, loaded)[::3]:
-        near = source.page_frames(entity)
+        near = page_frames(source, entity)
         assert near["transactions"].select(pl.len()).collect().item() < (
             source.frames["transactions"].select(pl.len()).collect().item()
         )
