@@ -138,12 +138,16 @@ def app_from_settings(
     holder = ModelHolder(model or model_uri(), partial(registry_loader, registry=registry))
     # the cases' migrations run here, at start, on the audit database
     cases = CaseStore(settings.audit_url, timeout=settings.audit_timeout_seconds)
+    source = DatasetSource(dataset) if dataset else None
+    if source is not None:
+        # lookups then read profiles built once in the batch path (until then, the feature path)
+        source.prepare(holder.current, background=True)
     return create_app(
         ApiConfig(
             store=cases.audit,
             cases=cases,
             holder=holder,
-            dataset=DatasetSource(dataset) if dataset else None,
+            dataset=source,
             max_body_bytes=settings.api_max_body_bytes,
             max_transactions=settings.api_max_transactions,
             batch_max=settings.api_batch_max,

@@ -29,7 +29,7 @@ from flowrisk.features.catalog import (
     feature_names,
     red_flag_catalog,
 )
-from flowrisk.features.context import entity_legs
+from flowrisk.features.context import HORIZON_DAYS, entity_legs
 from flowrisk.features.evidence import FLAG_SCHEMA, MAX_EVIDENCE
 from flowrisk.features.flags import red_flags
 from flowrisk.features.rules import rule_scores, rules
@@ -40,6 +40,7 @@ __all__ = [
     "FEATURE_SET",
     "FEATURE_SET_VERSION",
     "FLAG_SCHEMA",
+    "HORIZON_DAYS",
     "MAX_EVIDENCE",
     "Baselines",
     "Feature",

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-__all__ = ["CASH", "Edge", "Network", "Node", "Score", "build_network", "with_scores"]
+__all__ = ["CASH", "PER_HOP", "Edge", "Network", "Node", "Score", "build_network", "with_scores"]
 
 CASH = "(cash)"  # the node standing for cash paid in or taken out
 MONEY = "money"
+PER_HOP = (14, 10)  # the neighbours kept at the first and second hop
 WINDOW_DAYS = 365  # the money drawn: the year before ``as_of``, as the case report's facts
 
 
@@ -202,7 +203,7 @@ def build_network(
     entity_id: str,
     as_of: datetime,
     *,
-    per_hop: tuple[int, int] = (14, 10),
+    per_hop: tuple[int, int] = PER_HOP,
     scores: Mapping[str, Score] | None = None,
     days: int = WINDOW_DAYS,
 ) -> Network:

@@ -23,7 +23,7 @@ from flowrisk.api.console.auth import (
     audit_view,
 )
 from flowrisk.api.console.cases import case_store
-from flowrisk.api.console.entity_view import ScoresOf, entity_view
+from flowrisk.api.console.entity_view import ScoresOf, entity_view, page_frames
 from flowrisk.api.console.pages import render
 from flowrisk.api.service import ApiConfig
 from flowrisk.errors import EntityNotFound, ModelNotFound
@@ -81,8 +81,9 @@ def entity_page(request: Request, entity_id: EntityId, user: Viewer, _: PurposeS
     if config.dataset is None:
         _refuse(request, user, entity_id, 404, "the service was started without a dataset")
     try:
-        frames = config.dataset.frames_for(entity_id)
+        frames = page_frames(config.dataset, entity_id)
         loaded = config.holder.current
+        explained = config.dataset.score(entity_id, loaded, True)
     except EntityNotFound as exc:
         _refuse(request, user, entity_id, 404, str(exc))
     except ModelNotFound as exc:
@@ -96,6 +97,7 @@ def entity_page(request: Request, entity_id: EntityId, user: Viewer, _: PurposeS
         entity_id,
         config.dataset.as_of,
         loaded,
+        explained=explained,
         scores_of=_scores_of(request),
         history=history,
         locale=user.locale,

@@ -13,15 +13,15 @@ import polars as pl
 
 from flowrisk.api.console.strings import words
 from flowrisk.models.scorer import probability_text, score_text
-from flowrisk.models.scoring import Loaded, score_frames
+from flowrisk.models.scoring import DatasetSource, Loaded, score_frames
 from flowrisk.reports.charts import monthly_flows_svg
 from flowrisk.reports.facts import entity_facts
 from flowrisk.reports.locale import day, when
 from flowrisk.reports.locale import money as locale_money
-from flowrisk.reports.network import Score, build_network, with_scores
+from flowrisk.reports.network import PER_HOP, Score, build_network, with_scores
 from flowrisk.reports.network_svg import network_svg
 
-__all__ = ["ScoresOf", "entity_view"]
+__all__ = ["ScoresOf", "entity_view", "page_frames"]
 
 ScoresOf = Callable[[list[str]], Mapping[str, Score]]
 """The band and score a registered run gave each of some entity ids (those it scored)."""
@@ -175,20 +175,39 @@ def _ties(
     return out
 
 
+def page_frames(source: DatasetSource, entity_id: str) -> dict[str, pl.LazyFrame]:
+    """What the page's facts and network read, from a prepared source's index: the entity's
+    transactions and those of the neighbours its network keeps at the first hop (which only
+    its own transactions and ties decide), so that facts and network are the whole dataset's.
+    From a source not prepared, the entity's neighbourhood (``frames_for``)."""
+    first = source.frames_of([entity_id])
+    if first is None:
+        return source.frames_for(entity_id)
+    ring = build_network(first, entity_id, source.as_of, per_hop=(PER_HOP[0], 0))
+    near = [n.id for n in ring.nodes if n.kind == "entity" and n.id in source.entities]
+    frames = source.frames_of(near)
+    assert frames is not None  # prepared above
+    return frames
+
+
 def entity_view(
     frames: Mapping[str, pl.LazyFrame],
     entity_id: str,
     as_of: datetime,
     loaded: Loaded,
     *,
+    explained: Mapping[str, Any] | None = None,
     scores_of: ScoresOf | None = None,
     history: list[dict[str, Any]] | None = None,
     locale: str = "en",
 ) -> dict[str, Any]:
     """The entity page's context from the entity's frames (raises ``EntityNotFound`` for an
-    unknown id); ``scores_of`` names the bands of the network's other entities, ``history``
-    (supervisors only) the audit rows of lookups of this entity."""
-    explained = score_frames(frames, entity_id, as_of, loaded, True)
+    unknown id); ``explained`` is the entity's explained score when the caller has it (read
+    from memory, ``DatasetSource.score``), else it is scored from ``frames``; ``scores_of``
+    names the bands of the network's other entities, ``history`` (supervisors only) the audit
+    rows of lookups of this entity."""
+    if explained is None:
+        explained = score_frames(frames, entity_id, as_of, loaded, True)
     facts = entity_facts(frames, entity_id, as_of)
     network = build_network(frames, entity_id, as_of)
     others = [n.id for n in network.nodes if n.kind == "entity" and n.id != entity_id]

@@ -11,7 +11,6 @@ from flowrisk.api.deps import AnalystKey, Audited, Config, Explain
 from flowrisk.api.problems import ApiProblem, responses
 from flowrisk.api.purpose import CheckedPurpose, purpose_openapi
 from flowrisk.api.schemas import ScoreResponse
-from flowrisk.models.scoring import score_frames
 
 __all__ = ["router"]
 
@@ -50,7 +49,6 @@ def entity_score(
     note.entity_id = entity_id
     if config.dataset is None:
         raise ApiProblem(404, "Not found", "the service was started without a dataset")
-    frames = config.dataset.frames_for(entity_id)
-    result = score_frames(frames, entity_id, config.dataset.as_of, config.holder.current, explain)
+    result = config.dataset.score(entity_id, config.holder.current, explain)
     note.results = [result]
     return result

@@ -57,6 +57,8 @@ def reload(_: AdminKey, config: Config, metrics: MetricsDep, note: Audited) -> d
             503, "Reload refused", f"{failure_reason(exc)}; still serving version {kept}"
         ) from exc
     metrics.model_version(current.bundle.version)
+    if config.dataset is not None and config.dataset.prepared is not None:
+        config.dataset.prepare(current, background=True)  # lookups from memory for the new model
     note.results = [
         {"model_version": f"{previous.bundle.version}->{current.bundle.version}"[:VERSION_MAX]}
     ]
