@@ -6,6 +6,7 @@ in the change's own transaction; every form is CSRF-checked."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -135,11 +136,9 @@ def assign_case(
     request: Request, user: CsrfChecked, case_id: str, assignee: Annotated[str, Form()]
 ) -> Response:
     """Give the case to an analyst."""
-    try:
-        case_store(request).assign(case_id, assignee, _actor(user))
-    except InvalidParameter as exc:
-        raise _refused(request, user, exc) from None
-    return _done(case_id)
+    return _change(
+        request, user, case_id, lambda store: store.assign(case_id, assignee, _actor(user))
+    )
 
 
 @router.post("/ui/cases/{case_id}/status")
@@ -151,21 +150,15 @@ def move_case(
     note: Field = "",
 ) -> Response:
     """Move the case along its lifecycle."""
-    try:
-        case_store(request).set_status(case_id, status, _actor(user), note)
-    except InvalidParameter as exc:
-        raise _refused(request, user, exc) from None
-    return _done(case_id)
+    return _change(
+        request, user, case_id, lambda store: store.set_status(case_id, status, _actor(user), note)
+    )
 
 
 @router.post("/ui/cases/{case_id}/note")
 def note_case(request: Request, user: CsrfChecked, case_id: str, text: Field) -> Response:
     """Append a note to the case's timeline."""
-    try:
-        case_store(request).note(case_id, text, _actor(user))
-    except InvalidParameter as exc:
-        raise _refused(request, user, exc) from None
-    return _done(case_id)
+    return _change(request, user, case_id, lambda store: store.note(case_id, text, _actor(user)))
 
 
 @router.post("/ui/cases/{case_id}/disposition")
@@ -177,8 +170,21 @@ def dispose_case(
     note: Field = "",
 ) -> Response:
     """Close the case with a reason code."""
+    return _change(
+        request,
+        user,
+        case_id,
+        lambda store: store.dispose(case_id, reason_code, _actor(user), note),
+    )
+
+
+def _change(
+    request: Request, user: ConsoleUser, case_id: str, change: Callable[[CaseStore], object]
+) -> Response:
+    """Apply one change to a case and go back to its page; a refused change (a rule of the
+    lifecycle, an unknown case) is a page saying why, audited."""
     try:
-        case_store(request).dispose(case_id, reason_code, _actor(user), note)
+        change(case_store(request))
     except InvalidParameter as exc:
         raise _refused(request, user, exc) from None
     return _done(case_id)
