@@ -34,9 +34,11 @@ def chromium_path() -> Path | None:
     return Path(found) if found else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session (skipped when the machine has none)."""
+    """One headless Chromium per test module (skipped when the machine has none). Not one per
+    session: Playwright's sync driver keeps an asyncio loop running in the thread, and the other
+    tests of the same worker (anyio, asyncio.run) need the thread free once a module is done."""
     binary = chromium_path()
     if binary is None:
         pytest.skip("no Chromium on this machine: run scripts/install-browser.sh")

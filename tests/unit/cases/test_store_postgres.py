@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from flowrisk.api.console.sessions import SessionStore
 from flowrisk.audit import Store
 from flowrisk.cases import Alert, CaseStore
 from flowrisk.cases.migrate import current_revision, head_revision
@@ -49,6 +50,7 @@ def test_the_service_role_works_cases_but_cannot_rewrite_them(roles: Roles, cloc
     done = _run_script(roles)
     assert done.returncode == 3 and "cases" in done.stderr and "audit init" in done.stderr
     CaseStore(roles.owner_url, timeout=1.0).engine.dispose()  # what `flowrisk audit init` does
+    SessionStore(Store(roles.owner_url, timeout=1.0), 60).create_table()  # so does the console's
     done = _run_script(roles)
     assert done.returncode == 0, done.stderr
     service = CaseStore(roles.service_url, timeout=1.0, now=clock)
