@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 FEATURE_SET = "v1"
-FEATURE_SET_VERSION = "1.3.0"
+FEATURE_SET_VERSION = "1.2.0"
 
 # Each family points to the typology its features are evidence of.
 FAMILY_TYPOLOGY = {

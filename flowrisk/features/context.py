@@ -24,7 +24,6 @@ __all__ = [
     "integer_cv",
     "make_context",
     "near",
-    "quantile_skew",
     "ratio",
     "total",
     "window",
@@ -228,15 +227,6 @@ def integer_cv(values: pl.Expr) -> pl.Expr:
     variance = (n * s2 - s1 * s1).cast(pl.Float64) / (n * (n - 1)).cast(pl.Float64)
     mean = s1.cast(pl.Float64) / n.cast(pl.Float64)
     return pl.when((n > 1) & (s1 > 0)).then(variance.sqrt() / mean)
-
-
-def quantile_skew(values: pl.Expr, q: float = 0.9) -> pl.Expr:
-    """Bowley's skewness of ``values`` from their ``1 - q`` and ``q`` quantiles and median, in
-    [-1, 1]: negative when a tail of small values stretches below the bulk. Order statistics
-    only, so exact and order independent (moment skewness is neither, and one outlier rules it);
-    null when the two quantiles are equal."""
-    lo, hi = values.quantile(1 - q, "linear"), values.quantile(q, "linear")
-    return pl.when(hi > lo).then((hi + lo - 2 * values.median()) / (hi - lo))
 
 
 def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:

@@ -1,7 +1,7 @@
-"""Amounts: how the amounts an entity sends and receives are distributed (count, min, low and
-high quantiles, median, mean, max, dispersion, skewness), how many are round sums or just under
-a reporting threshold, and how much of the money goes through one counterparty.
-Every dataset carries amounts, so these features hold on data flowrisk did not generate.
+"""Amounts: how the amounts an entity sends and receives are distributed (count, min, median,
+mean, high quantile, max, dispersion), how many are round sums or just under a reporting
+threshold, and how much of the money goes through one counterparty. Every dataset carries
+amounts, so these features hold on data flowrisk did not generate.
 
 Exact and deterministic: means are sums of whole cents, dispersions are added up in sorted
 order, so a result never depends on the order rows reach the aggregation."""
@@ -13,7 +13,7 @@ from functools import cache
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, integer_cv, near, quantile_skew, ratio, window
+from flowrisk.features.context import Context, integer_cv, near, ratio, window
 from flowrisk.features.legs import INFLOW, OUTFLOW, WITH_OTHERS
 from flowrisk.reference import thresholds
 
@@ -21,7 +21,6 @@ __all__ = ["FEATURES", "REPORTING", "compute", "red_flags", "rules"]
 
 ROUND = thresholds().round_amount_multiple
 HIGH_QUANTILE = 0.9
-LOW_QUANTILE = 1 - HIGH_QUANTILE
 # the reporting thresholds an amount can be kept just under: feature suffix -> (value, wording)
 REPORTING: dict[str, tuple[float, str]] = {
     "cosi": (thresholds().cosi_cash_monthly, "the monthly COSI cash threshold"),
@@ -61,7 +60,6 @@ def _side_features(side: str, verb: str) -> list[Feature]:
             )
             for stat, label in (
                 ("min", "smallest"),
-                ("p10", "10th-percentile"),
                 ("median", "median"),
                 ("mean", "average"),
                 ("p90", "90th-percentile"),
@@ -76,16 +74,6 @@ def _side_features(side: str, verb: str) -> list[Feature]:
             w,
             0,
             f"Amounts {verb} vary by {{value:.2f}} times their mean (90 days)",
-        ),
-        Feature(
-            f"amount_{side}_skew_90d",
-            "amount",
-            f"Lopsidedness of the amounts {verb} (quantile skewness, -1 to 1; below 0: a tail "
-            "of small sums under the usual ones), 90 days",
-            "ratio",
-            w,
-            0,
-            f"Amounts {verb} lean {{value:+.2f}} on the quantile skewness scale (90 days)",
         ),
         Feature(
             f"amount_{side}_median_365d",
@@ -155,13 +143,11 @@ def _stats(side: str, mask: pl.Expr, days: int, full: bool) -> list[pl.Expr]:
     return [
         cents.len().alias(f"amount_{side}_count_{w}"),
         amounts.min().alias(f"amount_{side}_min_{w}"),
-        amounts.quantile(LOW_QUANTILE, "linear").alias(f"amount_{side}_p10_{w}"),
         amounts.median().alias(f"amount_{side}_median_{w}"),
         (cents.sum() / cents.len() / 100).alias(f"amount_{side}_mean_{w}"),
         amounts.quantile(HIGH_QUANTILE, "linear").alias(f"amount_{side}_p90_{w}"),
         amounts.max().alias(f"amount_{side}_max_{w}"),
         cv,
-        quantile_skew(amounts, HIGH_QUANTILE).alias(f"amount_{side}_skew_{w}"),
     ]
 
 

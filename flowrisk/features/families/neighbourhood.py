@@ -1,7 +1,6 @@
 """Neighbourhood: what the entity's counterparties themselves look like (the largest value over
-them of how many counterparties and payers they have, the amounts they move and how often; the
-largest and smallest over them of how their amounts are distributed), and how far the entity
-reaches in two hops. Mules and funnels deal with accounts that look like
+them of how many counterparties and payers they have, the amounts they move and how often), and
+how far the entity reaches in two hops. Mules and funnels deal with accounts that look like
 them; honest people mostly pay and are paid by hubs (employers, shops, landlords).
 
 One vectorised pass: per-account statistics of every account seen in the last 90 days, joined to
@@ -15,7 +14,7 @@ from functools import cache
 import polars as pl
 
 from flowrisk.features.catalog import Feature, register
-from flowrisk.features.context import Context, instant, integer_cv, quantile_skew, window
+from flowrisk.features.context import Context, instant, integer_cv, window
 from flowrisk.features.legs import WITH_OTHERS
 from flowrisk.reference import thresholds
 
@@ -32,28 +31,7 @@ MEASURES = {
     "amount_cv": "spread of amounts (standard deviation over mean)",
     "txn_count": "transactions",
 }
-# amount statistics of the counterparties, aggregated by their largest and their smallest value
-AMOUNTS = {
-    "amount_min": "smallest amount",
-    "amount_p10": "10th-percentile amount",
-    "amount_median": "median amount",
-    "amount_mean": "average amount",
-    "amount_sd": "standard deviation of amounts",
-    "amount_cv": "spread of amounts (standard deviation over mean)",
-    "amount_skew": "quantile skewness of amounts (-1 to 1)",
-}
-MAX_ONLY = ("amount_median", "amount_cv")  # their largest value is in MEASURES already
-UNITS = {
-    "degree": "count",
-    "fanin": "count",
-    "amount_cv": "ratio",
-    "amount_skew": "ratio",
-    **{m: "EUR" for m in ("amount_min", "amount_p10", "amount_median", "amount_mean", "amount_sd")},
-}
-EXTREMES = (
-    *((m, "max", "largest") for m in AMOUNTS if m not in MAX_ONLY),
-    *((m, "min", "smallest") for m in AMOUNTS),
-)
+UNITS = {"degree": "count", "fanin": "count", "amount_median": "EUR", "amount_cv": "ratio"}
 
 FEATURES = register(
     *(
@@ -67,19 +45,6 @@ FEATURES = register(
             f"Counterparties' {text}: largest {{value:,.2f}} (90 days)",
         )
         for measure, text in MEASURES.items()
-    ),
-    *(
-        Feature(
-            f"neighbourhood_cp_{measure}_{agg}_90d",
-            "neighbourhood",
-            f"{word.capitalize()} over the entity's counterparties of their own {AMOUNTS[measure]}"
-            ", 90 days",
-            UNITS[measure],
-            "90d",
-            0,
-            f"Counterparties' {AMOUNTS[measure]}: {word} {{value:,.2f}} (90 days)",
-        )
-        for measure, agg, word in EXTREMES
     ),
     Feature(
         "neighbourhood_two_hop_reach_90d",
@@ -129,11 +94,6 @@ def _account_stats() -> tuple[pl.Expr, ...]:
         amounts.median().alias("amount_median"),
         integer_cv(pl.col("cents")).alias("amount_cv"),
         pl.len().cast(pl.Float64).alias("txn_count"),
-        amounts.min().alias("amount_min"),
-        amounts.quantile(0.1, "linear").alias("amount_p10"),
-        (pl.col("cents").sum() / pl.len() / 100).alias("amount_mean"),
-        (integer_cv(pl.col("cents")) * pl.col("cents").sum() / pl.len() / 100).alias("amount_sd"),
-        quantile_skew(amounts).alias("amount_skew"),
     )
 
 
@@ -141,15 +101,8 @@ def _account_stats() -> tuple[pl.Expr, ...]:
 def _aggregations() -> tuple[pl.Expr, ...]:
     """The largest value over the counterparties. Not their mean: a mean over counterparties
     moves whenever one ordinary counterparty is added (a second employer shifted it enough to
-    raise an honest score in tests/model/test_behaviour.py); the extremes move only when the
-    new counterparty is the most extreme one."""
-    return (
-        *(pl.col(m).max().alias(f"neighbourhood_cp_{m}_max_90d") for m in MEASURES),
-        *(
-            getattr(pl.col(m), agg)().alias(f"neighbourhood_cp_{m}_{agg}_90d")
-            for m, agg, _ in EXTREMES
-        ),
-    )
+    raise an honest score in tests/model/test_behaviour.py)."""
+    return tuple(pl.col(m).max().alias(f"neighbourhood_cp_{m}_max_90d") for m in MEASURES)
 
 
 def compute(ctx: Context) -> pl.LazyFrame:
