@@ -11,8 +11,16 @@ import numpy as np
 import polars as pl
 
 from flowrisk.features import FAMILY_TYPOLOGY, Baselines, Feature, catalog, evidence_links
-from flowrisk.models.explain import DECIMALS, EXPLANATION_SCHEMA, TOP_DOWN, TOP_UP, contributions
-from flowrisk.models.explain import FLAG_WEIGHT, MAX_TAGS, format_value
+from flowrisk.models.explain import (
+    DECIMALS,
+    EXPLANATION_SCHEMA,
+    FLAG_WEIGHT,
+    MAX_TAGS,
+    TOP_DOWN,
+    TOP_UP,
+    contributions,
+    format_value,
+)
 from flowrisk.models.reasons import Choice, choose, evidence_of, references, risky_gap
 from flowrisk.models.scorer import RiskModel
 
