@@ -360,7 +360,7 @@ class _Rows:
         self.items: dict[str, list[str]] = {name: [] for name in LISTS}
         self.lengths: dict[str, list[int]] = {name: [] for name in LISTS}
         self.scalars = list(self.columns.values())
-        self.counts = np.zeros(n, dtype=np.int64)
+        self.counts: np.ndarray = np.zeros(n, dtype=np.int64)
 
     def add(self, values: tuple[Any, ...], evidence: list[str], merged: list[str]) -> None:
         """One reason: its scalar fields in ``REASON`` order, then its two lists."""
