@@ -9,6 +9,7 @@ flags and the rule-engine baseline each family computes on the same legs and thr
 from flowrisk.features.baselines import Baselines, fit_baselines, reference_baselines
 from flowrisk.features.build import (
     RunMode,
+    build_partition,
     build_profiles,
     collect_plans,
     entity_partitions,
@@ -31,7 +32,7 @@ from flowrisk.features.catalog import (
 )
 from flowrisk.features.context import HORIZON_DAYS, entity_legs
 from flowrisk.features.evidence import FLAG_SCHEMA, MAX_EVIDENCE
-from flowrisk.features.flags import red_flags
+from flowrisk.features.flags import red_flags, red_flags_of
 from flowrisk.features.rules import rule_scores, rules
 from flowrisk.features.signal import auc, feature_signal
 
@@ -47,6 +48,7 @@ __all__ = [
     "RedFlag",
     "RunMode",
     "auc",
+    "build_partition",
     "build_profiles",
     "catalog",
     "catalog_markdown",
@@ -63,6 +65,7 @@ __all__ = [
     "partitions_for",
     "red_flag_catalog",
     "red_flags",
+    "red_flags_of",
     "reference_baselines",
     "rule_scores",
     "rules",

@@ -16,11 +16,12 @@ import polars as pl
 from flowrisk.errors import InvalidParameter
 from flowrisk.features.baselines import Baselines, reference_baselines
 from flowrisk.features.catalog import catalog, feature_names
-from flowrisk.features.context import HORIZON_DAYS, make_context
+from flowrisk.features.context import HORIZON_DAYS, Context, held_context, make_context
 from flowrisk.features.families import FAMILIES
 
 __all__ = [
     "RunMode",
+    "build_partition",
     "build_profiles",
     "collect_plans",
     "entity_partitions",
@@ -60,9 +61,29 @@ def build_profiles(
         raise InvalidParameter("as_of", "must be timezone-aware (UTC)")
     wanted = list(entities) if entities is not None else None
     ctx = make_context(frames, as_of, (baselines or reference_baselines()).tables(), wanted)
-    out = frames["entities"].select("entity_id", "entity_type")
-    if wanted is not None:
-        out = out.filter(pl.col("entity_id").is_in(wanted))
+    return _profiles(ctx)
+
+
+def build_partition(
+    frames: Mapping[str, pl.LazyFrame],
+    as_of: datetime,
+    baselines: Baselines | None,
+    entities: Sequence[str],
+) -> tuple[pl.DataFrame, Context]:
+    """Profiles of ``entities`` (as :func:`build_profiles`, streaming engine) and the context
+    they were built on, its legs read once and kept in memory: the red flags of any of these
+    entities (``red_flags_of``) then need no second read of the transactions."""
+    if as_of.tzinfo is None:
+        raise InvalidParameter("as_of", "must be timezone-aware (UTC)")
+    ctx = held_context(frames, as_of, (baselines or reference_baselines()).tables(), entities)
+    return _profiles(ctx).collect(engine="streaming"), ctx
+
+
+def _profiles(ctx: Context) -> pl.LazyFrame:
+    """The profile plan of the context's entities (every entity when it names none)."""
+    out = ctx.frames["entities"].select("entity_id", "entity_type")
+    if ctx.entities is not None:
+        out = out.filter(pl.col("entity_id").is_in(list(ctx.entities)))
     for family in FAMILIES:
         out = out.join(family.compute(ctx), on="entity_id", how="left", maintain_order="left")
     fills, scoped = _finishing()

@@ -75,9 +75,15 @@ class Feature:
         """The template with ``value`` (and ``baseline``), its nouns agreeing with the value:
         singular when the value reads as 1, e.g. '1 cash deposit', '3 cash deposits'."""
         one = f"{value:.0f}" in ("1", "-1")
-        text = _NUMBER.sub(lambda m: m.group(1) if one else m.group(2), self.template)
-        text = text.replace("[s]", "" if one else "s")
-        return text.format(value=value, baseline=baseline)
+        return _agreeing(self.template, one).format(value=value, baseline=baseline)
+
+
+@functools.cache
+def _agreeing(template: str, one: bool) -> str:
+    """A template with its ``[one|many]`` and ``[s]`` resolved for a singular (``one``) or
+    plural value: two variants per template, built once (explaining everyone renders millions)."""
+    text = _NUMBER.sub(lambda m: m.group(1) if one else m.group(2), template)
+    return text.replace("[s]", "" if one else "s")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ __all__ = [
     "entity_legs",
     "exact_cv",
     "exact_mean",
+    "held_context",
     "instant",
     "integer_cv",
     "make_context",
@@ -95,6 +96,27 @@ def make_context(
 ) -> Context:
     """Point-in-time legs: transactions strictly before ``as_of``, within the horizon, seen
     from the accounts of ``entities`` (default: every entity)."""
+    return _context(frames, as_of, baselines, entities, held=False)
+
+
+def held_context(
+    frames: Mapping[str, pl.LazyFrame],
+    as_of: datetime,
+    baselines: Mapping[str, pl.DataFrame],
+    entities: Sequence[str],
+) -> Context:
+    """:func:`make_context` with the legs read now (streaming engine) and held in memory, for a
+    caller that reads them more than once (batch: profiles, then red flags)."""
+    return _context(frames, as_of, baselines, entities, held=True)
+
+
+def _context(
+    frames: Mapping[str, pl.LazyFrame],
+    as_of: datetime,
+    baselines: Mapping[str, pl.DataFrame],
+    entities: Sequence[str] | None,
+    held: bool,
+) -> Context:
     start = as_of - timedelta(days=HORIZON_DAYS)
     tx = frames["transactions"].filter(
         (pl.col("ts") < instant(as_of)) & (pl.col("ts") >= instant(start))
@@ -102,11 +124,12 @@ def make_context(
     accounts = frames["accounts"].select(
         "account_id", "entity_id", "account_type", "country", "risk_tags"
     )
+    legs = _legs(tx, accounts, as_of, entities)
     return Context(
         frames=frames,
         as_of=as_of,
         transactions=tx,
-        legs=_legs(tx, accounts, as_of, entities).cache(),
+        legs=legs.collect(engine="streaming").lazy() if held else legs.cache(),
         baselines=baselines,
         edges=_edges(tx, accounts).cache(),
         entities=list(entities) if entities is not None else None,

@@ -10,16 +10,17 @@ reasons of that family (see ``Feature.red_flag``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import polars as pl
 
 from flowrisk.features.build import RunMode, collect_plans
-from flowrisk.features.context import make_context
+from flowrisk.features.context import Context, make_context
 from flowrisk.features.evidence import FLAG_SCHEMA
 from flowrisk.features.families import FAMILIES
 
-__all__ = ["red_flags"]
+__all__ = ["red_flags", "red_flags_of"]
 
 
 def red_flags(
@@ -33,7 +34,22 @@ def red_flags(
     ids = list(entities)
     if not ids:
         return FLAG_SCHEMA.to_frame()
-    ctx = make_context(frames, as_of, {}, ids)
+    return _collected(make_context(frames, as_of, {}, ids), mode)
+
+
+def red_flags_of(ctx: Context, entities: Sequence[str]) -> pl.DataFrame:
+    """Red flags of ``entities``, some or all of a context's, on the legs the context holds
+    (``build_partition``: read once, in memory), as :func:`red_flags` gives them."""
+    ids = list(entities)
+    if not ids:
+        return FLAG_SCHEMA.to_frame()
+    legs = ctx.legs
+    if ctx.entities is None or len(ids) < len(ctx.entities):
+        legs = legs.filter(pl.col("entity_id").is_in(ids))
+    return _collected(replace(ctx, legs=legs, entities=ids), "bulk")
+
+
+def _collected(ctx: Context, mode: RunMode) -> pl.DataFrame:
     parts = [part for family in FAMILIES for part in family.red_flags(ctx)]
     out = pl.concat(collect_plans(parts, mode))
     return out.cast(dict(FLAG_SCHEMA)).sort("entity_id", "flag")  # type: ignore[arg-type]

@@ -29,11 +29,12 @@ from flowrisk.errors import InvalidParameter
 from flowrisk.features import (
     Baselines,
     RunMode,
-    build_profiles,
+    build_partition,
     collect_plans,
     entity_partitions,
     partitions_for,
     red_flags,
+    red_flags_of,
 )
 from flowrisk.io import (
     ParquetSink,
@@ -60,6 +61,7 @@ __all__ = [
 ]
 
 RUN_RECORD = "run.json"  # written last, by a run that finished
+BATCH_THREADS = 0  # TreeSHAP over a partition on every core (LightGBM's default); same numbers
 Explain = Literal["alerts", "all", "none"]
 ScoreEngine = Literal["local", "dask"]  # where partitions run
 SCORE_SCHEMA = pl.Schema(
@@ -108,9 +110,12 @@ def explain_entities(
     model: RiskModel,
     baselines: Baselines,
     mode: RunMode = "bulk",
+    flags: pl.DataFrame | None = None,
+    threads: int = 1,
 ) -> pl.DataFrame:
     """Explanations of ``profiles`` with their sector baselines and red flags (the single path
-    used by batch scoring, ``flowrisk explain``, the case report and the API)."""
+    used by batch scoring, ``flowrisk explain``, the case report and the API). ``flags``: the
+    entities' red flags when the caller has them already (batch: from the legs it read)."""
     ids = profiles["entity_id"].to_list()
     sectors = (
         frames["entities"].filter(pl.col("entity_id").is_in(ids)).select("entity_id", "sector_code")
@@ -120,7 +125,8 @@ def explain_entities(
         profiles,
         baselines=baselines,
         sectors=collect_plans([sectors], mode)[0],
-        red_flags=red_flags(frames, as_of, ids, mode),
+        red_flags=red_flags(frames, as_of, ids, mode) if flags is None else flags,
+        threads=threads,
     )
 
 
@@ -134,11 +140,10 @@ def score_partition(
 ) -> PartitionResult:
     """Scores of ``members`` (and explanations, per ``explain_mode``) and their features'
     counts per bin of the model's drift reference (empty without one): the unit of work of both
-    engines. Takes a dataset path, not frames, so that a Dask worker reads the data itself."""
+    engines. Takes a dataset path, not frames, so that a Dask worker reads the data itself. One
+    pass: the legs are read once, for the profiles and the red flags of the explained."""
     frames = read_dataset(Path(dataset), verify=False)  # score_dataset checked the files
-    profiles = build_profiles(frames, as_of, baselines, entities=members).collect(
-        engine="streaming"
-    )
+    profiles, ctx = build_partition(frames, as_of, baselines, members)
     scored = model.score(profiles)
     scores = scored.with_columns(
         profiles["entity_type"].cast(pl.String), pl.lit(as_of).alias("as_of")
@@ -151,7 +156,11 @@ def score_partition(
         chosen = profiles.filter(scored["band"].cast(pl.String).is_in(ALERT_BANDS))
     if chosen.is_empty():
         return scores, EXPLANATION_SCHEMA.to_frame(), counts
-    return scores, explain_entities(frames, chosen, as_of, model, baselines), counts
+    flags = red_flags_of(ctx, chosen["entity_id"].to_list())
+    explained = explain_entities(
+        frames, chosen, as_of, model, baselines, flags=flags, threads=BATCH_THREADS
+    )
+    return scores, explained, counts
 
 
 def _local(

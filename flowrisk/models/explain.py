@@ -21,11 +21,14 @@ are merged into one, no evidence id is cited twice, and numbers are stored round
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from flowrisk.features import (
     FAMILY_TYPOLOGY,
@@ -35,7 +38,7 @@ from flowrisk.features import (
     catalog,
     evidence_links,
 )
-from flowrisk.models.reasons import Choice, choose, evidence_of, references, risky_gap
+from flowrisk.models.reasons import Choice, choose_all, evidence_of, references, risky_gap
 from flowrisk.models.scorer import RiskModel, probability_text, score_text
 from flowrisk.schema import BANDS
 
@@ -111,11 +114,12 @@ def format_value(value: float, unit: str) -> str:
             return f"{value:,.2f}"
 
 
-def contributions(model: RiskModel, profiles: pl.DataFrame) -> np.ndarray:
+def contributions(model: RiskModel, profiles: pl.DataFrame, threads: int = 1) -> np.ndarray:
     """Exact TreeSHAP contributions in log-odds, one column per feature then the bias; each row
-    adds up to the booster's raw (log-odds) score."""
+    adds up to the booster's raw (log-odds) score. Rows are independent, so ``threads`` (0:
+    LightGBM's default, every core) changes the time, never a bit of the result."""
     x = profiles.select(model.features).to_numpy().astype(np.float64)
-    return np.asarray(model.booster.predict(x, pred_contrib=True, num_threads=1))
+    return np.asarray(model.booster.predict(x, pred_contrib=True, num_threads=threads))
 
 
 def _statement(feature: Feature, value: float, sector: float | None) -> str:
@@ -141,14 +145,46 @@ def _render(
         return text, round(sector, DECIMALS), "sector median"
     if peers is None:
         return f"{text} (no peer baseline in this model)", None, None
+    return f"{text}{_peer_text(feature, kind, peers)}", round(peers[0], DECIMALS), "peer median"
+
+
+@functools.cache
+def _peer_text(feature: Feature, kind: str, peers: tuple[float, float]) -> str:
+    """What a reason adds after its value: the honest peers' median and 90th percentile."""
     median, p90 = peers
     peer = "companies" if kind == "company" else "people"
     return (
-        f"{text}; honest {peer}: median {format_value(median, feature.unit)}, 90th percentile "
-        f"{format_value(p90, feature.unit)}",
-        round(median, DECIMALS),
-        "peer median",
+        f"; honest {peer}: median {format_value(median, feature.unit)}, 90th percentile "
+        f"{format_value(p90, feature.unit)}"
     )
+
+
+def _exact(x: Any) -> Any:
+    """A memo key for a number that tells 0.0 from -0.0 (they print differently)."""
+    return (x, math.copysign(1.0, x)) if isinstance(x, float) else x
+
+
+class _Texts:
+    """Reason texts with their baselines, each distinct (feature, value, entity type, sector
+    value) rendered once per call of ``explain``: explaining a partition renders hundreds of
+    thousands, many of them alike (counts, zeros, shares)."""
+
+    def __init__(self, model: RiskModel, features: Sequence[Feature]) -> None:
+        self.features = features
+        self.peers = model.peers
+        self.done: dict[Any, tuple[str, float | None, str | None]] = {}
+
+    def __call__(
+        self, j: int, value: float, kind: str, sector: Mapping[str, Any]
+    ) -> tuple[str, float | None, str | None]:
+        feature = self.features[j]
+        known = sector.get(feature.baseline) if feature.baseline else None
+        key = (j, _exact(value), kind, _exact(known))
+        hit = self.done.get(key)
+        if hit is None:
+            peers = self.peers.get(kind, {}).get(feature.name)
+            hit = self.done[key] = _render(feature, value, kind, peers, known)
+        return hit
 
 
 def _lower(text: str) -> str:
@@ -183,14 +219,31 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and bool(np.isfinite(value))
 
 
-def _flags_of(red_flags: pl.DataFrame | None) -> dict[str, list[Flag]]:
-    """Red-flag rows grouped by entity, in row order."""
-    out: dict[str, list[Flag]] = {}
-    if red_flags is not None:
-        for row in red_flags.iter_rows(named=True):
-            out.setdefault(row["entity_id"], []).append(
-                {k: row[k] for k in ("flag", "family", "text", "evidence")}
-            )
+def _flag_rows(red_flags: pl.DataFrame | None, ids: Sequence[str]) -> pl.DataFrame:
+    """The red-flag rows of each profile row (``row``: its position), in profile order, then
+    in the order of ``red_flags`` (matched in Python: a join costs a one-entity request more
+    than the few rows it matches)."""
+    frame = FLAG_SCHEMA.to_frame() if red_flags is None else red_flags.select(FLAG_SCHEMA.names())
+    at: dict[str, list[int]] = {}
+    for row, entity in enumerate(ids):
+        at.setdefault(entity, []).append(row)
+    pairs = sorted(
+        (row, k)
+        for k, entity in enumerate(frame["entity_id"].to_list())
+        for row in at.get(entity, ())
+    )
+    rows = pl.Series("row", [row for row, _ in pairs], dtype=pl.UInt32)
+    taken = frame[pl.Series([k for _, k in pairs], dtype=pl.UInt32)] if pairs else frame.clear()
+    return taken.with_columns(rows)
+
+
+def _flags_of(flag_rows: pl.DataFrame) -> dict[int, list[Flag]]:
+    """Red flags of each profile row that has some, in order."""
+    out: dict[int, list[Flag]] = {}
+    for row in flag_rows.iter_rows(named=True):
+        out.setdefault(row["row"], []).append(
+            {k: row[k] for k in ("flag", "family", "text", "evidence")}
+        )
     return out
 
 
@@ -211,13 +264,33 @@ def _sector_lookup(
     return sector_of, sector_values
 
 
+def _sector_known(
+    features: Sequence[Feature], codes: Sequence[str], sector_values: Mapping[str, Mapping]
+) -> np.ndarray:
+    """Entities x features: true where the entity's sector has a value for the feature's
+    baseline (worked out once per sector)."""
+    distinct = sorted(set(codes))
+    at = {code: k for k, code in enumerate(distinct)}
+    known = np.array(
+        [
+            [
+                f.baseline is not None and _finite(sector_values.get(code, {}).get(f.baseline))
+                for f in features
+            ]
+            for code in distinct
+        ],
+        dtype=bool,
+    ).reshape(len(distinct), len(features))
+    return known[np.array([at[c] for c in codes], dtype=np.int64)]
+
+
 def _family_scores(
     model: RiskModel,
     contrib: np.ndarray,
     values: np.ndarray,
     kinds: Sequence[str],
     features: Sequence[Feature],
-    flags: Sequence[Sequence[Flag]],
+    flag_rows: pl.DataFrame,
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Family names, each family's push on each entity's score (summed contributions), and its
     tag score: the share of its features beyond honest peers plus its red flags, weighted."""
@@ -227,24 +300,103 @@ def _family_scores(
     family_sum = contrib[:, :-1] @ member.T  # entities x families: the model's push
     standing = _stand_out(model, values, kinds, features) @ member.T
     standing /= member.sum(axis=1)  # share of each family's features beyond honest peers
-    flag_count = np.array(
-        [[sum(f["family"] == fam for f in mine) for fam in family_names] for mine in flags]
-    ).reshape(len(flags), len(family_names))
+    flag_count = np.zeros((len(kinds), len(family_names)))
+    at = {name: k for k, name in enumerate(family_names)}
+    column = [at.get(f, -1) for f in flag_rows["family"].to_list()]
+    for row, k in zip(flag_rows["row"].to_list(), column, strict=True):
+        if k >= 0:
+            flag_count[row, k] += 1
     return family_names, family_sum, standing + FLAG_WEIGHT * flag_count
 
 
-def _tags(family_names: Sequence[str], scores: np.ndarray) -> list[str]:
-    """The typologies of the (at most ``MAX_TAGS``) families with the highest positive tag
-    scores."""
+def _tags(family_names: Sequence[str], scores: np.ndarray) -> list[list[str]]:
+    """Per entity, the typologies of the (at most ``MAX_TAGS``) families with the highest
+    positive tag scores."""
+    typology = [FAMILY_TYPOLOGY[name] for name in family_names]
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :MAX_TAGS]
+    positive = (np.take_along_axis(scores, top, axis=1) > 0).tolist()
     return [
-        FAMILY_TYPOLOGY[family_names[j]]
-        for j in np.argsort(-scores, kind="stable")[:MAX_TAGS]
-        if scores[j] > 0
+        [typology[j] for j, keep in zip(row, kept, strict=True) if keep]
+        for row, kept in zip(top.tolist(), positive, strict=True)
     ]
 
 
+def _family_rank(
+    family_sum: np.ndarray, features: Sequence[Feature], names: list[str]
+) -> np.ndarray:
+    """Entities x features: the rank of each feature's family by its push on the score (0: the
+    family that raised it most; ties in family order)."""
+    order = np.argsort(-family_sum, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(order.shape[1])[None, :], axis=1)
+    return rank[:, [names.index(f.family) for f in features]]
+
+
+def _flag_keys(
+    features: Sequence[Feature], flags_of: Mapping[int, Sequence[Flag]], n: int
+) -> list[Mapping[int, str]]:
+    """Per entity, feature index -> the red flag backing its reasons, for raised flags only."""
+    links = evidence_links()
+    linked = [(j, links[f.name]) for j, f in enumerate(features) if f.name in links]
+    none: dict[int, str] = {}
+    out: list[Mapping[int, str]] = [none] * n
+    for i, mine in flags_of.items():
+        raised = {flag["flag"] for flag in mine}
+        out[i] = {j: flag for j, flag in linked if flag in raised}
+    return out
+
+
+LISTS = ("evidence", "merged")  # the reason fields that are lists of strings
+
+
+class _Rows:
+    """Reasons (``REASON`` fields) collected column by column, list fields flattened (a list of
+    Python lists costs Polars a Series each), with how many each entity has."""
+
+    def __init__(self, n: int) -> None:
+        self.columns: dict[str, list[Any]] = {
+            name: [] for name in REASON.to_schema() if name not in LISTS
+        }
+        self.items: dict[str, list[str]] = {name: [] for name in LISTS}
+        self.lengths: dict[str, list[int]] = {name: [] for name in LISTS}
+        self.scalars = list(self.columns.values())
+        self.counts: np.ndarray = np.zeros(n, dtype=np.int64)
+
+    def add(self, values: tuple[Any, ...], evidence: list[str], merged: list[str]) -> None:
+        """One reason: its scalar fields in ``REASON`` order, then its two lists."""
+        for column, value in zip(self.scalars, values, strict=True):
+            column.append(value)
+        self.items["evidence"].extend(evidence)
+        self.lengths["evidence"].append(len(evidence))
+        self.items["merged"].extend(merged)
+        self.lengths["merged"].append(len(merged))
+
+    def series(self, name: str) -> pl.Series:
+        schema = REASON.to_schema()
+        columns = {
+            field: _nested(field, pl.Series(field, self.items[field], dtype=pl.String),
+                           self.lengths[field])
+            if field in LISTS
+            else pl.Series(field, self.columns[field], dtype=dtype)
+            for field, dtype in schema.items()
+        }  # fmt: skip
+        return _nested(name, pl.DataFrame(columns), self.counts)
+
+
+def _nested(
+    name: str, flat: pl.DataFrame | pl.Series, counts: Sequence[int] | np.ndarray
+) -> pl.Series:
+    """A list column whose row ``i`` holds the next ``counts[i]`` values (rows of a frame as
+    structs) of ``flat``."""
+    offsets = np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64))])
+    values = flat.to_struct(name) if isinstance(flat, pl.DataFrame) else flat
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.to_arrow())
+    return pl.Series(name, pl.from_arrow(lists)).cast(pl.List(values.dtype))
+
+
 def _reasons(
-    model: RiskModel,
+    rows: _Rows,
+    texts: _Texts,
     features: Sequence[Feature],
     choice: Choice,
     evidence: Mapping[int, list[str]],
@@ -252,49 +404,34 @@ def _reasons(
     values: np.ndarray,
     kind: str,
     sector: Mapping[str, Any],
-) -> list[dict[str, Any]]:
+) -> int:
     """One entity's reasons (``REASON`` rows) for the chosen features, merged raises joined
-    into one sentence."""
-    peers = model.peers.get(kind, {})
-
-    def sector_of(feature: Feature) -> float | None:
-        return sector.get(feature.baseline) if feature.baseline else None
-
-    reasons = []
+    into one sentence, added to ``rows``; returns how many."""
     for j in choice.shown:
         feature = features[j]
         value = round(float(values[j]), DECIMALS)
-        text, baseline, baseline_kind = _render(
-            feature, value, kind, peers.get(feature.name), sector_of(feature)
-        )
+        text, baseline, baseline_kind = texts(j, value, kind, sector)
         merged = choice.merged.get(j, [])
         for m in merged:
-            other = features[m]
-            also, _, _ = _render(
-                other,
-                round(float(values[m]), DECIMALS),
-                kind,
-                peers.get(other.name),
-                sector_of(other),
-            )
+            also, _, _ = texts(m, round(float(values[m]), DECIMALS), kind, sector)
             text += f"; also {_lower(also)}"
         contribution = float(c[j]) + sum(float(c[m]) for m in merged)
-        reasons.append(
-            {
-                "family": feature.family,
-                "typology": feature.typology,
-                "feature": feature.name,
-                "direction": "raises" if c[j] > 0 else "lowers",
-                "contribution": round(contribution, DECIMALS),
-                "value": value,
-                "baseline": baseline,
-                "baseline_kind": baseline_kind,
-                "text": text,
-                "evidence": evidence.get(j, []),
-                "merged": [features[m].name for m in merged],
-            }
+        rows.add(
+            (
+                feature.family,
+                feature.typology,
+                feature.name,
+                "raises" if c[j] > 0 else "lowers",
+                round(contribution, DECIMALS),
+                value,
+                baseline,
+                baseline_kind,
+                text,
+            ),
+            evidence.get(j, []),
+            [features[m].name for m in merged],
         )
-    return reasons
+    return len(choice.shown)
 
 
 def explain(
@@ -306,76 +443,65 @@ def explain(
     red_flags: pl.DataFrame | None = None,
     top_up: int = TOP_UP,
     top_down: int = TOP_DOWN,
+    threads: int = 1,
 ) -> pl.DataFrame:
     """Scores with reasons for every profile row (see ``EXPLANATION_SCHEMA``).
 
     ``sectors`` (``entity_id``, ``sector_code``) and ``baselines`` give the sector medians;
     ``red_flags`` (``entity_id``, ``flag``, ``family``, ``text``, ``evidence``) are attached to
-    the entity and, as evidence, to its reasons of the same family."""
+    the entity and, as evidence, to its reasons of the same family. Vectorised over the rows:
+    one TreeSHAP call, reasons chosen on whole arrays (``reasons.choose_all``), texts rendered
+    once per distinct value."""
     by_name = {f.name: f for f in catalog()}
     features = [by_name[n] for n in model.features]
-    contrib = contributions(model, profiles)
-    raw_log_odds = contrib.sum(axis=1)
+    contrib = contributions(model, profiles, threads)
     raw = model.raw(profiles)  # the scorer's own numbers, so that explained == scored
     probability, score, bands = model.scored(raw)
     values = profiles.select(model.features).to_numpy().astype(np.float64)
-    kinds = profiles["entity_type"].to_list()
+    kinds = profiles["entity_type"].cast(pl.String).to_list()
     ids = profiles["entity_id"].to_list()
     sector_of, sector_values = _sector_lookup(sectors, baselines)
-    flags_of = _flags_of(red_flags)
-    flags = [flags_of.get(e, []) for e in ids]
-    links = evidence_links()
+    flag_rows = _flag_rows(red_flags, ids)
+    flags_of = _flags_of(flag_rows)
     family_names, family_sum, tag_score = _family_scores(
-        model, contrib, values, kinds, features, flags
+        model, contrib, values, kinds, features, flag_rows
     )
-    sectors_of = [sector_values.get(sector_of.get(e, ""), {}) for e in ids]
-    sector_known = np.array(
+    codes = [sector_of.get(e, "") for e in ids]
+    reference = references(model, features, kinds, _sector_known(features, codes, sector_values))
+    c = np.where(np.isfinite(values), contrib[:, :-1], np.nan)
+    flag_of = _flag_keys(features, flags_of, len(ids))
+    choices = choose_all(
+        c,
+        risky_gap(features, values, reference),
+        flag_of,
+        _family_rank(family_sum, features, family_names),
+        top_up,
+        top_down,
+        DECIMALS,
+        sum(1 for f in features if f.name in evidence_links()),
+    )
+    texts, reasons = _Texts(model, features), _Rows(len(ids))
+    for i, choice in enumerate(choices):
+        mine = flags_of.get(i)
+        evidence = evidence_of(choice, features, flag_of[i], mine) if mine else {}
+        sector = sector_values.get(codes[i], {})
+        reasons.counts[i] = _reasons(
+            reasons, texts, features, choice, evidence, c[i], values[i], kinds[i], sector
+        )
+    flag_counts = np.bincount(flag_rows["row"].to_numpy(), minlength=len(ids))
+    return pl.DataFrame(
         [
-            [f.baseline is not None and _finite(mine.get(f.baseline)) for f in features]
-            for mine in sectors_of
-        ],
-        dtype=bool,
-    ).reshape(values.shape)
-    reference = references(model, features, kinds, sector_known)
-    gap = risky_gap(features, values, reference)
-    known = np.isfinite(values)
-    rows = []
-    for i, entity in enumerate(ids):
-        order = np.argsort(-family_sum[i], kind="stable")
-        rank = {family_names[j]: r for r, j in enumerate(order)}
-        c = np.where(known[i], contrib[i, :-1], np.nan)
-        raised = {flag["flag"] for flag in flags[i]}
-        flag_of = {
-            j: links[f.name]
-            for j, f in enumerate(features)
-            if f.name in links and links[f.name] in raised
-        }
-        choice = choose(
-            c,
-            gap[i],
-            flag_of,
-            [rank[f.family] for f in features],
-            top_up,
-            top_down,
-            DECIMALS,
-        )
-        evidence = evidence_of(choice, features, flag_of, flags[i])
-        rows.append(
-            {
-                "entity_id": entity,
-                "probability": float(probability[i]),
-                "score": float(score[i]),
-                "band": str(bands[i]),
-                "raw_log_odds": float(raw_log_odds[i]),
-                "bias": float(contrib[i, -1]),
-                "tags": _tags(family_names, tag_score[i]),
-                "reasons": _reasons(
-                    model, features, choice, evidence, c, values[i], kinds[i], sectors_of[i]
-                ),
-                "red_flags": flags[i],
-            }
-        )
-    return pl.DataFrame(rows, schema=EXPLANATION_SCHEMA)
+            pl.Series("entity_id", ids, dtype=pl.String),
+            pl.Series("probability", probability, dtype=pl.Float64),
+            pl.Series("score", score, dtype=pl.Float64),
+            pl.Series("band", bands.astype(str), dtype=pl.String).cast(pl.Enum(BANDS)),
+            pl.Series("raw_log_odds", contrib.sum(axis=1), dtype=pl.Float64),
+            pl.Series("bias", contrib[:, -1], dtype=pl.Float64),
+            pl.Series("tags", _tags(family_names, tag_score), dtype=pl.List(pl.String)),
+            reasons.series("reasons"),
+            _nested("red_flags", flag_rows.select(list(RED_FLAG.to_schema())), flag_counts),
+        ]
+    )
 
 
 def reason_lines(explanation: Mapping[str, Any], evidence_shown: int = 5) -> Sequence[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,11 @@ from flowrisk.models.scorer import RiskModel
 __all__ = [
     "Choice",
     "choose",
+    "choose_all",
     "evidence_of",
     "references",
     "risky_gap",
+    "round_edge",
 ]
 
 Flag = Mapping[str, Any]  # one red flag of an entity: flag, family, text, evidence
@@ -108,6 +111,74 @@ def choose(
     ][:top_down]
     choice.shown = up + down
     return choice
+
+
+@cache
+def round_edge(decimals: int) -> float:
+    """The smallest positive float that ``round(x, decimals)`` keeps above 0, so that comparing
+    whole arrays with it says exactly what ``round`` says of each value (and, ``round`` being
+    symmetric, ``round(x, decimals) < 0`` exactly where ``x <= -edge``)."""
+    x = 0.5 * 10.0**-decimals
+    while round(x, decimals) > 0:
+        x = float(np.nextafter(x, 0.0))
+    while not round(x, decimals) > 0:
+        x = float(np.nextafter(x, 1.0))
+    return x
+
+
+def _first(order: np.ndarray, keep: np.ndarray, count: int) -> list[list[int]]:
+    """Per row, the first ``count`` entries of ``order`` (column indices) where ``keep`` (in
+    ``order``'s positions) holds, as lists (shorter where fewer hold)."""
+    width = order.shape[1]
+    positions = np.where(keep, np.arange(width), width)
+    first = np.sort(positions, axis=1)[:, :count]
+    picked = np.take_along_axis(order, np.minimum(first, width - 1), axis=1)
+    return [[j for j in row if j >= 0] for row in np.where(first < width, picked, -1).tolist()]
+
+
+def choose_all(
+    c: np.ndarray,
+    gap: np.ndarray,
+    flag_of: Sequence[Mapping[int, str]],
+    family_rank: np.ndarray,
+    top_up: int,
+    top_down: int,
+    decimals: int,
+    linked: int,
+) -> list[Choice]:
+    """:func:`choose` for every row of ``c`` (entities x features) at once: the sorting and the
+    tests run on whole arrays, and only each row's few candidates go through Python. ``linked``
+    bounds how many raises one row can merge (the features backed by a red flag)."""
+    z = np.nan_to_num(c, nan=0.0)  # NaN (unknown) rounds to no reason either way
+    edge = round_edge(decimals)
+    up_order = np.argsort(-z, axis=1, kind="stable")
+    up_ok = np.take_along_axis((z >= edge) & ~(gap <= 0), up_order, axis=1)
+    down_order = np.argsort(z, axis=1, kind="stable")
+    down_ok = np.take_along_axis((z <= -edge) & ~(gap > 0), down_order, axis=1)
+    ups = _first(up_order, up_ok, top_up + linked)
+    downs = _first(down_order, down_ok, top_down)
+    out = []
+    for i, candidates in enumerate(ups):
+        up: list[int] = []
+        choice = Choice(up)
+        first_of: dict[str, int] = {}
+        keys = flag_of[i]
+        for j in candidates:
+            if len(up) == top_up:
+                break
+            key = keys.get(j)
+            if key is not None and key in first_of:
+                choice.merged[first_of[key]].append(j)
+                continue
+            if key is not None:
+                first_of[key] = j
+            up.append(j)
+            choice.merged[j] = []
+        rank, row = family_rank[i], c[i]
+        up.sort(key=lambda j: (rank[j], -row[j]))  # family first
+        choice.shown = up + downs[i]
+        out.append(choice)
+    return out
 
 
 def evidence_of(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowrisk.features import catalog
-from flowrisk.models.reasons import choose, evidence_of, risky_gap
+from flowrisk.models.reasons import choose, choose_all, evidence_of, risky_gap, round_edge
 
 BY_NAME = {f.name: f for f in catalog()}
 NAMES = [
@@ -54,3 +54,32 @@ def test_templates_agree_with_their_counts() -> None:
     for feature in catalog():  # every template renders, with no bracket left
         text = feature.render(1.0, 0.5) + feature.render(2.0, 0.5)
         assert "[" not in text and "]" not in text and "(s)" not in text
+
+
+def test_round_edge_is_where_round_starts_to_keep_a_value() -> None:
+    for decimals in (2, 4, 6):
+        edge = round_edge(decimals)
+        below = float(np.nextafter(edge, 0.0))
+        assert round(edge, decimals) > 0 and not round(below, decimals) > 0
+        assert round(-edge, decimals) < 0 and not round(-below, decimals) < 0
+
+
+def test_choose_all_makes_the_choices_of_choose_row_by_row() -> None:
+    """Random rows with ties, unknown values, contributions at the rounding edge and raises
+    backed by red flags: the vectorised choice equals the per-row one."""
+    rng = np.random.default_rng(7)
+    rows, width, decimals = 400, 6, 4
+    edge = round_edge(decimals)
+    levels = [-0.3, -0.1, -edge, 0.0, edge, float(np.nextafter(edge, 0.0)), 0.1, 0.3]
+    c = rng.choice(levels, size=(rows, width)) * rng.choice([1.0, 1.0, 2.0], size=(rows, width))
+    c[rng.random((rows, width)) < 0.1] = np.nan
+    gap = rng.choice([-1.0, 0.0, 1.0, np.nan], size=(rows, width))
+    rank = rng.integers(0, 3, size=(rows, width))
+    keys = ["high_risk_jurisdictions", "other_geo"]
+    flag_of = [{j: keys[j % 2] for j in range(width) if rng.random() < 0.4} for _ in range(rows)]
+    linked = width
+    together = choose_all(c, gap, flag_of, rank, 3, 2, decimals, linked)
+    for i in range(rows):
+        alone = choose(c[i], gap[i], flag_of[i], list(rank[i]), 3, 2, decimals)
+        assert together[i].shown == alone.shown, i
+        assert together[i].merged == alone.merged, i
