@@ -176,7 +176,7 @@ def chunk_violations(
     with reading(prep.source):
         chunk = prep.check.slice(offset, rows).collect()
     if engine == "gx":
-        return _gx_runner(ctx).violations(table, contract(table, ctx), chunk)  # type: ignore[no-any-return]
+        return _gx_runner(ctx).violations(table, contract(table, ctx), chunk)
     return _polars_violations(chunk, [r for r in contract(table, ctx) if r.row_rule])
 
 
@@ -260,7 +260,7 @@ def validate_dataset(
         check_replaceable(out, "report.json", "a flowrisk quarantine")
     run = _Run(ctx, engine, chunk_rows, progress, out)
     calls = [
-        (str(paths[t]), t, offset, chunk_rows, engine, ctx)
+        (str(paths[t].resolve()), t, offset, chunk_rows, engine, ctx)
         for t, n in sizes.items()
         for offset in range(0, n, chunk_rows)
     ]

@@ -238,7 +238,7 @@ def score_dataset(
     if count < 1:
         raise InvalidParameter("partitions", f"must be at least 1, got {count}")
     parts = [p.to_list() for p in entity_partitions(frames, count) if len(p)]
-    calls = [(str(dataset), members, as_of) for members in parts]
+    calls = [(str(dataset.resolve()), members, as_of) for members in parts]
     shared = {"model": model, "baselines": baselines, "explain_mode": explain_mode}
     with (
         on_cluster(scheduler if engine == "dask" else None) as client,

@@ -4,6 +4,7 @@ tracking and registration. An edge module (reads the dataset, talks to MLflow th
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,16 +15,20 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from flowrisk.errors import ConfigError
+from flowrisk.errors import ConfigError, InvalidParameter
 from flowrisk.features import (
     FEATURE_SET,
     FEATURE_SET_VERSION,
     Baselines,
+    Partitioned,
+    feature_names,
     fit_baselines,
+    fit_baselines_partitioned,
     partitions_for,
     rule_scores,
 )
 from flowrisk.io import dataset_digest, dataset_label, read_labelled
+from flowrisk.io.cluster import Engine, check_engine, on_cluster
 from flowrisk.models.bands import BandShare, band_shares
 from flowrisk.models.card import model_card
 from flowrisk.models.dataset import Split, snapshot_dates, snapshots, split_snapshots
@@ -46,6 +51,8 @@ __all__ = [
     "CURVE_METRIC",
     "SPLIT_SEED",
     "TrainingResult",
+    "cluster_fit_above",
+    "fits_on_cluster",
     "train_and_register",
     "training_split",
 ]
@@ -56,6 +63,34 @@ SPLIT_SEED = 42
 CURVE_METRIC = "valid.average_precision"  # LightGBM's validation curve, one step per round
 
 Step = Callable[[str], None]
+
+
+def cluster_fit_above() -> int:
+    """The default size (bytes) of the training matrix above which ``--engine dask`` fits
+    LightGBM on the cluster: a quarter of this machine's memory (LightGBM's binned copy and the
+    evaluation need the rest)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
+
+
+def fits_on_cluster(split: Split, features: int, above: int) -> bool:
+    """Whether the training matrix (rows x features x 8 bytes) is larger than ``above``."""
+    return split.train.height * features * 8 > above
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where a training run's heavy stages run: the snapshots' partitions (``on``), and the
+    Dask client the fit uses when the matrix is larger than ``fit_above`` bytes."""
+
+    on: Partitioned | None = None
+    fit_above: int | None = None
+
+    @property
+    def client(self) -> Any:
+        return self.on.client if self.on is not None else None
 
 
 @dataclass
@@ -129,16 +164,21 @@ def training_split(
     labels: pl.DataFrame,
     say: Step | None = None,
     feedback: pl.DataFrame | None = None,
+    on: Partitioned | None = None,
 ) -> tuple[list[datetime], Baselines, Split]:
     """The snapshot dates, sector baselines and train/valid/test split every training run of a
     dataset uses (``flowrisk train`` and ``flowrisk tune`` alike), with the analysts'
-    decisions of ``feedback`` in its labels."""
+    decisions of ``feedback`` in its labels; with ``on``, baselines and snapshots are built
+    partition by partition there (a Dask cluster: the same split)."""
     say = say or (lambda _: None)
     dates = snapshot_dates(frames)
     say("fitting sector baselines")
-    baselines = fit_baselines(frames, dates[0], partitions_for(frames))
+    if on is None:
+        baselines = fit_baselines(frames, dates[0], partitions_for(frames))
+    else:
+        baselines = fit_baselines_partitioned(frames, dates[0], on)
     say(f"building {len(dates)} point-in-time snapshots")
-    data = snapshots(frames, labels, dates, baselines, feedback)
+    data = snapshots(frames, labels, dates, baselines, feedback, on)
     split = split_snapshots(data, seed=SPLIT_SEED)
     return dates, baselines, split
 
@@ -152,13 +192,20 @@ def _fit_and_evaluate(
     params: Mapping[str, Any] | None,
     say: Step,
     report: Report | None = None,
+    cluster: Cluster | None = None,
 ) -> _Fitted:
-    """Fit on the prepared split (``report`` hears the validation curve), and held-out scores
-    of flowrisk and both baselines."""
+    """Fit on the prepared split (``report`` hears the validation curve) — on the cluster when
+    the training matrix is larger than its limit —, and held-out scores of flowrisk and both
+    baselines."""
     dates, baselines, split = prepared
-    say("training LightGBM")
+    client = None
+    if cluster is not None and cluster.client is not None:
+        above = cluster.fit_above if cluster.fit_above is not None else cluster_fit_above()
+        if fits_on_cluster(split, len(feature_names()), above):
+            client = cluster.client
+    say("training LightGBM" + (" on the Dask cluster" if client is not None else ""))
     model, facts = fit_model(
-        split, params=params, seed=seed, alert_budget=alert_budget, report=report
+        split, params=params, seed=seed, alert_budget=alert_budget, report=report, client=client
     )
     say("evaluating against the baselines")
     train, valid, test = (_with_raw_sums(frames, p) for p in (split.train, split.valid, split.test))
@@ -233,6 +280,7 @@ def _log_run(
         mlflow.log_params(
             {
                 "best_iteration": fitted.facts["best_iteration"],
+                "fitted_on": fitted.facts["fitted_on"],
                 **{f"lgb_{k}": v for k, v in fitted.facts["params"].items()},
             }
         )
@@ -304,6 +352,7 @@ def _train_in_run(
     params: Mapping[str, Any],
     params_file: Path | None,
     say: Step,
+    cluster: Cluster,
 ) -> TrainingResult:
     """Everything a training run does, inside its open MLflow run: the split (logged as the
     run's datasets), the fit (its validation curve logged round by round), the evaluation,
@@ -311,7 +360,7 @@ def _train_in_run(
     import mlflow
 
     uri = registry.tracking_uri
-    dates, baselines, split = training_split(frames, labels, say, source.feedback)
+    dates, baselines, split = training_split(frames, labels, say, source.feedback, cluster.on)
     run_params = _run_params(
         source, dates, seed=seed, alert_budget=alert_budget, params_file=params_file
     )
@@ -329,6 +378,7 @@ def _train_in_run(
             params=params,
             say=say,
             report=curve,
+            cluster=cluster,
         )
     finally:
         curve.flush()  # the rounds run so far, also of a fit that failed
@@ -351,6 +401,9 @@ def train_and_register(
     step: Step | None = None,
     verify: bool = True,
     feedback: pl.DataFrame | None = None,
+    engine: Engine = "local",
+    scheduler: str | None = None,
+    fit_above: int | None = None,
 ) -> TrainingResult:
     """Train on ``dataset`` (which must carry labels, overridden by the decisions of
     ``feedback`` point in time), evaluate on the held-out split against
@@ -361,11 +414,19 @@ def train_and_register(
     The run opens before the snapshots are built, so its duration is the training's; it is
     named after the dataset and the time (:func:`~flowrisk.models.tracking.run_name`) and
     tagged from the start (:func:`~flowrisk.models.tracking.run_tags`). ``seed`` seeds
-    LightGBM only: the entity split is fixed (:data:`SPLIT_SEED`)."""
+    LightGBM only: the entity split is fixed (:data:`SPLIT_SEED`).
+
+    The ``dask`` engine builds the baselines and snapshots partition by partition on the
+    workers of ``scheduler`` (the same split as here) and fits LightGBM there
+    (``lightgbm.dask``) when the training matrix is larger than ``fit_above`` bytes (default
+    :func:`cluster_fit_above`); below it the fit runs here, as with the local engine."""
     from mlflow.exceptions import MlflowException
 
     params = check_params(params or {})
     check_alert_budget(alert_budget)
+    check_engine(engine, scheduler)
+    if fit_above is not None and fit_above < 0:
+        raise InvalidParameter("fit_above", f"must be at least 0, got {fit_above}")
     say = step or (lambda _: None)
     say("connecting to MLflow")
     registry.ensure_experiment(experiment)  # fail before the slow work if the store is away
@@ -373,9 +434,15 @@ def train_and_register(
     source = _Source(dataset, dataset_label(dataset), dataset_digest(dataset), feedback)
     tags = run_tags("train", dataset=dataset, label=source.label, digest=source.digest)
     try:
-        with registry.start_run(
-            experiment, name=run_name("train", source.label), tags=tags
-        ) as run_id:
+        with (
+            on_cluster(scheduler if engine == "dask" else None) as client,
+            registry.start_run(
+                experiment, name=run_name("train", source.label), tags=tags
+            ) as run_id,
+        ):
+            on = None
+            if client is not None:
+                on = Partitioned(str(dataset.resolve()), partitions_for(frames), client)
             return _train_in_run(
                 registry,
                 run_id,
@@ -387,6 +454,7 @@ def train_and_register(
                 params=params,
                 params_file=params_file,
                 say=say,
+                cluster=Cluster(on, fit_above),
             )
     except MlflowException as exc:
         raise ConfigError(f"MLflow at {registry.tracking_uri}: {str(exc).splitlines()[0]}") from exc
