@@ -145,7 +145,7 @@ def features(
         int | None,
         typer.Option(
             min=1,
-            help="Entity partitions (default: one per 10 M transactions); each is one task on Dask.",
+            help="Entity partitions (default: one per 10 M transactions), one Dask task each.",
         ),
     ] = None,
     verify: VerifyOption = True,
