@@ -11,7 +11,9 @@ balance: rows in = rows accepted + rows quarantined, per table.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -158,6 +160,9 @@ def _prepared_file(path: str, size: int, mtime_ns: int, table: str) -> Prepared:
     return prepare(Path(path), TABLES[table])
 
 
+_GX_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _gx_runner(ctx: ContractContext) -> Any:
     """One GX context per process and validation (its suites hold rules built from ``ctx``)."""
@@ -176,7 +181,8 @@ def chunk_violations(
     with reading(prep.source):
         chunk = prep.check.slice(offset, rows).collect()
     if engine == "gx":
-        return _gx_runner(ctx).violations(table, contract(table, ctx), chunk)
+        with _GX_LOCK:  # one GX context per process: a worker's threads take turns
+            return _gx_runner(ctx).violations(table, contract(table, ctx), chunk)
     return _polars_violations(chunk, [r for r in contract(table, ctx) if r.row_rule])
 
 
@@ -264,8 +270,10 @@ def validate_dataset(
         for t, n in sizes.items()
         for offset in range(0, n, chunk_rows)
     ]
-    with on_cluster(scheduler) as client:
-        chunks = in_order(chunk_violations, calls, client)
+    with (
+        on_cluster(scheduler) as client,
+        closing(in_order(chunk_violations, calls, client)) as chunks,
+    ):
         reports = {
             t: _checked(run, t, prep, sizes[t], islice(chunks, -(-sizes[t] // chunk_rows)))
             for t, prep in prepared.items()

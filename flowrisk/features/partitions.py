@@ -93,15 +93,17 @@ def profiles_at_dates(
     once so that a cluster's workers all have work."""
     parts = [p.to_list() for p in entity_partitions(frames, on.partitions) if len(p)]
     calls = [(on.dataset, members, d) for d in dates for members in parts]
-    results = in_order(profile_partition, calls, on.client, {"baselines": baselines})
     order = frames["entities"].select("entity_id").collect()
+    chunks: list[pl.DataFrame] = []
     out = []
-    for d, _ in enumerate(dates):
-        chunks = []
-        for _ in parts:
-            chunks.append(next(results))
-            if progress is not None:
-                progress(d * len(parts) + len(chunks), len(calls))
-        whole = pl.concat(chunks)
-        out.append(order.join(whole, on="entity_id", how="inner", maintain_order="left"))
+    for done, chunk in enumerate(
+        in_order(profile_partition, calls, on.client, {"baselines": baselines}), 1
+    ):
+        chunks.append(chunk)
+        if progress is not None:
+            progress(done, len(calls))
+        if len(chunks) == len(parts):  # one date complete
+            whole = pl.concat(chunks)
+            out.append(order.join(whole, on="entity_id", how="inner", maintain_order="left"))
+            chunks = []
     return out

@@ -10,7 +10,7 @@ under the same path as the machine that submits the work.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -68,10 +68,11 @@ def in_order(
     calls: Sequence[tuple[Any, ...]],
     client: Any = None,
     shared: Mapping[str, Any] | None = None,
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """``func(*call, **shared)`` for each call, results in call order: here one after another
     when ``client`` is None, else all submitted to its cluster at once (``shared`` sent to every
-    worker once, not with each call)."""
+    worker once, not with each call). Close it (or read it to the end) while the client is
+    open: that cancels what was not read."""
     shared = dict(shared or {})
     if client is None:
         for call in calls:
