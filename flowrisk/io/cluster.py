@@ -28,7 +28,7 @@ def check_engine(engine: str, scheduler: str | None) -> None:
     if engine not in ("local", "dask"):
         raise InvalidParameter("engine", f"must be local or dask, got {engine!r}")
     if engine == "dask" and not scheduler:
-        raise InvalidParameter("scheduler", "the dask engine needs a scheduler address")
+        raise InvalidParameter("--scheduler", "the dask engine needs a scheduler address")
 
 
 def dask_client(scheduler: str) -> Any:
@@ -45,9 +45,7 @@ def dask_client(scheduler: str) -> Any:
             socket.create_connection((address.hostname, address.port), timeout=5).close()
         return Client(scheduler, timeout=30)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise InvalidParameter(
-            "scheduler", f"no Dask scheduler at {scheduler} (--scheduler): {exc}"
-        ) from exc
+        raise InvalidParameter("--scheduler", f"no Dask scheduler at {scheduler}: {exc}") from exc
 
 
 @contextmanager

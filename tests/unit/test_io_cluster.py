@@ -40,8 +40,24 @@ def test_engine_and_scheduler_are_checked() -> None:
 
 def test_no_scheduler_at_the_address_names_the_option() -> None:
     with pytest.raises(
-        InvalidParameter, match=r"no Dask scheduler at tcp://127.0.0.1:9 \(--scheduler\)"
+        InvalidParameter, match=r"--scheduler: no Dask scheduler at tcp://127.0.0.1:9"
     ):
         dask_client("tcp://127.0.0.1:9")
     with on_cluster(None) as client:  # no address: nothing to connect to, work runs here
         assert client is None
+
+
+def test_flowrisk_errors_cross_process_boundaries() -> None:
+    """A worker's error is pickled back to the command: same class, message and fields."""
+    import pickle
+
+    from flowrisk.errors import AuditChainBroken, SchemaMismatch
+
+    for error in (
+        InvalidParameter("as_of", "must be timezone-aware"),
+        SchemaMismatch("transactions", "amount", "has type String"),
+        AuditChainBroken(7, "row 7 does not chain"),
+    ):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error)
+        assert back.__dict__ == error.__dict__
