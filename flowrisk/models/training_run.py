@@ -4,7 +4,6 @@ tracking and registration. An edge module (reads the dataset, talks to MLflow th
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from flowrisk.features import (
     FEATURE_SET_VERSION,
     Baselines,
     Partitioned,
-    feature_names,
     fit_baselines,
     fit_baselines_partitioned,
     partitions_for,
@@ -37,6 +35,7 @@ from flowrisk.models.feedback import feedback_use
 from flowrisk.models.learner import Report, check_params
 from flowrisk.models.raw_baseline import raw_sums, raw_sums_scores
 from flowrisk.models.registry import HELDOUT_ARTIFACT, Registry
+from flowrisk.models.run_charts import run_charts, top_features
 from flowrisk.models.scorer import RiskModel
 from flowrisk.models.tracking import (
     CurveLogger,
@@ -46,13 +45,12 @@ from flowrisk.models.tracking import (
     store_failures,
 )
 from flowrisk.models.train import check_alert_budget, fit_model
+from flowrisk.models.training_cluster import Cluster
 
 __all__ = [
     "CURVE_METRIC",
     "SPLIT_SEED",
     "TrainingResult",
-    "cluster_fit_above",
-    "fits_on_cluster",
     "train_and_register",
     "training_split",
 ]
@@ -63,34 +61,6 @@ SPLIT_SEED = 42
 CURVE_METRIC = "valid.average_precision"  # LightGBM's validation curve, one step per round
 
 Step = Callable[[str], None]
-
-
-def cluster_fit_above() -> int:
-    """The default size (bytes) of the training matrix above which ``--engine dask`` fits
-    LightGBM on the cluster: a quarter of this machine's memory (LightGBM's binned copy and the
-    evaluation need the rest)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
-    except (ValueError, OSError, AttributeError):
-        return 4 << 30
-
-
-def fits_on_cluster(split: Split, features: int, above: int) -> bool:
-    """Whether the training matrix (rows x features x 8 bytes) is larger than ``above``."""
-    return split.train.height * features * 8 > above
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """Where a training run's heavy stages run: the snapshots' partitions (``on``), and the
-    Dask client the fit uses when the matrix is larger than ``fit_above`` bytes."""
-
-    on: Partitioned | None = None
-    fit_above: int | None = None
-
-    @property
-    def client(self) -> Any:
-        return self.on.client if self.on is not None else None
 
 
 @dataclass
@@ -128,35 +98,6 @@ def _with_raw_sums(frames: Mapping[str, pl.LazyFrame], part: pl.DataFrame) -> pl
         for d in part["as_of"].unique().sort()
     ]
     return pl.concat(pieces)
-
-
-def _top_features(model: RiskModel, top: int = 10) -> list[tuple[str, float]]:
-    gain = np.asarray(model.booster.feature_importance(importance_type="gain"), dtype=np.float64)
-    share = gain / max(gain.sum(), 1e-12)
-    order = np.argsort(-share, kind="stable")[:top]
-    return [(model.features[i], float(share[i])) for i in order]
-
-
-def _charts(fitted: _Fitted) -> dict[str, Any]:
-    """The run's charts: PR curves and recall per typology of every model, flowrisk's
-    calibration, importance and SHAP summary (on at most 2,000 held-out rows)."""
-    from flowrisk.models import plots
-
-    model, test, scores = fitted.model, fitted.split.test, fitted.scores
-    y = test["label"].to_numpy()
-    x = test.select(model.features).to_numpy().astype(np.float64)
-    sample = np.random.default_rng(0).permutation(len(x))[:2000]
-    contrib = np.asarray(model.booster.predict(x[sample], pred_contrib=True, num_threads=1))
-    gain = np.asarray(model.booster.feature_importance(importance_type="gain"), dtype=np.float64)
-    return {
-        "precision_recall": plots.pr_curve({n: (y, s) for n, s in scores.items()}),
-        "calibration": plots.calibration_curve(y, scores["flowrisk"]),
-        "feature_importance": plots.feature_importance(model.features, gain),
-        "shap_summary": plots.shap_summary(model.features, contrib[:, :-1], x[sample]),
-        "recall_per_typology": plots.recall_per_typology(
-            {n: m["recall_per_typology"] for n, m in fitted.metrics.items()}
-        ),
-    }
 
 
 def training_split(
@@ -198,11 +139,7 @@ def _fit_and_evaluate(
     the training matrix is larger than its limit —, and held-out scores of flowrisk and both
     baselines."""
     dates, baselines, split = prepared
-    client = None
-    if cluster is not None and cluster.client is not None:
-        above = cluster.fit_above if cluster.fit_above is not None else cluster_fit_above()
-        if fits_on_cluster(split, len(feature_names()), above):
-            client = cluster.client
+    client = cluster.fit_client(split) if cluster is not None else None
     say("training LightGBM" + (" on the Dask cluster" if client is not None else ""))
     model, facts = fit_model(
         split, params=params, seed=seed, alert_budget=alert_budget, report=report, client=client
@@ -294,7 +231,7 @@ def _log_run(
             split=fitted.split.describe(),
             dates=fitted.iso_dates,
             params=fitted.facts["params"],
-            top_features=_top_features(fitted.model),
+            top_features=top_features(fitted.model),
             dataset=str(source.path),
             dataset_digest=source.digest,
             feature_set=f"{FEATURE_SET} {FEATURE_SET_VERSION}",
@@ -383,7 +320,7 @@ def _train_in_run(
     finally:
         curve.flush()  # the rounds run so far, also of a fit that failed
     say("drawing charts")
-    charts = _charts(fitted)
+    charts = run_charts(fitted.model, fitted.split.test, fitted.scores, fitted.metrics)
     say("logging to MLflow and registering")
     with store_failures(uri):
         return _log_run(registry, run_id, source, fitted, charts, params_file)
