@@ -38,8 +38,22 @@ __all__ = [
 ]
 
 
+def _rebuilt(cls: type[Exception], args: tuple[object, ...], state: dict[str, object]) -> Exception:
+    """An error of ``cls`` with ``args`` and attributes ``state``, without calling its own
+    ``__init__`` (whose parameters differ from its ``args``)."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
 class FlowriskError(Exception):
     """Base of every error flowrisk raises on purpose."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Picklable whatever the subclass's parameters: an error raised on a Dask worker
+        reaches the command as the same error."""
+        return (_rebuilt, (type(self), self.args, dict(self.__dict__)))
 
 
 class ConfigError(FlowriskError):

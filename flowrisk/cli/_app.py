@@ -15,10 +15,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 
 from flowrisk.errors import DatasetError, EntityNotFound, FlowriskError, InvalidParameter
+from flowrisk.io.cluster import Engine
 from flowrisk.pipeline import Tick, Ticks
 
 __all__ = [
     "Bars",
+    "EngineOption",
+    "SchedulerOption",
     "VerifyOption",
     "app",
     "console",
@@ -49,6 +52,22 @@ VerifyOption = Annotated[
     typer.Option(
         "--verify/--no-verify",
         help="Check each file against the SHA-256 its dataset's manifest lists (when it has one).",
+    ),
+]
+
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        help="Where the partitions run: local (this machine), or dask (the workers of "
+        "--scheduler, which must see the dataset under the same absolute path)."
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786 "
+        "(started with `dask scheduler`; workers with `dask worker ADDRESS`)."
     ),
 ]
 

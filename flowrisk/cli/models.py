@@ -13,6 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from flowrisk.cli._app import (
+    EngineOption,
+    SchedulerOption,
     VerifyOption,
     app,
     console,
@@ -78,9 +80,23 @@ def train(
             "cases override the labels from their decision date on."
         ),
     ] = None,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
+    cluster_fit_above: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="With --engine dask, fit LightGBM on the cluster (lightgbm.dask) when the "
+            "training matrix (rows x features x 8 bytes) is larger than this many GiB; "
+            "smaller, it is fitted here. Default: a quarter of this machine's memory.",
+        ),
+    ] = None,
 ) -> None:
     """Train a risk model on point-in-time snapshots, evaluate it against the rule engine and
-    raw-sums LightGBM on held-out entities and time, log it to MLflow and register it."""
+    raw-sums LightGBM on held-out entities and time, log it to MLflow and register it. With
+    --engine dask the sector baselines and snapshots are built on a Dask cluster (the same
+    split), and LightGBM is fitted there when the training matrix is above
+    --cluster-fit-above."""
     from flowrisk.models.feedback import read_feedback
 
     overrides = _read_params(params)
@@ -100,6 +116,9 @@ def train(
             step=step,
             verify=verify,
             feedback=decisions,
+            engine=engine,
+            scheduler=scheduler,
+            fit_above=None if cluster_fit_above is None else int(cluster_fit_above * 2**30),
         )
     show_training(result, settings.tracking_uri)
 

@@ -11,9 +11,13 @@ balance: rows in = rows accepted + rows quarantined, per table.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,9 +42,16 @@ from flowrisk.io import (
     verify_files,
     write_manifest,
 )
+from flowrisk.io.cluster import in_order, on_cluster
 from flowrisk.schema import REQUIRED_TABLES, TABLES
 
-__all__ = ["TableReport", "ValidationReport", "context_for", "validate_dataset"]
+__all__ = [
+    "TableReport",
+    "ValidationReport",
+    "chunk_violations",
+    "context_for",
+    "validate_dataset",
+]
 
 Engine = Literal["gx", "polars"]
 ORDER = (
@@ -128,13 +139,51 @@ def _check_arguments(folder: Path, engine: str, chunk_rows: int) -> None:
         raise DatasetNotFound(f"{folder}: dataset folder does not exist")
 
 
-def _prepare_tables(folder: Path) -> dict[str, Prepared]:
-    """Every table present in ``folder``, in dependency order; the required ones must be."""
+def _table_paths(folder: Path) -> dict[str, Path]:
+    """Every table file present in ``folder``, in dependency order; the required ones must be."""
     paths = {t: table_path(folder, t) for t in ORDER}
     for t in REQUIRED_TABLES:
         if paths[t] is None:
             raise DatasetNotFound(f"{folder / (t + '.parquet')}: required table missing")
-    return {t: prepare(p, TABLES[t]) for t, p in paths.items() if p is not None}
+    return {t: p for t, p in paths.items() if p is not None}
+
+
+def _prepared(path: Path, table: str) -> Prepared:
+    """``path`` prepared as ``table``, once per process for the same file (a CSV is read
+    through once to check its encoding: chunks of it must not each read it again)."""
+    stat = path.stat()
+    return _prepared_file(str(path.resolve()), stat.st_size, stat.st_mtime_ns, table)
+
+
+@lru_cache(maxsize=16)
+def _prepared_file(path: str, size: int, mtime_ns: int, table: str) -> Prepared:
+    return prepare(Path(path), TABLES[table])
+
+
+_GX_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _gx_runner(ctx: ContractContext) -> Any:
+    """One GX context per process and validation (its suites hold rules built from ``ctx``)."""
+    from flowrisk.data_contracts.suites import GxRunner
+
+    return GxRunner()
+
+
+def chunk_violations(
+    path: str, table: str, offset: int, rows: int, engine: Engine, ctx: ContractContext
+) -> pl.DataFrame:
+    """(row, rule) pairs breaking the row rules in rows ``[offset, offset + rows)`` of one table
+    file: the unit of work of validation, run here or on a Dask worker (which reads the file
+    itself, so it must see it under the same path)."""
+    prep = _prepared(Path(path), table)
+    with reading(prep.source):
+        chunk = prep.check.slice(offset, rows).collect()
+    if engine == "gx":
+        with _GX_LOCK:  # one GX context per process: a worker's threads take turns
+            return _gx_runner(ctx).violations(table, contract(table, ctx), chunk)
+    return _polars_violations(chunk, [r for r in contract(table, ctx) if r.row_rule])
 
 
 @dataclass
@@ -142,7 +191,7 @@ class _Run:
     """What the tables of one validation share: context, engine, the keys accepted so far."""
 
     ctx: ContractContext
-    runner: Any  # a GxRunner, or None for the Polars engine
+    engine: Engine
     chunk_rows: int
     progress: Progress | None
     out: Path | None  # every write is held until all tables are checked, then done at once
@@ -150,14 +199,14 @@ class _Run:
     pending: list[tuple[Prepared, pl.LazyFrame, pl.DataFrame]] = field(default_factory=list)
 
 
-def _validate_table(run: _Run, table: str, prep: Prepared) -> TableReport:
-    """Check one table, remember its accepted keys for the tables pointing to it, and write
-    its accepted and quarantined rows when asked."""
+def _validate_table(
+    run: _Run, table: str, prep: Prepared, n: int, chunks: Iterator[pl.DataFrame]
+) -> TableReport:
+    """Check one table of ``n`` rows (``chunks``: its row-rule violations, chunk by chunk),
+    remember its accepted keys for the tables pointing to it, and write its accepted and
+    quarantined rows when asked."""
     rules = contract(table, run.ctx)
-    n = prep.check.select(pl.len()).collect().item()
-    if n == 0 and table in REQUIRED_TABLES:
-        raise DatasetError(f"{prep.source}: required table has no rows")
-    bad = _violations(run, prep, rules, n)
+    bad = _violations(run, prep, rules, n, chunks)
     per_row = bad.group_by(ROW).agg(pl.col("rule").unique().sort().alias(RULES))
     accepted = prep.check.join(per_row.lazy(), on=ROW, how="anti", maintain_order="left")
     if table in REFERENCED:
@@ -188,6 +237,7 @@ def validate_dataset(
     progress: Progress | None = None,
     quarantine_when: Literal["always", "dirty"] = "always",
     verify: bool = True,
+    scheduler: str | None = None,
 ) -> ValidationReport:
     """Validate every table of ``folder``; with ``quarantine``, write ``accepted/`` and
     ``quarantine/`` datasets there (rejected rows keep their columns plus ``_rules``; the
@@ -195,7 +245,9 @@ def validate_dataset(
     row was accepted, carries the source's dataset digest: the same data) — with
     ``quarantine_when="dirty"`` only if some row was rejected, so clean data is read once and
     never copied. The quarantine folder is replaced as one unit once all of it is written: a
-    validation that fails or is interrupted leaves the previous one as it was.
+    validation that fails or is interrupted leaves the previous one as it was. With
+    ``scheduler`` (a Dask scheduler address) the row rules run chunk by chunk on its workers,
+    which read the tables under the same path; the report and files are the same.
 
     Raises :class:`DatasetError` when the dataset cannot be read at all (missing required
     table, unreadable file, missing required column, a column of the wrong type), and, with
@@ -206,17 +258,26 @@ def validate_dataset(
     if verify:
         verify_files(folder, [p for t in ORDER if (p := table_path(folder, t)) is not None])
     ctx = context_for(folder, now)
-    prepared = _prepare_tables(folder)
-    runner = None
-    if engine == "gx":
-        from flowrisk.data_contracts.suites import GxRunner
-
-        runner = GxRunner()
+    paths = _table_paths(folder)
+    prepared = {t: _prepared(p, t) for t, p in paths.items()}
+    sizes = {t: _rows(t, prep) for t, prep in prepared.items()}
     out = Path(quarantine) if quarantine is not None else None
     if out is not None:
         check_replaceable(out, "report.json", "a flowrisk quarantine")
-    run = _Run(ctx, runner, chunk_rows, progress, out)
-    reports = {table: _checked(run, table, prep) for table, prep in prepared.items()}
+    run = _Run(ctx, engine, chunk_rows, progress, out)
+    calls = [
+        (str(paths[t].resolve()), t, offset, chunk_rows, engine, ctx)
+        for t, n in sizes.items()
+        for offset in range(0, n, chunk_rows)
+    ]
+    with (
+        on_cluster(scheduler) as client,
+        closing(in_order(chunk_violations, calls, client)) as chunks,
+    ):
+        reports = {
+            t: _checked(run, t, prep, sizes[t], islice(chunks, -(-sizes[t] // chunk_rows)))
+            for t, prep in prepared.items()
+        }
     report = ValidationReport(
         dataset=str(folder),
         engine=engine,
@@ -239,29 +300,34 @@ def validate_dataset(
     return report
 
 
-def _checked(run: _Run, table: str, prep: Prepared) -> TableReport:
+def _rows(table: str, prep: Prepared) -> int:
+    """Rows of one table; a required table must have some."""
+    with reading(prep.source):
+        n: int = prep.check.select(pl.len()).collect().item()
+    if n == 0 and table in REQUIRED_TABLES:
+        raise DatasetError(f"{prep.source}: required table has no rows")
+    return n
+
+
+def _checked(
+    run: _Run, table: str, prep: Prepared, n: int, chunks: Iterator[pl.DataFrame]
+) -> TableReport:
     """One table validated, a page of its file that cannot be decoded (seen only once its rows
     are collected) reported as one error naming the file."""
     with reading(prep.source):
-        report = _validate_table(run, table, prep)
+        report = _validate_table(run, table, prep, n, chunks)
     return report
 
 
-def _row_violations(run: _Run, prep: Prepared, rules: list[Rule], n: int) -> list[pl.DataFrame]:
-    """(row, rule) pairs breaking the row rules, chunk by chunk (GX or Polars)."""
-    table = prep.spec.name
-    row_rules = [r for r in rules if r.row_rule]
+def _row_violations(
+    run: _Run, table: str, n: int, chunks: Iterator[pl.DataFrame]
+) -> list[pl.DataFrame]:
+    """The row-rule violations of each chunk as they come, with progress."""
     parts: list[pl.DataFrame] = []
-    for offset in range(0, max(n, 1), run.chunk_rows):
-        chunk = prep.check.slice(offset, run.chunk_rows).collect()
-        if chunk.height == 0:
-            break
-        if run.runner is not None:
-            parts.append(run.runner.violations(table, rules, chunk))
-        else:
-            parts.append(_polars_violations(chunk, row_rules))
+    for done, part in enumerate(chunks, 1):
+        parts.append(part)
         if run.progress is not None:
-            run.progress(table, min(offset + run.chunk_rows, n), n)
+            run.progress(table, min(done * run.chunk_rows, n), n)
     return parts
 
 
@@ -288,9 +354,11 @@ def _flagged(run: _Run, prep: Prepared, rule: Rule) -> pl.LazyFrame | None:
     return None
 
 
-def _violations(run: _Run, prep: Prepared, rules: list[Rule], n: int) -> pl.DataFrame:
+def _violations(
+    run: _Run, prep: Prepared, rules: list[Rule], n: int, chunks: Iterator[pl.DataFrame]
+) -> pl.DataFrame:
     """All (row, rule) pairs that break a rule of this table."""
-    parts = _row_violations(run, prep, rules, n)
+    parts = _row_violations(run, prep.spec.name, n, chunks)
     lazy_parts = [
         flagged.select(ROW, pl.lit(rule.name).alias("rule"))
         for rule in rules

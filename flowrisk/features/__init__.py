@@ -33,6 +33,14 @@ from flowrisk.features.catalog import (
 from flowrisk.features.context import HORIZON_DAYS, entity_legs
 from flowrisk.features.evidence import FLAG_SCHEMA, MAX_EVIDENCE
 from flowrisk.features.flags import red_flags, red_flags_of
+from flowrisk.features.partitions import (
+    Partitioned,
+    fit_baselines_partitioned,
+    profile_partition,
+    profiles_at_dates,
+    profiles_partitioned,
+    sector_metrics_partition,
+)
 from flowrisk.features.rules import rule_scores, rules
 from flowrisk.features.signal import auc, feature_signal
 
@@ -45,6 +53,7 @@ __all__ = [
     "MAX_EVIDENCE",
     "Baselines",
     "Feature",
+    "Partitioned",
     "RedFlag",
     "RunMode",
     "auc",
@@ -60,13 +69,18 @@ __all__ = [
     "feature_names",
     "feature_signal",
     "fit_baselines",
+    "fit_baselines_partitioned",
     "frames_for_entities",
     "iter_profile_partitions",
     "partitions_for",
+    "profile_partition",
+    "profiles_at_dates",
+    "profiles_partitioned",
     "red_flag_catalog",
     "red_flags",
     "red_flags_of",
     "reference_baselines",
     "rule_scores",
     "rules",
+    "sector_metrics_partition",
 ]

@@ -65,6 +65,27 @@ class Baselines:
         return cls.from_dict(json.loads(text))
 
 
+def company_groups(frames: Mapping[str, pl.LazyFrame], partitions: int) -> list[pl.Series]:
+    """The companies of ``frames`` in ``partitions`` groups, by a hash of their id."""
+    companies = (
+        frames["entities"]
+        .filter(pl.col("entity_type") == "company")
+        .select("entity_id")
+        .collect()["entity_id"]
+    )
+    bucket = companies.hash(seed=7) % max(partitions, 1)
+    return [companies.filter(bucket == p) for p in range(max(partitions, 1))]
+
+
+def summarise_sectors(metrics: list[pl.DataFrame], as_of: datetime) -> Baselines:
+    """Baselines from the per-company metrics of every group of companies."""
+    from flowrisk.features.families.business import fit_sector_baselines
+
+    return Baselines(
+        as_of=as_of.isoformat(), sector=fit_sector_baselines(pl.concat(metrics).lazy())
+    )
+
+
 def fit_baselines(
     frames: Mapping[str, pl.LazyFrame], as_of: datetime, partitions: int = 1
 ) -> Baselines:
@@ -73,24 +94,13 @@ def fit_baselines(
     The per-company metrics are computed ``partitions`` groups of companies at a time (one row
     per company comes out of each), then summarised per sector.
     """
-    from flowrisk.features.families.business import fit_sector_baselines, sector_metrics
+    from flowrisk.features.families.business import sector_metrics
 
-    companies = (
-        frames["entities"]
-        .filter(pl.col("entity_type") == "company")
-        .select("entity_id")
-        .collect()["entity_id"]
-    )
-    bucket = companies.hash(seed=7) % max(partitions, 1)
     metrics = [
-        sector_metrics(
-            make_context(frames, as_of, {}, companies.filter(bucket == p).to_list())
-        ).collect(engine="streaming")
-        for p in range(max(partitions, 1))
+        sector_metrics(make_context(frames, as_of, {}, group.to_list())).collect(engine="streaming")
+        for group in company_groups(frames, partitions)
     ]
-    return Baselines(
-        as_of=as_of.isoformat(), sector=fit_sector_baselines(pl.concat(metrics).lazy())
-    )
+    return summarise_sectors(metrics, as_of)
 
 
 def reference_baselines() -> Baselines:

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import polars as pl
 
@@ -43,6 +43,7 @@ from flowrisk.io import (
     read_dataset,
     replace_folder_atomically,
 )
+from flowrisk.io.cluster import Engine, check_engine, in_order, on_cluster
 from flowrisk.models.drift import Counts, Drift, bin_counts, drift_report, merge_counts
 from flowrisk.models.explain import EXPLANATION_SCHEMA, explain
 from flowrisk.models.scorer import RiskModel
@@ -63,7 +64,7 @@ __all__ = [
 RUN_RECORD = "run.json"  # written last, by a run that finished
 BATCH_THREADS = 0  # TreeSHAP over a partition on every core (LightGBM's default); same numbers
 Explain = Literal["alerts", "all", "none"]
-ScoreEngine = Literal["local", "dask"]  # where partitions run
+ScoreEngine = Engine  # where partitions run
 SCORE_SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]
         "entity_id": pl.String,
@@ -163,49 +164,6 @@ def score_partition(
     return scores, explained, counts
 
 
-def _local(
-    dataset: str, parts: list[list[str]], args: tuple[Any, ...]
-) -> Iterator[PartitionResult]:
-    for members in parts:
-        yield score_partition(dataset, members, *args)
-
-
-def _client(scheduler: str) -> Any:
-    """A Dask client, failing in seconds with the address named when nothing answers there."""
-    import socket
-    from urllib.parse import urlsplit
-
-    try:
-        from distributed import Client
-    except ImportError as exc:
-        raise InvalidParameter(
-            "engine", "dask needs the distributed package: pip install 'flowrisk[dask]'"
-        ) from exc
-    address = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
-    try:
-        if address.hostname and address.port:
-            socket.create_connection((address.hostname, address.port), timeout=5).close()
-        return Client(scheduler, timeout=30)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise InvalidParameter("scheduler", f"no Dask scheduler at {scheduler}: {exc}") from exc
-
-
-def _dask(
-    client: Any, dataset: str, parts: list[list[str]], args: tuple[Any, ...]
-) -> Iterator[PartitionResult]:
-    try:
-        as_of, model, baselines, mode = args
-        shared = client.scatter([model, baselines], broadcast=True)
-        futures = [
-            client.submit(score_partition, dataset, members, as_of, *shared, mode, pure=False)
-            for members in parts
-        ]
-        for future in futures:  # in partition order, so both engines write the same files
-            yield future.result()
-    finally:
-        client.close()
-
-
 def _write(
     results: Iterator[PartitionResult],
     out: Path,
@@ -255,8 +213,7 @@ def _now() -> str:
 def _check_options(explain_mode: str, engine: str, scheduler: str | None) -> None:
     if explain_mode not in ("alerts", "all", "none"):
         raise InvalidParameter("explain", f"must be alerts, all or none, got {explain_mode!r}")
-    if engine == "dask" and not scheduler:
-        raise InvalidParameter("scheduler", "the dask engine needs a scheduler address")
+    check_engine(engine, scheduler)
 
 
 def score_dataset(
@@ -290,13 +247,13 @@ def score_dataset(
     if count < 1:
         raise InvalidParameter("partitions", f"must be at least 1, got {count}")
     parts = [p.to_list() for p in entity_partitions(frames, count) if len(p)]
-    args = (as_of, model, baselines, explain_mode)
-    results = (
-        _dask(_client(scheduler or ""), str(dataset), parts, args)
-        if engine == "dask"
-        else _local(str(dataset), parts, args)
-    )
-    with nullcontext(staging) if staging else replace_folder_atomically(out) as folder:
+    calls = [(str(dataset.resolve()), members, as_of) for members in parts]
+    shared = {"model": model, "baselines": baselines, "explain_mode": explain_mode}
+    with (
+        on_cluster(scheduler if engine == "dask" else None) as client,
+        nullcontext(staging) if staging else replace_folder_atomically(out) as folder,
+    ):
+        results = in_order(score_partition, calls, client, shared)
         entities, explained, bands, histogram = _write(results, folder, len(parts), progress)
         run = ScoreRun(
             status="complete",

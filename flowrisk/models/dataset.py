@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from flowrisk.errors import InvalidParameter
-from flowrisk.features import Baselines, build_profiles
+from flowrisk.features import Baselines, Partitioned, build_profiles, profiles_at_dates
 from flowrisk.models.feedback import labels_at
 
 __all__ = [
@@ -113,21 +113,23 @@ def snapshots(
     dates: Sequence[datetime],
     baselines: Baselines,
     feedback: pl.DataFrame | None = None,
+    on: Partitioned | None = None,
 ) -> pl.DataFrame:
     """Labelled profiles of every entity at each date (one row per entity and date); the
     analysts' decisions in ``feedback`` taken before a date override its labels there
-    (:func:`~flowrisk.models.feedback.labels_at`)."""
+    (:func:`~flowrisk.models.feedback.labels_at`). With ``on``, each date's profiles are built
+    entity partition by partition, here or on a Dask cluster (the same frame)."""
     if labels.is_empty():
         raise InvalidParameter("labels", "the dataset has no labels: training needs them")
-    parts = [
-        label_snapshot(
-            build_profiles(frames, d, baselines).collect(engine="streaming"),
-            labels_at(labels, feedback, d),
-            d,
-        )
-        for d in sorted(dates)
-    ]
-    return pl.concat(parts)
+    ordered = sorted(dates)
+    if on is None:
+        built = [build_profiles(frames, d, baselines).collect(engine="streaming") for d in ordered]
+    else:
+        built = profiles_at_dates(frames, ordered, baselines, on)
+    return pl.concat(
+        label_snapshot(p, labels_at(labels, feedback, d), d)
+        for p, d in zip(built, ordered, strict=True)
+    )
 
 
 BUCKETS = 10_000  # the split's resolution: a share is a number of buckets out of these

@@ -5,6 +5,7 @@ budget."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -119,17 +120,24 @@ def fit_model(
     seed: int = 42,
     alert_budget: float = 0.01,
     report: Report | None = None,
+    client: Any = None,
 ) -> tuple[RiskModel, dict[str, Any]]:
     """Train on ``split.train`` with flowrisk's learner, stop early and calibrate on
     ``split.valid``; ``report`` hears each round's validation average precision (the run's
-    training curve). Returns the model and training facts (best iteration, positives, class
-    weight, the LightGBM configuration)."""
+    training curve). With ``client`` (a Dask client) the trees are built on its cluster
+    (:func:`~flowrisk.models.learner_dask.fit_booster_dask`). Returns the model and training
+    facts (best iteration, positives, class weight, the LightGBM configuration, where it ran)."""
     params = check_params(params or {})
     check_positives(split)
     names = feature_names()
     x_train, y_train = design(split.train, names)
     x_valid, y_valid = design(split.valid, names)
-    booster = fit_booster(
+    fit = fit_booster
+    if client is not None:
+        from flowrisk.models.learner_dask import fit_booster_dask
+
+        fit = partial(fit_booster_dask, client)
+    booster = fit(
         x_train, y_train, x_valid, y_valid, names=names, seed=seed, params=params, report=report
     )
     raw_valid = predict_best(booster, x_valid)
@@ -143,5 +151,6 @@ def fit_model(
         "train_positives": int(y_train.sum()),
         "scale_pos_weight": config["scale_pos_weight"],
         "params": config,
+        "fitted_on": "dask" if client is not None else "local",
     }
     return model, facts

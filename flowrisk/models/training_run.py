@@ -14,16 +14,19 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from flowrisk.errors import ConfigError
+from flowrisk.errors import ConfigError, InvalidParameter
 from flowrisk.features import (
     FEATURE_SET,
     FEATURE_SET_VERSION,
     Baselines,
+    Partitioned,
     fit_baselines,
+    fit_baselines_partitioned,
     partitions_for,
     rule_scores,
 )
 from flowrisk.io import dataset_digest, dataset_label, read_labelled
+from flowrisk.io.cluster import Engine, check_engine, on_cluster
 from flowrisk.models.bands import BandShare, band_shares
 from flowrisk.models.card import model_card
 from flowrisk.models.dataset import Split, snapshot_dates, snapshots, split_snapshots
@@ -32,6 +35,7 @@ from flowrisk.models.feedback import feedback_use
 from flowrisk.models.learner import Report, check_params
 from flowrisk.models.raw_baseline import raw_sums, raw_sums_scores
 from flowrisk.models.registry import HELDOUT_ARTIFACT, Registry
+from flowrisk.models.run_charts import run_charts, top_features
 from flowrisk.models.scorer import RiskModel
 from flowrisk.models.tracking import (
     CurveLogger,
@@ -41,6 +45,7 @@ from flowrisk.models.tracking import (
     store_failures,
 )
 from flowrisk.models.train import check_alert_budget, fit_model
+from flowrisk.models.training_cluster import Cluster
 
 __all__ = [
     "CURVE_METRIC",
@@ -95,50 +100,26 @@ def _with_raw_sums(frames: Mapping[str, pl.LazyFrame], part: pl.DataFrame) -> pl
     return pl.concat(pieces)
 
 
-def _top_features(model: RiskModel, top: int = 10) -> list[tuple[str, float]]:
-    gain = np.asarray(model.booster.feature_importance(importance_type="gain"), dtype=np.float64)
-    share = gain / max(gain.sum(), 1e-12)
-    order = np.argsort(-share, kind="stable")[:top]
-    return [(model.features[i], float(share[i])) for i in order]
-
-
-def _charts(fitted: _Fitted) -> dict[str, Any]:
-    """The run's charts: PR curves and recall per typology of every model, flowrisk's
-    calibration, importance and SHAP summary (on at most 2,000 held-out rows)."""
-    from flowrisk.models import plots
-
-    model, test, scores = fitted.model, fitted.split.test, fitted.scores
-    y = test["label"].to_numpy()
-    x = test.select(model.features).to_numpy().astype(np.float64)
-    sample = np.random.default_rng(0).permutation(len(x))[:2000]
-    contrib = np.asarray(model.booster.predict(x[sample], pred_contrib=True, num_threads=1))
-    gain = np.asarray(model.booster.feature_importance(importance_type="gain"), dtype=np.float64)
-    return {
-        "precision_recall": plots.pr_curve({n: (y, s) for n, s in scores.items()}),
-        "calibration": plots.calibration_curve(y, scores["flowrisk"]),
-        "feature_importance": plots.feature_importance(model.features, gain),
-        "shap_summary": plots.shap_summary(model.features, contrib[:, :-1], x[sample]),
-        "recall_per_typology": plots.recall_per_typology(
-            {n: m["recall_per_typology"] for n, m in fitted.metrics.items()}
-        ),
-    }
-
-
 def training_split(
     frames: Mapping[str, pl.LazyFrame],
     labels: pl.DataFrame,
     say: Step | None = None,
     feedback: pl.DataFrame | None = None,
+    on: Partitioned | None = None,
 ) -> tuple[list[datetime], Baselines, Split]:
     """The snapshot dates, sector baselines and train/valid/test split every training run of a
     dataset uses (``flowrisk train`` and ``flowrisk tune`` alike), with the analysts'
-    decisions of ``feedback`` in its labels."""
+    decisions of ``feedback`` in its labels; with ``on``, baselines and snapshots are built
+    partition by partition there (a Dask cluster: the same split)."""
     say = say or (lambda _: None)
     dates = snapshot_dates(frames)
     say("fitting sector baselines")
-    baselines = fit_baselines(frames, dates[0], partitions_for(frames))
+    if on is None:
+        baselines = fit_baselines(frames, dates[0], partitions_for(frames))
+    else:
+        baselines = fit_baselines_partitioned(frames, dates[0], on)
     say(f"building {len(dates)} point-in-time snapshots")
-    data = snapshots(frames, labels, dates, baselines, feedback)
+    data = snapshots(frames, labels, dates, baselines, feedback, on)
     split = split_snapshots(data, seed=SPLIT_SEED)
     return dates, baselines, split
 
@@ -152,13 +133,16 @@ def _fit_and_evaluate(
     params: Mapping[str, Any] | None,
     say: Step,
     report: Report | None = None,
+    cluster: Cluster | None = None,
 ) -> _Fitted:
-    """Fit on the prepared split (``report`` hears the validation curve), and held-out scores
-    of flowrisk and both baselines."""
+    """Fit on the prepared split (``report`` hears the validation curve) — on the cluster when
+    the training matrix is larger than its limit —, and held-out scores of flowrisk and both
+    baselines."""
     dates, baselines, split = prepared
-    say("training LightGBM")
+    client = cluster.fit_client(split) if cluster is not None else None
+    say("training LightGBM" + (" on the Dask cluster" if client is not None else ""))
     model, facts = fit_model(
-        split, params=params, seed=seed, alert_budget=alert_budget, report=report
+        split, params=params, seed=seed, alert_budget=alert_budget, report=report, client=client
     )
     say("evaluating against the baselines")
     train, valid, test = (_with_raw_sums(frames, p) for p in (split.train, split.valid, split.test))
@@ -233,6 +217,7 @@ def _log_run(
         mlflow.log_params(
             {
                 "best_iteration": fitted.facts["best_iteration"],
+                "fitted_on": fitted.facts["fitted_on"],
                 **{f"lgb_{k}": v for k, v in fitted.facts["params"].items()},
             }
         )
@@ -246,7 +231,7 @@ def _log_run(
             split=fitted.split.describe(),
             dates=fitted.iso_dates,
             params=fitted.facts["params"],
-            top_features=_top_features(fitted.model),
+            top_features=top_features(fitted.model),
             dataset=str(source.path),
             dataset_digest=source.digest,
             feature_set=f"{FEATURE_SET} {FEATURE_SET_VERSION}",
@@ -304,6 +289,7 @@ def _train_in_run(
     params: Mapping[str, Any],
     params_file: Path | None,
     say: Step,
+    cluster: Cluster,
 ) -> TrainingResult:
     """Everything a training run does, inside its open MLflow run: the split (logged as the
     run's datasets), the fit (its validation curve logged round by round), the evaluation,
@@ -311,7 +297,7 @@ def _train_in_run(
     import mlflow
 
     uri = registry.tracking_uri
-    dates, baselines, split = training_split(frames, labels, say, source.feedback)
+    dates, baselines, split = training_split(frames, labels, say, source.feedback, cluster.on)
     run_params = _run_params(
         source, dates, seed=seed, alert_budget=alert_budget, params_file=params_file
     )
@@ -329,11 +315,12 @@ def _train_in_run(
             params=params,
             say=say,
             report=curve,
+            cluster=cluster,
         )
     finally:
         curve.flush()  # the rounds run so far, also of a fit that failed
     say("drawing charts")
-    charts = _charts(fitted)
+    charts = run_charts(fitted.model, fitted.split.test, fitted.scores, fitted.metrics)
     say("logging to MLflow and registering")
     with store_failures(uri):
         return _log_run(registry, run_id, source, fitted, charts, params_file)
@@ -351,6 +338,9 @@ def train_and_register(
     step: Step | None = None,
     verify: bool = True,
     feedback: pl.DataFrame | None = None,
+    engine: Engine = "local",
+    scheduler: str | None = None,
+    fit_above: int | None = None,
 ) -> TrainingResult:
     """Train on ``dataset`` (which must carry labels, overridden by the decisions of
     ``feedback`` point in time), evaluate on the held-out split against
@@ -361,11 +351,19 @@ def train_and_register(
     The run opens before the snapshots are built, so its duration is the training's; it is
     named after the dataset and the time (:func:`~flowrisk.models.tracking.run_name`) and
     tagged from the start (:func:`~flowrisk.models.tracking.run_tags`). ``seed`` seeds
-    LightGBM only: the entity split is fixed (:data:`SPLIT_SEED`)."""
+    LightGBM only: the entity split is fixed (:data:`SPLIT_SEED`).
+
+    The ``dask`` engine builds the baselines and snapshots partition by partition on the
+    workers of ``scheduler`` (the same split as here) and fits LightGBM there
+    (``lightgbm.dask``) when the training matrix is larger than ``fit_above`` bytes (default
+    :func:`cluster_fit_above`); below it the fit runs here, as with the local engine."""
     from mlflow.exceptions import MlflowException
 
     params = check_params(params or {})
     check_alert_budget(alert_budget)
+    check_engine(engine, scheduler)
+    if fit_above is not None and fit_above < 0:
+        raise InvalidParameter("fit_above", f"must be at least 0, got {fit_above}")
     say = step or (lambda _: None)
     say("connecting to MLflow")
     registry.ensure_experiment(experiment)  # fail before the slow work if the store is away
@@ -373,9 +371,15 @@ def train_and_register(
     source = _Source(dataset, dataset_label(dataset), dataset_digest(dataset), feedback)
     tags = run_tags("train", dataset=dataset, label=source.label, digest=source.digest)
     try:
-        with registry.start_run(
-            experiment, name=run_name("train", source.label), tags=tags
-        ) as run_id:
+        with (
+            on_cluster(scheduler if engine == "dask" else None) as client,
+            registry.start_run(
+                experiment, name=run_name("train", source.label), tags=tags
+            ) as run_id,
+        ):
+            on = None
+            if client is not None:
+                on = Partitioned(str(dataset.resolve()), partitions_for(frames), client)
             return _train_in_run(
                 registry,
                 run_id,
@@ -387,6 +391,7 @@ def train_and_register(
                 params=params,
                 params_file=params_file,
                 say=say,
+                cluster=Cluster(on, fit_above),
             )
     except MlflowException as exc:
         raise ConfigError(f"MLflow at {registry.tracking_uri}: {str(exc).splitlines()[0]}") from exc

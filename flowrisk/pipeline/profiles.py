@@ -12,13 +12,15 @@ import polars as pl
 from flowrisk.errors import InvalidParameter
 from flowrisk.features import (
     Baselines,
+    Partitioned,
     feature_names,
     feature_signal,
-    fit_baselines,
-    iter_profile_partitions,
+    fit_baselines_partitioned,
     partitions_for,
+    profiles_partitioned,
 )
 from flowrisk.io import read_dataset, replace_file_atomically
+from flowrisk.io.cluster import Engine, check_engine, on_cluster
 from flowrisk.pipeline.progress import Tick
 from flowrisk.pipeline.readable import reading_dataset
 
@@ -47,19 +49,26 @@ def write_profiles(
     partitions: int | None = None,
     tick: Tick | None = None,
     verify: bool = True,
+    engine: Engine = "local",
+    scheduler: str | None = None,
 ) -> tuple[ProfileFile, pl.DataFrame]:
     """Build every entity's profile as of ``as_of`` partition by partition (fitting baselines on
     the dataset unless given) and write them, sorted by entity, with ``<out>.baselines.json``;
-    both files are replaced only once both are written (a failed run leaves the old ones)."""
+    both files are replaced only once both are written (a failed run leaves the old ones).
+    The ``dask`` engine runs the same partitions on the workers of ``scheduler``, which read
+    the dataset under the same path: the files are the same."""
     if partitions is not None and partitions < 1:
         raise InvalidParameter("partitions", "must be at least 1")
+    check_engine(engine, scheduler)
     started = time.perf_counter()
     frames = read_dataset(dataset, verify=verify)
-    with reading_dataset(dataset):
+    with reading_dataset(dataset), on_cluster(scheduler if engine == "dask" else None) as client:
         parts = partitions or partitions_for(frames)
-        fitted = baselines if baselines is not None else fit_baselines(frames, as_of, parts)
-        chunks = list(iter_profile_partitions(frames, as_of, fitted, parts, tick))
-    profiles = pl.concat(chunks).sort("entity_id")
+        on = Partitioned(str(dataset.resolve()), parts, client)
+        fitted = (
+            baselines if baselines is not None else fit_baselines_partitioned(frames, as_of, on)
+        )
+        profiles = profiles_partitioned(frames, as_of, fitted, on, tick).sort("entity_id")
     side = out.with_suffix(".baselines.json")
     with replace_file_atomically(out) as staged, replace_file_atomically(side) as staged_side:
         profiles.write_parquet(staged)

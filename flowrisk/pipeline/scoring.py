@@ -62,6 +62,7 @@ def score_validated(
                 engine="polars",
                 progress=validation_tick,
                 verify=verify,
+                scheduler=scheduler if engine == "dask" else None,
             )
             if not report.clean:
                 quarantined, dataset = report, staging / "validated" / "accepted"

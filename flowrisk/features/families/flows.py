@@ -195,8 +195,7 @@ def red_flags(ctx: Context) -> list[pl.LazyFrame]:
     )
     low, high = t.pass_through_ratio_low, t.pass_through_ratio_high
     text = pl.format(
-        f"{{}} received from {{}} in 90 days and {{}} sent on "
-        f"({low * 100:.0f}-{high * 100:.0f} %)",
+        f"{{}} received from {{}} in 90 days and {{}} sent on ({low * 100:.0f}-{high * 100:.0f} %)",
         eur("in"),
         counted("payers", "payer", "payers"),
         eur("out"),

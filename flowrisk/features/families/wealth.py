@@ -207,8 +207,7 @@ def red_flags(ctx: Context) -> list[pl.LazyFrame]:
         .filter(pl.col("total") > thresholds().assets_to_income * pl.col("declared_income"))
     )
     text = pl.format(
-        f"{{}} worth {{}} bought in {ASSET_YEARS} years against a declared income of {{}} "
-        "a year",
+        f"{{}} worth {{}} bought in {ASSET_YEARS} years against a declared income of {{}} a year",
         counted("n", "asset", "assets"),
         eur("total"),
         eur("declared_income"),
