@@ -151,13 +151,13 @@ class DatasetSource:
             raise EntityNotFound(f"{entity_id}: no such entity in {self.folder.name}")
         ready = self.prepared
         bundle = loaded.bundle
-        profile = ready.profile(entity_id) if ready and ready.serves(bundle, self.as_of) else None
-        if ready is None or profile is None:
+        if ready is None or not ready.serves(bundle, self.as_of) or entity_id not in ready.rows:
             return score_frames(self.frames_for(entity_id), entity_id, self.as_of, loaded, explain)
         if explain:
+            profile = ready.profiles.slice(ready.rows[entity_id], 1)
             out = ready.explained(entity_id, profile).row(0, named=True)
         else:
-            out = _bare_row(bundle.model, profile)
+            out = {**ready.scored(entity_id), "tags": [], "reasons": None, "red_flags": None}
         return _stamped(out, self.as_of, bundle)
 
     def frames_for(self, entity_id: str) -> dict[str, pl.LazyFrame]:
