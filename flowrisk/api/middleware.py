@@ -13,6 +13,7 @@ here for its size is labelled and audited like any other."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import threading
@@ -62,6 +63,10 @@ AUDIT_MARGIN_SECONDS = 1.0  # beyond the store's own timeout, which should answe
 # in no order, so that one could wait past the timeout while others commit; queued here, they
 # are served in turn
 AUDIT_WRITERS = 1
+# after this many requests, what warming up made (pydantic, Polars and LightGBM caches, the
+# first responses' objects) is collected once and frozen out of the collector's way: later
+# collections then scan only what each request makes, so no request pays for a full pass
+WARM_UP_REQUESTS = 50
 
 log = logging.getLogger("flowrisk.api.audit")
 
@@ -264,6 +269,7 @@ class AuditMiddleware:
         self.app, self.config, self.metrics = app, config, metrics
         self._writers: anyio.CapacityLimiter | None = None
         self._group = _GroupCommit(config.store)
+        self._served = 0  # requests seen, up to the warm-up's end
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -303,6 +309,10 @@ class AuditMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.observe(scope["method"], resolved.label, status["code"], elapsed)
+            self._served += 1
+            if self._served == WARM_UP_REQUESTS:
+                gc.collect()
+                gc.freeze()
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, digest: Any) -> None:
         """The app, within the body-size limit, hashing the body as it is read; a refusal of

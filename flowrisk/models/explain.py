@@ -114,7 +114,7 @@ def format_value(value: float, unit: str) -> str:
 def contributions(model: RiskModel, profiles: pl.DataFrame) -> np.ndarray:
     """Exact TreeSHAP contributions in log-odds, one column per feature then the bias; each row
     adds up to the booster's raw (log-odds) score."""
-    x = profiles.select(model.features).to_numpy().astype(np.float64)
+    x = model.matrix(profiles)
     return np.asarray(model.booster.predict(x, pred_contrib=True, num_threads=1))
 
 
@@ -318,7 +318,7 @@ def explain(
     raw_log_odds = contrib.sum(axis=1)
     raw = model.raw(profiles)  # the scorer's own numbers, so that explained == scored
     probability, score, bands = model.scored(raw)
-    values = profiles.select(model.features).to_numpy().astype(np.float64)
+    values = model.matrix(profiles)
     kinds = profiles["entity_type"].to_list()
     ids = profiles["entity_id"].to_list()
     sector_of, sector_values = _sector_lookup(sectors, baselines)

@@ -4,6 +4,7 @@ path (``build_profiles``) and its explanation through the one explanation path
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -137,6 +138,7 @@ class DatasetSource:
         ready = prepare_lookups(self.frames, self.as_of, loaded.bundle)
         self.index = LegIndex(self.frames["transactions"].collect(), self.as_of)
         self.prepared = ready  # one assignment: a lookup sees all of it or none
+        gc.freeze()  # held for the service's life: out of the collector's scans
         held = (ready.nbytes() + self.index.nbytes()) / 2**20
         log.info(
             "lookups of %s prepared in memory in %.1f s (%.0f MiB)",
