@@ -451,8 +451,12 @@ def concurrent_part(args: argparse.Namespace, facts: dict[str, Any], figures: di
         for explain in (False, True):
             flag = "true" if explain else "false"
             req = Request("POST", [f"/v1/scores?explain={flag}"], payload, _headers(facts["key"]))
+            before = _audit_rows(args.home)
             run = load(server.port, req, n, conns)
+            added = _audit_rows(args.home) - before
             m = run.summary()
+            print(f"audit rows added: {added:,} for {n + 30:,} requests sent (one each)")
+            errors += abs(added - (n + 30))  # a request without its one audit row is an error
             word = "explained" if explain else "bare"
             _row(f"HTTP payload, {word}", m, floor, "rps")
             if run.first_error:
@@ -460,6 +464,14 @@ def concurrent_part(args: argparse.Namespace, facts: dict[str, Any], figures: di
             figures[f"payload {word} requests/s ({args.workers} workers, {conns} conns)"] = m["rps"]
             errors += m["errors"]
     figures["errors over the concurrent runs"] = errors
+
+
+def _audit_rows(home: Path) -> int:
+    """Rows of the audit trail the servers under ``home`` write."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{home / 'audit.db'}?mode=ro", uri=True) as conn:
+        return int(conn.execute("SELECT count(*) FROM audit").fetchone()[0])
 
 
 def _world_size(world: Path) -> tuple[int, int]:
