@@ -13,6 +13,7 @@ here for its size is labelled and audited like any other."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import threading
@@ -62,6 +63,10 @@ AUDIT_MARGIN_SECONDS = 1.0  # beyond the store's own timeout, which should answe
 # in no order, so that one could wait past the timeout while others commit; queued here, they
 # are served in turn
 AUDIT_WRITERS = 1
+# after this many requests, what warming up made (pydantic, Polars and LightGBM caches, the
+# first responses' objects) is collected once and frozen out of the collector's way: later
+# collections then scan only what each request makes, so no request pays for a full pass
+WARM_UP_REQUESTS = 50
 
 log = logging.getLogger("flowrisk.api.audit")
 
@@ -164,33 +169,38 @@ def resolve(routes: Iterable[BaseRoute], scope: Scope) -> Resolved:
 
 
 class _Write:
-    """One request's audit rows, written in a worker thread. If the request stops waiting
-    (its time limit) before the rows are committed, the decision is atomic: either the rows
-    were already committed (the held response is sent after all) or the write is abandoned;
-    an abandoned write that still commits later is followed by rows saying the client got a
-    503, so the trail never claims a result was delivered that was not."""
+    """One request's audit rows, committed by the process's writer (``_GroupCommit``). If the
+    request stops waiting (its time limit) before the rows are committed, the decision is
+    atomic: either the rows were already committed (the held response is sent after all) or
+    the write is abandoned; an abandoned write that still commits later is followed by rows
+    saying the client got a 503, so the trail never claims a result was delivered that was
+    not."""
 
-    def __init__(self, store: Store, rows: list[dict[str, Any]]) -> None:
-        self.store, self.rows = store, rows
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.error: AuditUnavailable | None = None
+        self.done = threading.Event()  # committed, failed or dropped (abandoned before)
         self._lock = threading.Lock()
         self._committed = self._abandoned = False
 
-    def run(self) -> None:
+    def take(self) -> bool:
+        """Whether the writer should commit these rows (not when abandoned already)."""
         with self._lock:
             if self._abandoned:
-                return  # it waited for a thread past its request's time limit
-        self.store.append(self.rows)
+                self.done.set()
+            return not self._abandoned
+
+    def committed(self) -> bool:
+        """Mark the rows committed; True when the request had stopped waiting meanwhile."""
         with self._lock:
             self._committed = True
             late = self._abandoned
-        if late:
-            rid = self.rows[0]["request_id"]
-            log.error("audit rows of request %s committed after its 503; noting the 503", rid)
-            withheld = {"status": 503, "score": None, "band": None, "model_version": None}
-            try:
-                self.store.append([{**row, **withheld} for row in self.rows])
-            except AuditUnavailable as exc:  # nobody waits for this thread: say it here
-                log.error("%s; the 503 of request %s is not noted", exc, rid)
+        self.done.set()
+        return late
+
+    def failed(self, error: AuditUnavailable) -> None:
+        self.error = error
+        self.done.set()
 
     def abandon(self) -> bool:
         """Stop waiting; True when the rows were not committed (and now will be noted as
@@ -200,6 +210,50 @@ class _Write:
                 return False
             self._abandoned = True
             return True
+
+
+class _GroupCommit:
+    """The process's audit writes, group-committed: each request queues its rows, and the one
+    writer (``AUDIT_WRITERS``) commits every queued request's rows in one transaction, so
+    requests arriving while a commit syncs to disk share the next sync instead of each waiting
+    for its own. A request's response still leaves only once its own rows are committed: no
+    row is ever lost, only the syncs are shared."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._queued: list[_Write] = []
+        self._lock = threading.Lock()
+
+    def queue(self, job: _Write) -> None:
+        with self._lock:
+            self._queued.append(job)
+
+    def flush(self, job: _Write) -> None:
+        """Commit what is queued unless ``job`` was committed with an earlier group; raise
+        ``job``'s failure (run by the writer thread)."""
+        if not job.done.is_set():
+            with self._lock:
+                group, self._queued = self._queued, []
+            self._commit([j for j in group if j.take()])
+        if job.error is not None:
+            raise job.error
+
+    def _commit(self, group: list[_Write]) -> None:
+        errors = self.store.append_groups([j.rows for j in group]) if group else []
+        late = []
+        for j, error in zip(group, errors, strict=True):
+            if error is not None:
+                j.failed(error)
+            elif j.committed():
+                late.append(j)
+        for j in late:
+            rid = j.rows[0]["request_id"]
+            log.error("audit rows of request %s committed after its 503; noting the 503", rid)
+            withheld = {"status": 503, "score": None, "band": None, "model_version": None}
+            try:
+                self.store.append([{**row, **withheld} for row in j.rows])
+            except AuditUnavailable as exc:  # nobody waits for this thread: say it here
+                log.error("%s; the 503 of request %s is not noted", exc, rid)
 
 
 def _with_request_id(message: Message, rid: str) -> Message:
@@ -214,6 +268,8 @@ class AuditMiddleware:
     def __init__(self, app: ASGI, config: ApiConfig, metrics: Metrics) -> None:
         self.app, self.config, self.metrics = app, config, metrics
         self._writers: anyio.CapacityLimiter | None = None
+        self._group = _GroupCommit(config.store)
+        self._served = 0  # requests seen, up to the warm-up's end
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -253,6 +309,10 @@ class AuditMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.observe(scope["method"], resolved.label, status["code"], elapsed)
+            self._served += 1
+            if self._served == WARM_UP_REQUESTS:
+                gc.collect()
+                gc.freeze()
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, digest: Any) -> None:
         """The app, within the body-size limit, hashing the body as it is read; a refusal of
@@ -327,12 +387,13 @@ class AuditMiddleware:
         if self._writers is None:
             self._writers = anyio.CapacityLimiter(AUDIT_WRITERS)
         health = audit_health(scope["app"])
-        job = _Write(store, rows)
+        job = _Write(rows)
+        self._group.queue(job)
         limit = audit_time_limit(store)
         try:
             with anyio.fail_after(limit):
                 await anyio.to_thread.run_sync(
-                    job.run, abandon_on_cancel=True, limiter=self._writers
+                    self._group.flush, job, abandon_on_cancel=True, limiter=self._writers
                 )
         except AuditUnavailable as exc:
             reason, kind = str(exc), "unavailable"

@@ -212,14 +212,31 @@ class Store:
     def append(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert audit rows in one transaction, chained to the trail's head, durably
         committed; else ``AuditUnavailable`` within about the timeout."""
-        if not rows:
-            return
+        error = self.append_groups([rows])[0]
+        if error is not None:
+            raise error
+
+    def append_groups(
+        self, groups: Sequence[Sequence[Mapping[str, Any]]]
+    ) -> list[AuditUnavailable | None]:
+        """Several requests' audit rows, in order, in one transaction (one commit, one sync
+        to disk): each group is checked alone, so an unstorable group fails alone, and the
+        others commit together or not at all. Per group: None once committed, else why not."""
+        errors: list[AuditUnavailable | None] = [None] * len(groups)
+        clean: list[dict[str, Any]] = []
+        for i, rows in enumerate(groups):
+            try:
+                clean += [clean_row(r) for r in rows]
+            except (InvalidParameter, ValueError, TypeError) as exc:
+                errors[i] = AuditUnavailable(f"audit store {self.safe_url}: unstorable row: {exc}")
+        if not clean:
+            return errors
         try:
-            clean = [clean_row(r) for r in rows]
-        except (InvalidParameter, ValueError, TypeError) as exc:
-            raise AuditUnavailable(f"audit store {self.safe_url}: unstorable row: {exc}") from exc
-        with self._unavailable(), write_transaction(self.engine) as conn:
-            _append_in(conn, clean)
+            with self._unavailable(), write_transaction(self.engine) as conn:
+                _append_in(conn, clean)
+        except AuditUnavailable as exc:
+            return [error or exc for error in errors]
+        return errors
 
     def append_with(
         self, work: Callable[[sa.Connection], tuple[T, Sequence[Mapping[str, Any]]]]

@@ -18,6 +18,10 @@ __all__ = ["PANEL", "serve"]
 PANEL = "The scoring service"
 FACTORY = "flowrisk.api.app:app_from_environment"
 PROTOCOL = "flowrisk.api.limits:CappedH11Protocol"
+# how long uvicorn's supervisor waits for a worker's answer before killing it as hung (uvicorn's
+# default, 5 s, killed workers still loading the model and the dataset on a busy machine, over
+# and over, so that two workers served as one)
+WORKER_HEALTHCHECK_SECONDS = 120
 
 
 @app.command(rich_help_panel=PANEL)
@@ -88,7 +92,13 @@ def serve(
     if scores is not None:
         os.environ["FLOWRISK_SERVE_SCORES"] = str(scores.resolve())
     _announce(host, port, workers, broken)
-    uvicorn.run(FACTORY, factory=True, workers=workers, **options)
+    uvicorn.run(
+        FACTORY,
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        **options,
+    )
 
 
 def _check_audit_chain(url: str, timeout: float) -> AuditChainBroken | None:

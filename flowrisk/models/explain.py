@@ -118,7 +118,7 @@ def contributions(model: RiskModel, profiles: pl.DataFrame, threads: int = 1) ->
     """Exact TreeSHAP contributions in log-odds, one column per feature then the bias; each row
     adds up to the booster's raw (log-odds) score. Rows are independent, so ``threads`` (0:
     LightGBM's default, every core) changes the time, never a bit of the result."""
-    x = profiles.select(model.features).to_numpy().astype(np.float64)
+    x = model.matrix(profiles)
     return np.asarray(model.booster.predict(x, pred_contrib=True, num_threads=threads))
 
 
@@ -457,7 +457,7 @@ def explain(
     contrib = contributions(model, profiles, threads)
     raw = model.raw(profiles)  # the scorer's own numbers, so that explained == scored
     probability, score, bands = model.scored(raw)
-    values = profiles.select(model.features).to_numpy().astype(np.float64)
+    values = model.matrix(profiles)
     kinds = profiles["entity_type"].cast(pl.String).to_list()
     ids = profiles["entity_id"].to_list()
     sector_of, sector_values = _sector_lookup(sectors, baselines)

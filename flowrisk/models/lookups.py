@@ -40,6 +40,7 @@ class Prepared:
     profiles: pl.DataFrame
     sectors: pl.DataFrame
     flags: pl.DataFrame
+    scores: pl.DataFrame  # every profile scored at once (``RiskModel.score``), same row order
     rows: Mapping[str, int]
     flag_spans: Mapping[str, tuple[int, int]]
 
@@ -48,10 +49,11 @@ class Prepared:
         another date goes through the feature path)."""
         return bundle is self.bundle and as_of == self.as_of
 
-    def profile(self, entity_id: str) -> pl.DataFrame | None:
-        """The entity's one-row profile, or None for an entity the dataset does not hold."""
-        row = self.rows.get(entity_id)
-        return None if row is None else self.profiles.slice(row, 1)
+    def scored(self, entity_id: str) -> dict[str, object]:
+        """The entity's bare score (entity_id, probability, score, band), as ``RiskModel.score``
+        gives it for its one-row profile: scored with every profile at start-up, where one
+        predict call serves them all (a lookup then costs a row read, not a model call)."""
+        return self.scores.row(self.rows[entity_id], named=True)
 
     def explained(self, entity_id: str, profile: pl.DataFrame) -> pl.DataFrame:
         """The entity's explanation row, by the step ``explain_entities`` ends with."""
@@ -69,6 +71,7 @@ class Prepared:
         """Memory held (Polars' estimate of the frames; the two maps are counted apart)."""
         return int(
             self.profiles.estimated_size()
+            + self.scores.estimated_size()
             + self.sectors.estimated_size()
             + self.flags.estimated_size()
         )
@@ -77,8 +80,8 @@ class Prepared:
 def prepare_lookups(
     frames: Mapping[str, pl.LazyFrame], as_of: datetime, bundle: Bundle
 ) -> Prepared:
-    """Profiles, sectors and red flags of every entity of ``frames`` at ``as_of``, built as the
-    batch scorer builds them (partitions of entities, the streaming engine)."""
+    """Profiles, sectors, red flags and bare scores of every entity of ``frames`` at ``as_of``,
+    built as the batch scorer builds them (partitions of entities, the streaming engine)."""
     profiles, flags = [], []
     for members in entity_partitions(frames, partitions_for(frames)):
         ids = members.to_list()
@@ -108,6 +111,7 @@ def prepare_lookups(
         profiles=every,
         sectors=sectors,
         flags=flagged,
+        scores=bundle.model.score(every),
         rows={entity: row for row, entity in enumerate(ids)},
         flag_spans={e: (int(s), int(t)) for e, s, t in spans.iter_rows()},
     )

@@ -4,6 +4,7 @@ path (``build_profiles``) and its explanation through the one explanation path
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -137,6 +138,7 @@ class DatasetSource:
         ready = prepare_lookups(self.frames, self.as_of, loaded.bundle)
         self.index = LegIndex(self.frames["transactions"].collect(), self.as_of)
         self.prepared = ready  # one assignment: a lookup sees all of it or none
+        gc.freeze()  # held for the service's life: out of the collector's scans
         held = (ready.nbytes() + self.index.nbytes()) / 2**20
         log.info(
             "lookups of %s prepared in memory in %.1f s (%.0f MiB)",
@@ -151,13 +153,13 @@ class DatasetSource:
             raise EntityNotFound(f"{entity_id}: no such entity in {self.folder.name}")
         ready = self.prepared
         bundle = loaded.bundle
-        profile = ready.profile(entity_id) if ready and ready.serves(bundle, self.as_of) else None
-        if ready is None or profile is None:
+        if ready is None or not ready.serves(bundle, self.as_of) or entity_id not in ready.rows:
             return score_frames(self.frames_for(entity_id), entity_id, self.as_of, loaded, explain)
         if explain:
+            profile = ready.profiles.slice(ready.rows[entity_id], 1)
             out = ready.explained(entity_id, profile).row(0, named=True)
         else:
-            out = _bare_row(bundle.model, profile)
+            out = {**ready.scored(entity_id), "tags": [], "reasons": None, "red_flags": None}
         return _stamped(out, self.as_of, bundle)
 
     def frames_for(self, entity_id: str) -> dict[str, pl.LazyFrame]:

@@ -40,14 +40,21 @@ class FlakyStore(Store):
         self.probes = 0
         self.on_commit: list[Any] = []
 
-    def append(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def append_groups(
+        self, groups: Sequence[Sequence[Mapping[str, Any]]]
+    ) -> list[AuditUnavailable | None]:
+        # every append goes through here (``append`` too): one transaction for the groups
         if self.delay:
             time.sleep(self.delay)
         if self.failing:
-            raise AuditUnavailable(f"audit store {self.safe_url}: database is locked")
-        super().append(rows)
-        for hook in self.on_commit:
-            hook(rows)
+            return [AuditUnavailable(f"audit store {self.safe_url}: database is locked")] * len(
+                groups
+            )
+        errors = super().append_groups(groups)
+        for rows, error in zip(groups, errors, strict=True):
+            for hook in self.on_commit if error is None else []:
+                hook(rows)
+        return errors
 
     def probe_write(self) -> None:
         self.probes += 1
