@@ -410,7 +410,7 @@ def sequential_part(args: argparse.Namespace, facts: dict[str, Any], figures: di
     """Lookups and payload scores one at a time, against one worker serving the dataset."""
     payload = Path(facts["payload"]).read_bytes()
     ids = lookup_ids(args.world)
-    floor = {e: in_process(args.home, json.loads(payload), args.requests, e) for e in (0, 1)}
+    floor = {e: in_process(args.home, json.loads(payload), args.requests, e) for e in (False, True)}
     with flowrisk_serve(args.home, 1, None) as bare:  # the same worker, warmed, no dataset
         warm = Request("POST", ["/v1/scores?explain=true"], payload, _headers(facts["key"]))
         load(bare.port, warm, 100, 1)

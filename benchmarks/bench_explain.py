@@ -61,7 +61,7 @@ def main() -> None:
     c0, w0, u0 = timed(lambda: vectorised.contributions(model, profiles, 0))
     assert (c0 == c1).all(), "TreeSHAP on every core changed a contribution"
     before.contributions = lambda *_: c1  # the loops alone, TreeSHAP measured above
-    vectorised.contributions = lambda *_: c1  # type: ignore[assignment]
+    vectorised.contributions = lambda *_: c1
     kw = {"baselines": baselines, "sectors": sectors, "red_flags": flags}
     old, wo, uo = timed(lambda: before.explain(model, profiles, **kw))
     new, wn, un = timed(lambda: vectorised.explain(model, profiles, **kw))

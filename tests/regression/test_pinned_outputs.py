@@ -25,7 +25,7 @@ SMALL_AS_OF = datetime(2025, 12, 1, tzinfo=UTC)
 PINS = {
     "baselines": "451a632248f27079",
     "profiles": "d8c91fca4621e396",
-    "scores": "b72dbb7b93704b50",
+    "scores": "ea128e7cb342631a",
     "explanations": "60c69edfb2469f80",
     "rules": "4bdb36a35ddeed05",
     "report": "f24bf97732e61e3c",
