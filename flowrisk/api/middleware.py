@@ -16,7 +16,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
@@ -29,6 +28,7 @@ import anyio.to_thread
 from starlette.routing import BaseRoute, Match, get_route_path
 
 from flowrisk.api.deps import AuditNote, audit_note
+from flowrisk.api.group_commit import AuditWrite, GroupCommit
 from flowrisk.api.metrics import Metrics
 from flowrisk.api.problems import ApiProblem, problem
 from flowrisk.api.service import ApiConfig
@@ -168,94 +168,6 @@ def resolve(routes: Iterable[BaseRoute], scope: Scope) -> Resolved:
     return Resolved(label, is_audited(matched), dict(child.get("path_params") or {}))
 
 
-class _Write:
-    """One request's audit rows, committed by the process's writer (``_GroupCommit``). If the
-    request stops waiting (its time limit) before the rows are committed, the decision is
-    atomic: either the rows were already committed (the held response is sent after all) or
-    the write is abandoned; an abandoned write that still commits later is followed by rows
-    saying the client got a 503, so the trail never claims a result was delivered that was
-    not."""
-
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
-        self.rows = rows
-        self.error: AuditUnavailable | None = None
-        self.done = threading.Event()  # committed, failed or dropped (abandoned before)
-        self._lock = threading.Lock()
-        self._committed = self._abandoned = False
-
-    def take(self) -> bool:
-        """Whether the writer should commit these rows (not when abandoned already)."""
-        with self._lock:
-            if self._abandoned:
-                self.done.set()
-            return not self._abandoned
-
-    def committed(self) -> bool:
-        """Mark the rows committed; True when the request had stopped waiting meanwhile."""
-        with self._lock:
-            self._committed = True
-            late = self._abandoned
-        self.done.set()
-        return late
-
-    def failed(self, error: AuditUnavailable) -> None:
-        self.error = error
-        self.done.set()
-
-    def abandon(self) -> bool:
-        """Stop waiting; True when the rows were not committed (and now will be noted as
-        withheld if they ever are)."""
-        with self._lock:
-            if self._committed:
-                return False
-            self._abandoned = True
-            return True
-
-
-class _GroupCommit:
-    """The process's audit writes, group-committed: each request queues its rows, and the one
-    writer (``AUDIT_WRITERS``) commits every queued request's rows in one transaction, so
-    requests arriving while a commit syncs to disk share the next sync instead of each waiting
-    for its own. A request's response still leaves only once its own rows are committed: no
-    row is ever lost, only the syncs are shared."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._queued: list[_Write] = []
-        self._lock = threading.Lock()
-
-    def queue(self, job: _Write) -> None:
-        with self._lock:
-            self._queued.append(job)
-
-    def flush(self, job: _Write) -> None:
-        """Commit what is queued unless ``job`` was committed with an earlier group; raise
-        ``job``'s failure (run by the writer thread)."""
-        if not job.done.is_set():
-            with self._lock:
-                group, self._queued = self._queued, []
-            self._commit([j for j in group if j.take()])
-        if job.error is not None:
-            raise job.error
-
-    def _commit(self, group: list[_Write]) -> None:
-        errors = self.store.append_groups([j.rows for j in group]) if group else []
-        late = []
-        for j, error in zip(group, errors, strict=True):
-            if error is not None:
-                j.failed(error)
-            elif j.committed():
-                late.append(j)
-        for j in late:
-            rid = j.rows[0]["request_id"]
-            log.error("audit rows of request %s committed after its 503; noting the 503", rid)
-            withheld = {"status": 503, "score": None, "band": None, "model_version": None}
-            try:
-                self.store.append([{**row, **withheld} for row in j.rows])
-            except AuditUnavailable as exc:  # nobody waits for this thread: say it here
-                log.error("%s; the 503 of request %s is not noted", exc, rid)
-
-
 def _with_request_id(message: Message, rid: str) -> Message:
     """A response start message carrying ``X-Request-ID``."""
     headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != _RAW_REQUEST_ID]
@@ -268,7 +180,7 @@ class AuditMiddleware:
     def __init__(self, app: ASGI, config: ApiConfig, metrics: Metrics) -> None:
         self.app, self.config, self.metrics = app, config, metrics
         self._writers: anyio.CapacityLimiter | None = None
-        self._group = _GroupCommit(config.store)
+        self._group = GroupCommit(config.store)
         self._served = 0  # requests seen, up to the warm-up's end
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -387,7 +299,7 @@ class AuditMiddleware:
         if self._writers is None:
             self._writers = anyio.CapacityLimiter(AUDIT_WRITERS)
         health = audit_health(scope["app"])
-        job = _Write(rows)
+        job = AuditWrite(rows)
         self._group.queue(job)
         limit = audit_time_limit(store)
         try:

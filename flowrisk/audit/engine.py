@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,14 +25,16 @@ from flowrisk.audit.tables import (
     audit,
     pg_trigger_definition,
 )
-from flowrisk.errors import AuditChainBroken, AuditUnavailable
+from flowrisk.errors import AuditChainBroken, AuditUnavailable, ConfigError
 
 __all__ = [
     "WRITE",
+    "chain_bounds",
     "guard_problems",
     "high_water",
     "make_engine",
     "next_ids",
+    "sqlite_file",
     "wait_for_appends",
     "write_transaction",
 ]
@@ -202,3 +205,27 @@ def _pg_high_water_problems(conn: sa.Connection) -> list[str]:
         return ["table audit_high_water is missing"]
     count = int(conn.exec_driver_sql("SELECT count(*) FROM audit_high_water").scalar() or 0)
     return [] if count == 1 else [f"table audit_high_water holds {count} rows instead of one"]
+
+
+def sqlite_file(database: str | None, safe_url: str, read_only: bool) -> None:
+    """A reader refuses a SQLite file that is not there (opening it would create it); a
+    writer creates its folder."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    if read_only and not Path(database).is_file():
+        raise ConfigError(f"audit database {safe_url}: no such file")
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def chain_bounds(conn: sa.Connection) -> tuple[int | None, int | None]:
+    """The last id to walk to and the id high-water mark, read consistently: SQLite's read
+    transaction is one snapshot; on PostgreSQL a shared advisory lock waits for appends in
+    flight, so every id up to the high-water mark is committed (or was never written)."""
+    pg = conn.dialect.name == "postgresql"
+    if pg:
+        wait_for_appends(conn)
+    top = conn.execute(sa.select(sa.func.max(audit.c.id))).scalar()
+    high = high_water(conn)
+    if pg:
+        conn.commit()  # release the lock: the walk below needs no lock
+    return top, high

@@ -35,11 +35,11 @@ from flowrisk.audit.chain import (
     utc,
 )
 from flowrisk.audit.engine import (
+    chain_bounds,
     guard_problems,
-    high_water,
     make_engine,
     next_ids,
-    wait_for_appends,
+    sqlite_file,
     write_transaction,
 )
 from flowrisk.audit.export import write_export
@@ -111,7 +111,7 @@ class Store:
         try:
             parsed = sa.engine.make_url(url)
             if parsed.get_backend_name() == "sqlite":
-                _sqlite_file(parsed.database, self.safe_url, read_only)
+                sqlite_file(parsed.database, self.safe_url, read_only)
             self.engine = make_engine(url, timeout, read_only)
             self._open()
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError, OSError) as exc:
@@ -311,7 +311,7 @@ class Store:
         walk = ChainWalk(head)
         names = [*HASHED, "row_hash"]
         with self._unavailable(), self.engine.connect() as conn:
-            top, high = _chain_bounds(conn)
+            top, high = chain_bounds(conn)
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # a long walk is fine
             query = (
@@ -367,16 +367,6 @@ class Store:
             ) from exc
 
 
-def _sqlite_file(database: str | None, safe_url: str, read_only: bool) -> None:
-    """A reader refuses a SQLite file that is not there (opening it would create it); a
-    writer creates its folder."""
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    if read_only and not Path(database).is_file():
-        raise ConfigError(f"audit database {safe_url}: no such file")
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-
-
 def _append_in(conn: sa.Connection, clean: list[dict[str, Any]]) -> None:
     """Chain ``clean`` rows to the head and insert them (inside the write lock)."""
     last = conn.execute(
@@ -390,17 +380,3 @@ def _append_in(conn: sa.Connection, clean: list[dict[str, Any]]) -> None:
         sealed.append(seal_row(row, row_id, prev))
         prev = sealed[-1]["row_hash"]
     conn.execute(audit.insert(), sealed)
-
-
-def _chain_bounds(conn: sa.Connection) -> tuple[int | None, int | None]:
-    """The last id to walk to and the id high-water mark, read consistently: SQLite's read
-    transaction is one snapshot; on PostgreSQL a shared advisory lock waits for appends in
-    flight, so every id up to the high-water mark is committed (or was never written)."""
-    pg = conn.dialect.name == "postgresql"
-    if pg:
-        wait_for_appends(conn)
-    top = conn.execute(sa.select(sa.func.max(audit.c.id))).scalar()
-    high = high_water(conn)
-    if pg:
-        conn.commit()  # release the lock: the walk below needs no lock
-    return top, high

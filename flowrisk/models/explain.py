@@ -21,8 +21,6 @@ are merged into one, no evidence id is cited twice, and numbers are stored round
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,8 +36,16 @@ from flowrisk.features import (
     catalog,
     evidence_links,
 )
+from flowrisk.models.explain_inputs import (
+    Flag,
+    flags_by_row,
+    red_flag_rows,
+    sector_known,
+    sector_lookup,
+)
+from flowrisk.models.explain_text import DECIMALS, Texts, format_value, lower, reason_lines
 from flowrisk.models.reasons import Choice, choose_all, evidence_of, references, risky_gap
-from flowrisk.models.scorer import RiskModel, probability_text, score_text
+from flowrisk.models.scorer import RiskModel
 from flowrisk.schema import BANDS
 
 __all__ = [
@@ -59,7 +65,6 @@ TOP_UP = 5  # reasons that raised the score
 TOP_DOWN = 3  # strongest reasons that lowered it
 MAX_TAGS = 3
 FLAG_WEIGHT = 0.5  # a red flag counts as half a family's features standing out
-DECIMALS = 4  # contributions, values and baselines: 0.0001 or 0, never 1e-05 in JSON
 
 REASON = pl.Struct(
     {
@@ -90,28 +95,6 @@ EXPLANATION_SCHEMA = pl.Schema(
         "red_flags": pl.List(RED_FLAG),
     }
 )
-Flag = dict[str, Any]  # one red flag of an entity: flag, family, text, evidence
-
-
-def format_value(value: float, unit: str) -> str:
-    """A feature value as an analyst reads it, by unit."""
-    match unit:
-        case "EUR":
-            return f"{value:,.0f} EUR"
-        case "share":
-            return f"{value:.0%}"
-        case "count":
-            return f"{value:,.0f}"
-        case "z":
-            return f"{value:+.1f} sd"
-        case "years":
-            return f"{value:.1f} years"
-        case "hours":
-            return f"{value:,.0f} h"
-        case "flag":
-            return "yes" if value >= 0.5 else "no"
-        case _:
-            return f"{value:,.2f}"
 
 
 def contributions(model: RiskModel, profiles: pl.DataFrame, threads: int = 1) -> np.ndarray:
@@ -120,79 +103,6 @@ def contributions(model: RiskModel, profiles: pl.DataFrame, threads: int = 1) ->
     LightGBM's default, every core) changes the time, never a bit of the result."""
     x = model.matrix(profiles)
     return np.asarray(model.booster.predict(x, pred_contrib=True, num_threads=threads))
-
-
-def _statement(feature: Feature, value: float, sector: float | None) -> str:
-    """What one value says, without the peers' baseline: the template (with the sector median
-    when the feature has one and it is known)."""
-    if feature.baseline and sector is not None and np.isfinite(sector):
-        return feature.render(value, sector)
-    if feature.baseline:  # sector unknown: say what the value is without the sector wording
-        return f"{feature.description}: {format_value(value, feature.unit)}"
-    return feature.render(value)
-
-
-def _render(
-    feature: Feature,
-    value: float,
-    kind: str,
-    peers: tuple[float, float] | None,
-    sector: float | None,
-) -> tuple[str, float | None, str | None]:
-    """Text, baseline and its kind for one feature value."""
-    text = _statement(feature, value, sector)
-    if feature.baseline and sector is not None and np.isfinite(sector):
-        return text, round(sector, DECIMALS), "sector median"
-    if peers is None:
-        return f"{text} (no peer baseline in this model)", None, None
-    return f"{text}{_peer_text(feature, kind, peers)}", round(peers[0], DECIMALS), "peer median"
-
-
-@functools.cache
-def _peer_text(feature: Feature, kind: str, peers: tuple[float, float]) -> str:
-    """What a reason adds after its value: the honest peers' median and 90th percentile."""
-    median, p90 = peers
-    peer = "companies" if kind == "company" else "people"
-    return (
-        f"; honest {peer}: median {format_value(median, feature.unit)}, 90th percentile "
-        f"{format_value(p90, feature.unit)}"
-    )
-
-
-def _exact(x: Any) -> Any:
-    """A memo key for a number that tells 0.0 from -0.0 (they print differently)."""
-    return (x, math.copysign(1.0, x)) if isinstance(x, float) else x
-
-
-class _Texts:
-    """Reason texts with their baselines, each distinct (feature, value, entity type, sector
-    value) rendered once per call of ``explain``: explaining a partition renders hundreds of
-    thousands, many of them alike (counts, zeros, shares)."""
-
-    def __init__(self, model: RiskModel, features: Sequence[Feature]) -> None:
-        self.features = features
-        self.peers = model.peers
-        self.done: dict[Any, tuple[str, float | None, str | None]] = {}
-
-    def __call__(
-        self, j: int, value: float, kind: str, sector: Mapping[str, Any]
-    ) -> tuple[str, float | None, str | None]:
-        feature = self.features[j]
-        known = sector.get(feature.baseline) if feature.baseline else None
-        key = (j, _exact(value), kind, _exact(known))
-        hit = self.done.get(key)
-        if hit is None:
-            peers = self.peers.get(kind, {}).get(feature.name)
-            hit = self.done[key] = _render(feature, value, kind, peers, known)
-        return hit
-
-
-def _lower(text: str) -> str:
-    """A sentence continued after a semicolon: its first letter in lower case (not an
-    acronym's)."""
-    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
-        return text[0].lower() + text[1:]
-    return text
 
 
 def _stand_out(
@@ -212,76 +122,6 @@ def _stand_out(
             hit = v > p90 if f.direction > 0 else v < median
             out[rows, j] = np.where(np.isfinite(v), hit, False)
     return out
-
-
-def _finite(value: Any) -> bool:
-    """True for a number that is not NaN or infinite (a sector value that is known)."""
-    return isinstance(value, int | float) and bool(np.isfinite(value))
-
-
-def _flag_rows(red_flags: pl.DataFrame | None, ids: Sequence[str]) -> pl.DataFrame:
-    """The red-flag rows of each profile row (``row``: its position), in profile order, then
-    in the order of ``red_flags`` (matched in Python: a join costs a one-entity request more
-    than the few rows it matches)."""
-    frame = FLAG_SCHEMA.to_frame() if red_flags is None else red_flags.select(FLAG_SCHEMA.names())
-    at: dict[str, list[int]] = {}
-    for row, entity in enumerate(ids):
-        at.setdefault(entity, []).append(row)
-    pairs = sorted(
-        (row, k)
-        for k, entity in enumerate(frame["entity_id"].to_list())
-        for row in at.get(entity, ())
-    )
-    rows = pl.Series("row", [row for row, _ in pairs], dtype=pl.UInt32)
-    taken = frame[pl.Series([k for _, k in pairs], dtype=pl.UInt32)] if pairs else frame.clear()
-    return taken.with_columns(rows)
-
-
-def _flags_of(flag_rows: pl.DataFrame) -> dict[int, list[Flag]]:
-    """Red flags of each profile row that has some, in order."""
-    out: dict[int, list[Flag]] = {}
-    for row in flag_rows.iter_rows(named=True):
-        out.setdefault(row["row"], []).append(
-            {k: row[k] for k in ("flag", "family", "text", "evidence")}
-        )
-    return out
-
-
-def _sector_lookup(
-    sectors: pl.DataFrame | None, baselines: Baselines | None
-) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """Entity -> sector code, and sector code -> the sector values reasons compare with."""
-    sector_of: dict[str, str] = {}
-    if sectors is not None:
-        sector_of = dict(
-            sectors.drop_nulls("sector_code").select("entity_id", "sector_code").iter_rows()
-        )
-    sector_values: dict[str, dict[str, Any]] = {}
-    if baselines is not None:
-        sector_values = {
-            row["sector_code"]: row for row in baselines.sector_reference().iter_rows(named=True)
-        }
-    return sector_of, sector_values
-
-
-def _sector_known(
-    features: Sequence[Feature], codes: Sequence[str], sector_values: Mapping[str, Mapping]
-) -> np.ndarray:
-    """Entities x features: true where the entity's sector has a value for the feature's
-    baseline (worked out once per sector)."""
-    distinct = sorted(set(codes))
-    at = {code: k for k, code in enumerate(distinct)}
-    known = np.array(
-        [
-            [
-                f.baseline is not None and _finite(sector_values.get(code, {}).get(f.baseline))
-                for f in features
-            ]
-            for code in distinct
-        ],
-        dtype=bool,
-    ).reshape(len(distinct), len(features))
-    return known[np.array([at[c] for c in codes], dtype=np.int64)]
 
 
 def _family_scores(
@@ -396,7 +236,7 @@ def _nested(
 
 def _reasons(
     rows: _Rows,
-    texts: _Texts,
+    texts: Texts,
     features: Sequence[Feature],
     choice: Choice,
     evidence: Mapping[int, list[str]],
@@ -414,7 +254,7 @@ def _reasons(
         merged = choice.merged.get(j, [])
         for m in merged:
             also, _, _ = texts(m, round(float(values[m]), DECIMALS), kind, sector)
-            text += f"; also {_lower(also)}"
+            text += f"; also {lower(also)}"
         contribution = float(c[j]) + sum(float(c[m]) for m in merged)
         rows.add(
             (
@@ -460,14 +300,14 @@ def explain(
     values = model.matrix(profiles)
     kinds = profiles["entity_type"].cast(pl.String).to_list()
     ids = profiles["entity_id"].to_list()
-    sector_of, sector_values = _sector_lookup(sectors, baselines)
-    flag_rows = _flag_rows(red_flags, ids)
-    flags_of = _flags_of(flag_rows)
+    sector_of, sector_values = sector_lookup(sectors, baselines)
+    flag_rows = red_flag_rows(red_flags, ids)
+    flags_of = flags_by_row(flag_rows)
     family_names, family_sum, tag_score = _family_scores(
         model, contrib, values, kinds, features, flag_rows
     )
     codes = [sector_of.get(e, "") for e in ids]
-    reference = references(model, features, kinds, _sector_known(features, codes, sector_values))
+    reference = references(model, features, kinds, sector_known(features, codes, sector_values))
     c = np.where(np.isfinite(values), contrib[:, :-1], np.nan)
     flag_of = _flag_keys(features, flags_of, len(ids))
     choices = choose_all(
@@ -480,7 +320,7 @@ def explain(
         DECIMALS,
         sum(1 for f in features if f.name in evidence_links()),
     )
-    texts, reasons = _Texts(model, features), _Rows(len(ids))
+    texts, reasons = Texts(model, features), _Rows(len(ids))
     for i, choice in enumerate(choices):
         mine = flags_of.get(i)
         evidence = evidence_of(choice, features, flag_of[i], mine) if mine else {}
@@ -502,23 +342,3 @@ def explain(
             _nested("red_flags", flag_rows.select(list(RED_FLAG.to_schema())), flag_counts),
         ]
     )
-
-
-def reason_lines(explanation: Mapping[str, Any], evidence_shown: int = 5) -> Sequence[str]:
-    """One entity's explanation as lines of text (terminal, logs)."""
-    out = [
-        f"{explanation['entity_id']}: score {score_text(explanation['score'])} "
-        f"({explanation['band']}, probability {probability_text(explanation['probability'])}), "
-        f"typologies: {', '.join(explanation['tags']) or 'none'}"
-    ]
-    for reason in explanation["reasons"]:
-        sign = "+" if reason["direction"] == "raises" else "-"
-        line = f"  {sign} [{reason['family']}] {reason['text']}"
-        if reason["evidence"]:
-            shown = ", ".join(reason["evidence"][:evidence_shown])
-            more = len(reason["evidence"]) - evidence_shown
-            line += f" (evidence: {shown}{f' and {more} more' if more > 0 else ''})"
-        out.append(line)
-    for flag in explanation["red_flags"]:
-        out.append(f"  ! {flag['text']}")
-    return out
