@@ -25,7 +25,6 @@ from flowrisk.models.scorer import RiskModel
 
 __all__ = [
     "Choice",
-    "choose",
     "choose_all",
     "evidence_of",
     "references",
@@ -72,45 +71,6 @@ class Choice:
 
     shown: list[int]
     merged: dict[int, list[int]] = field(default_factory=dict)
-
-
-def choose(
-    c: np.ndarray,
-    gap: np.ndarray,
-    flag_of: Mapping[int, str],
-    family_rank: Sequence[int],
-    top_up: int,
-    top_down: int,
-    decimals: int,
-) -> Choice:
-    """The features to explain for one entity (contributions ``c``, NaN where the value is
-    unknown): the ``top_up`` strongest raises that read true, those backed by the same red flag
-    (``flag_of``) merged into the first, then the ``top_down`` strongest lowers that are not on
-    the risky side. Contributions that round to 0 at ``decimals`` places are no reason."""
-    up: list[int] = []
-    choice = Choice(up)
-    first_of: dict[str, int] = {}
-    for j in np.argsort(-np.nan_to_num(c, nan=0.0), kind="stable"):
-        if len(up) == top_up or not round(float(c[j]), decimals) > 0:
-            break
-        if gap[j] <= 0:
-            continue  # raises from the honest side: the next one
-        key = flag_of.get(j)
-        if key is not None and key in first_of:
-            choice.merged[first_of[key]].append(j)
-            continue
-        if key is not None:
-            first_of[key] = j
-        up.append(j)
-        choice.merged[j] = []
-    up.sort(key=lambda j: (family_rank[j], -c[j]))  # family first
-    down = [
-        j
-        for j in np.argsort(np.nan_to_num(c, nan=0.0), kind="stable")
-        if round(float(c[j]), decimals) < 0 and not gap[j] > 0
-    ][:top_down]
-    choice.shown = up + down
-    return choice
 
 
 @cache

